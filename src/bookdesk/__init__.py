@@ -1,0 +1,1 @@
+"""bookdesk: self-hosted booking and payments."""

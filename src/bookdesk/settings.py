@@ -1,0 +1,323 @@
+"""Settings, read from the environment with safe local defaults (see .env.example)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent
+DATA_DIR = Path(os.environ.get("BOOKDESK_DATA_DIR", Path.cwd() / "var"))
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in env(name, default).split(",") if item.strip()]
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG and env_bool("BOOKDESK_PRODUCTION", False):
+        raise ImproperlyConfigured("SECRET_KEY must be set in production.")
+    # A fixed key for local use only; production sets SECRET_KEY (checked by /readyz and start-up checks).
+    SECRET_KEY = "bookdesk-insecure-local-development-key-change-me-0123456789"  # noqa: S105
+
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.headless",
+    "ninja",  # serves Swagger UI's assets itself (/api/docs), no CDN
+    "django_tasks",
+    "django_tasks_db",
+    "bookdesk.accounts",
+    "bookdesk.catalog",
+    "bookdesk.cart",
+    "bookdesk.orders",
+    "bookdesk.payments",
+    "bookdesk.notifications",
+    "bookdesk.web",
+    "bookdesk.ops",
+]
+
+MIDDLEWARE = [
+    "bookdesk.ops.middleware.RequestIdMiddleware",
+    "bookdesk.ops.middleware.MetricsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "bookdesk.ops.middleware.SecurityHeadersMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "bookdesk.web.middleware.ErrorPageMiddleware",
+    "bookdesk.api.ProblemJsonMiddleware",
+]
+
+ROOT_URLCONF = "bookdesk.urls"
+WSGI_APPLICATION = "bookdesk.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Our templates first, so they override the apps' (allauth's layouts and elements).
+        "DIRS": [BASE_DIR / "web" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "bookdesk.web.context_processors.site",
+            ],
+        },
+    },
+]
+
+# Database: DATABASE_URL, or the embedded SQLite file.
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", f"sqlite:///{DATA_DIR / 'bookdesk.sqlite3'}"),
+        conn_max_age=int(env("DB_CONN_MAX_AGE", "60")),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Immediate transactions take the write lock up front: SQLite's stand-in for row locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Cache: Redis when REDIS_URL is set, otherwise the database, so rate limits hold across processes.
+REDIS_URL = env("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "bookdesk_cache",
+        }
+    }
+
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+
+# Accounts (django-allauth): email is the login.
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", "mandatory").strip().lower() or "mandatory"
+if ACCOUNT_EMAIL_VERIFICATION not in {"mandatory", "optional", "none"}:
+    raise ImproperlyConfigured("ACCOUNT_EMAIL_VERIFICATION must be mandatory, optional or none.")
+ACCOUNT_ADAPTER = "bookdesk.accounts.adapter.AccountAdapter"
+ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{env('BOOKDESK_NAME', 'bookdesk studio')}] "
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_RATE_LIMITS = {
+    "login_failed": "10/m/ip,5/5m/key",
+    "signup": "20/m/ip",
+}
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https://") else "http"
+HEADLESS_CLIENTS = ("app", "browser")
+HEADLESS_ONLY = False
+HEADLESS_FRONTEND_URLS = {
+    "account_confirm_email": f"{SITE_URL}/accounts/confirm-email/{{key}}/",
+    "account_reset_password_from_key": f"{SITE_URL}/accounts/password/reset/key/{{key}}/",
+    "account_signup": f"{SITE_URL}/accounts/signup/",
+}
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = True
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+
+# A generic OpenID Connect provider (Clerk, Auth0, Keycloak…), configured purely by environment.
+OIDC_SERVER_URL = env("OIDC_SERVER_URL")
+if OIDC_SERVER_URL:
+    SOCIALACCOUNT_PROVIDERS["openid_connect"] = {
+        "OAUTH_PKCE_ENABLED": True,
+        "APPS": [
+            {
+                "provider_id": env("OIDC_PROVIDER_ID", "oidc"),
+                "name": env("OIDC_NAME", "Single sign-on"),
+                "client_id": env("OIDC_CLIENT_ID"),
+                "secret": env("OIDC_CLIENT_SECRET"),
+                "settings": {
+                    "server_url": OIDC_SERVER_URL,
+                    "token_auth_method": env("OIDC_TOKEN_AUTH_METHOD", "client_secret_basic"),
+                    "scope": env_list("OIDC_SCOPES", "openid,email,profile"),
+                },
+            }
+        ],
+    }
+
+# Email: EMAIL_URL (smtp://user:pass@host:port, smtp+tls://…, console:, file:///path).
+EMAIL_URL = env("EMAIL_URL", "console:")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "bookdesk <bookings@localhost>")
+if EMAIL_URL.startswith(("smtp://", "smtp+tls://", "smtp+ssl://")):
+    from urllib.parse import unquote, urlsplit
+
+    _email = urlsplit(EMAIL_URL)
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = _email.hostname or "localhost"
+    EMAIL_PORT = _email.port or 25
+    EMAIL_HOST_USER = unquote(_email.username or "")
+    EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+    EMAIL_USE_TLS = _email.scheme == "smtp+tls"
+    EMAIL_USE_SSL = _email.scheme == "smtp+ssl"
+    EMAIL_TIMEOUT = 10
+elif EMAIL_URL.startswith("file://"):
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = EMAIL_URL.removeprefix("file://")
+elif EMAIL_URL.startswith("locmem:"):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# Stripe (STRIPE_API_BASE empty = real Stripe; the sandbox is http://127.0.0.1:12111).
+STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", "sk_test_bookdesk_sandbox")
+STRIPE_PUBLISHABLE_KEY = env("STRIPE_PUBLISHABLE_KEY", "pk_test_bookdesk_sandbox")
+STRIPE_WEBHOOK_SECRET = env("STRIPE_WEBHOOK_SECRET", "whsec_bookdesk_sandbox_local")
+STRIPE_API_BASE = env("STRIPE_API_BASE", "http://127.0.0.1:12111")
+
+# The business.
+BOOKDESK_TIME_ZONE = env("BOOKDESK_TIME_ZONE", "Europe/Berlin")
+BOOKDESK_CURRENCY = env("BOOKDESK_CURRENCY", "eur").lower()
+BOOKDESK_NAME = env("BOOKDESK_NAME", "bookdesk studio")
+
+
+def _basis_points(percent: str) -> int:
+    """ "19" or "7.5" (percent) → 1900 or 750 basis points, without floats."""
+    whole, _, fraction = percent.strip().partition(".")
+    return int(whole or 0) * 100 + int((fraction + "00")[:2])
+
+
+# Checkout: holds, tax and shipping. Money is integer minor units.
+HOLD_MINUTES = max(30, int(env("HOLD_MINUTES", "30")))  # also the Checkout Session's lifetime; Stripe's minimum is 30
+TAX_RATE_BASIS_POINTS = _basis_points(env("TAX_RATE_PERCENT", "19"))
+PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", True)
+SHIPPING_FLAT_AMOUNT = int(env("SHIPPING_FLAT_AMOUNT", "490"))
+STRIPE_TIMEOUT = float(env("STRIPE_TIMEOUT", "15"))
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env("STATIC_ROOT", str(DATA_DIR / "static")))
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(DATA_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG or env_bool("BOOKDESK_TESTING", False)
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+WHITENOISE_USE_FINDERS = True
+
+# Security.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+X_FRAME_OPTIONS = "DENY"
+_TLS = SITE_URL.startswith("https://")
+SESSION_COOKIE_SECURE = _TLS
+CSRF_COOKIE_SECURE = _TLS
+SECURE_HSTS_SECONDS = 31536000 if _TLS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _TLS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+# Production refuses Stripe test keys, DEBUG and the local SECRET_KEY (/readyz, `bookdesk check --deploy`).
+BOOKDESK_PRODUCTION = env_bool("BOOKDESK_PRODUCTION", False)
+# When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
+METRICS_TOKEN = env("METRICS_TOKEN")
+
+# Rate limits ("count/seconds") per user or IP, shared through the cache.
+RATE_LIMITS = {
+    "api": env("RATE_LIMIT_API", "300/60"),
+    "checkout": env("RATE_LIMIT_CHECKOUT", "20/60"),
+    "checkout_ip": env("RATE_LIMIT_CHECKOUT_IP", "120/60"),
+    "auth": env("RATE_LIMIT_AUTH", "30/60"),
+}
+
+NINJA_PAGINATION_PER_PAGE = 20
+
+# Background work: durable rows in our own database, enqueued in the same transaction as the business write.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+SWEEP_INTERVAL_SECONDS = int(env("SWEEP_INTERVAL_SECONDS", "30"))
+
+LOG_LEVEL = env("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "bookdesk.ops.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "django.server": {"level": "WARNING" if not DEBUG else "INFO"},
+        # One line per request from bookdesk.ops.middleware (Django's own request log would duplicate it).
+        "bookdesk.access": {"level": env("ACCESS_LOG_LEVEL", "INFO")},
+    },
+}

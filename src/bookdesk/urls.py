@@ -1,0 +1,18 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from bookdesk.api import api
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("_allauth/", include("allauth.headless.urls")),
+    path("api/", api.urls),
+    path("", include("bookdesk.ops.urls")),
+    path("", include("bookdesk.web.urls")),
+]
+
+handler400 = "bookdesk.web.views.bad_request"
+handler403 = "bookdesk.web.views.permission_denied"
+handler404 = "bookdesk.web.views.page_not_found"
+handler500 = "bookdesk.web.views.server_error"
