@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from .api_helpers import assert_problem
+
+EMPTY_CART = {"items": [], "subtotal": {"amount": 0, "currency": "eur"}, "count": 0}
+
+
+@pytest.mark.django_db
+def test_anonymous_caller_gets_401_problem(client: Client) -> None:
+    body = assert_problem(client.get("/api/cart"), status=401, code="not_authenticated")
+    assert "X-Session-Token" in body["detail"]
+
+
+def test_app_client_with_session_token_gets_its_cart(session_token: str) -> None:
+    response = Client().get("/api/cart", headers={"X-Session-Token": session_token})
+    assert response.status_code == 200
+    assert response.json() == EMPTY_CART
+
+
+def test_browser_with_session_cookie_gets_its_cart(client: Client, verified_user: Any) -> None:
+    client.force_login(verified_user)
+    response = client.get("/api/cart")
+    assert response.status_code == 200
+    assert response.json() == EMPTY_CART
+
+
+def test_cart_currency_follows_the_business_setting(client: Client, verified_user: Any, settings: Any) -> None:
+    settings.BOOKDESK_CURRENCY = "usd"
+    client.force_login(verified_user)
+    assert client.get("/api/cart").json()["subtotal"] == {"amount": 0, "currency": "usd"}
+
+
+@pytest.mark.django_db
+def test_unknown_session_token_is_401(client: Client) -> None:
+    response = client.get("/api/cart", headers={"X-Session-Token": "not-a-real-token"})
+    body = assert_problem(response, status=401, code="not_authenticated")
+    assert "token" in body["detail"].lower()
+
+
+def test_unknown_token_is_401_even_beside_a_valid_cookie(client: Client, verified_user: Any) -> None:
+    client.force_login(verified_user)
+    response = client.get("/api/cart", headers={"X-Session-Token": "stale-token"})
+    assert_problem(response, status=401, code="not_authenticated")
+
+
+def test_token_stops_working_after_headless_logout(session_token: str) -> None:
+    app = Client()
+    logout = app.delete("/_allauth/app/v1/auth/session", headers={"X-Session-Token": session_token})
+    assert logout.status_code == 401  # allauth answers "now unauthenticated"
+    response = app.get("/api/cart", headers={"X-Session-Token": session_token})
+    assert_problem(response, status=401, code="not_authenticated")
+
+
+def test_token_of_a_deactivated_user_is_refused(session_token: str, verified_user: Any) -> None:
+    verified_user.is_active = False
+    verified_user.save(update_fields=["is_active"])
+    response = Client().get("/api/cart", headers={"X-Session-Token": session_token})
+    assert_problem(response, status=401, code="not_authenticated")
