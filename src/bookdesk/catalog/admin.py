@@ -1,0 +1,123 @@
+"""The operators' catalog: courses, resources with opening hours, services, products with licenses."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from bookdesk.catalog.models import Course, License, OpeningHours, Product, Resource, Service
+from bookdesk.catalog.selectors import seats_taken_subquery
+from bookdesk.money import format_money
+
+
+@admin.register(Course)
+class CourseAdmin(admin.ModelAdmin[Course]):
+    list_display = ["title", "starts_at", "ends_at", "location", "capacity", "seats_left", "price", "published"]
+    list_filter = ["published", "starts_at", "location"]
+    search_fields = ["title", "slug", "description", "location"]
+    prepopulated_fields = {"slug": ["title"]}
+    date_hierarchy = "starts_at"
+    list_editable = ["published"]
+    readonly_fields = ["created_at"]
+    fields = [
+        "title",
+        "slug",
+        "description",
+        ("starts_at", "ends_at"),
+        "location",
+        "capacity",
+        ("price_amount", "currency"),
+        "published",
+        "created_at",
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Course]:
+        # Same arithmetic as the selectors, without their published-only filter.
+        return super().get_queryset(request).annotate(seats_taken=seats_taken_subquery())
+
+    @admin.display(description="seats left")
+    def seats_left(self, obj: Course) -> int:
+        return max(obj.capacity - getattr(obj, "seats_taken", 0), 0)
+
+    @admin.display(description="price", ordering="price_amount")
+    def price(self, obj: Course) -> str:
+        return format_money(obj.price_amount, obj.currency)
+
+
+class OpeningHoursInline(admin.TabularInline[OpeningHours, Resource]):
+    model = OpeningHours
+    extra = 1
+    fields = ["weekday", "opens_at", "closes_at"]
+
+
+@admin.register(Resource)
+class ResourceAdmin(admin.ModelAdmin[Resource]):
+    list_display = ["name", "kind", "active", "weekly_hours"]
+    list_filter = ["kind", "active"]
+    search_fields = ["name", "description"]
+    inlines = [OpeningHoursInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Resource]:
+        return super().get_queryset(request).prefetch_related("opening_hours")
+
+    @admin.display(description="opening hours")
+    def weekly_hours(self, obj: Resource) -> str:
+        return ", ".join(
+            f"{hours.get_weekday_display()[:3]} {hours.opens_at:%H:%M}–{hours.closes_at:%H:%M}"
+            for hours in obj.opening_hours.all()
+        )
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin[Service]):
+    list_display = ["name", "duration_minutes", "price", "resource_names", "published"]
+    list_filter = ["published", "resources"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["resources"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
+        return super().get_queryset(request).prefetch_related("resources")
+
+    @admin.display(description="price", ordering="price_amount")
+    def price(self, obj: Service) -> str:
+        return format_money(obj.price_amount, obj.currency)
+
+    @admin.display(description="resources")
+    def resource_names(self, obj: Service) -> str:
+        return ", ".join(resource.name for resource in obj.resources.all())
+
+
+class LicenseInline(admin.TabularInline[License, Product]):
+    model = License
+    extra = 0
+    fields = ["tier", "name", "price_amount", "exclusive", "active", "terms"]
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin[Product]):
+    list_display = ["title", "kind", "price", "license_prices", "has_file", "published"]
+    list_filter = ["kind", "published", "currency"]
+    search_fields = ["title", "slug", "description"]
+    prepopulated_fields = {"slug": ["title"]}
+    readonly_fields = ["created_at"]
+    inlines = [LicenseInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
+        return super().get_queryset(request).prefetch_related("licenses")
+
+    @admin.display(description="price", ordering="price_amount")
+    def price(self, obj: Product) -> str:
+        return "" if obj.price_amount is None else format_money(obj.price_amount, obj.currency)
+
+    @admin.display(description="licenses")
+    def license_prices(self, obj: Product) -> str:
+        return ", ".join(
+            f"{license.get_tier_display()} {format_money(license.price_amount, obj.currency)}"
+            for license in obj.licenses.all()
+        )
+
+    @admin.display(description="file", boolean=True)
+    def has_file(self, obj: Product) -> bool:
+        return bool(obj.file)

@@ -1,0 +1,76 @@
+"""Public catalog endpoints: thin shells over `catalog.selectors`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.http import HttpRequest
+from ninja import Query, Router
+
+from bookdesk.catalog import selectors
+from bookdesk.catalog.models import Course, Product, Service
+from bookdesk.catalog.schemas import CourseOut, ProductOut, ServiceOut, ServiceSlotsOut
+from bookdesk.errors import InvalidInput, Problem
+from bookdesk.paging import Page, PageParams, page_of, paginate
+
+router = Router(tags=["catalog"], auth=None)
+
+# How far ahead (or back) slots may be asked for.
+SLOT_HORIZON_DAYS = 365
+
+
+@router.get("/courses", response=page_of(CourseOut), summary="List published courses")
+def list_courses(
+    request: HttpRequest,
+    paging: Query[PageParams],
+    upcoming: bool | None = None,
+    q: str | None = None,
+) -> Page[Course]:
+    """Courses with `seats_left`, by start.
+
+    `upcoming=true` keeps future courses (`false`: started ones); `q` searches title, description and location.
+    """
+    courses = selectors.course_list(upcoming=upcoming, q=q)
+    return paginate(courses, page=paging.page, page_size=paging.page_size)
+
+
+@router.get("/courses/{course_id}", response={200: CourseOut, 404: Problem}, summary="One course")
+def get_course(request: HttpRequest, course_id: int) -> Course:
+    return selectors.course_get(course_id=course_id)
+
+
+@router.get("/services", response=page_of(ServiceOut), summary="List published services")
+def list_services(request: HttpRequest, paging: Query[PageParams]) -> Page[Service]:
+    return paginate(selectors.service_list(), page=paging.page, page_size=paging.page_size)
+
+
+@router.get(
+    "/services/{service_id}/slots",
+    response={200: ServiceSlotsOut, 404: Problem},
+    summary="Free slots of a service on a day",
+)
+def service_slots(request: HttpRequest, service_id: int, date: dt.date) -> dict[str, object]:
+    """Free slots on a local day of the business time zone (`time_zone`); times are UTC."""
+    if abs((date - selectors.business_today()).days) > SLOT_HORIZON_DAYS:
+        raise InvalidInput(
+            f"date must be within {SLOT_HORIZON_DAYS} days of today.",
+            errors=[{"field": "date", "in": "query", "message": f"must be within {SLOT_HORIZON_DAYS} days of today"}],
+        )
+    service = selectors.service_get(service_id=service_id)
+    slots = selectors.service_free_slots(service=service, day=date, taken=selectors.taken_for(service, date))
+    return {
+        "service_id": service.pk,
+        "date": date,
+        "time_zone": selectors.business_time_zone().key,
+        "slots": slots,
+    }
+
+
+@router.get("/products", response=page_of(ProductOut), summary="List published products with license tiers")
+def list_products(request: HttpRequest, paging: Query[PageParams]) -> Page[Product]:
+    return paginate(selectors.product_list(), page=paging.page, page_size=paging.page_size)
+
+
+@router.get("/products/{product_id}", response={200: ProductOut, 404: Problem}, summary="One product")
+def get_product(request: HttpRequest, product_id: int) -> Product:
+    return selectors.product_get(product_id=product_id)

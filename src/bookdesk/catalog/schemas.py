@@ -1,0 +1,131 @@
+"""Response shapes of the catalog API (documented in /api/openapi.json)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Schema
+
+from bookdesk.catalog.models import Course, Product, Service
+from bookdesk.catalog.selectors import license_available
+from bookdesk.money import money
+
+
+class MoneyOut(Schema):
+    amount: int
+    currency: str
+
+
+class CourseOut(Schema):
+    id: int
+    title: str
+    slug: str
+    description: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    location: str
+    capacity: int
+    seats_left: int
+    price: MoneyOut
+    bookable: bool
+    url: str
+
+    @staticmethod
+    def resolve_price(obj: Course) -> dict[str, Any]:
+        return dict(money(obj.price_amount, obj.currency))
+
+    @staticmethod
+    def resolve_bookable(obj: Course) -> bool:
+        """Open for booking and a seat left."""
+        return obj.is_bookable and getattr(obj, "seats_left", 0) > 0
+
+    @staticmethod
+    def resolve_url(obj: Course) -> str:
+        return obj.get_absolute_url()
+
+
+class ResourceOut(Schema):
+    id: int
+    name: str
+
+
+class ServiceOut(Schema):
+    id: int
+    name: str
+    slug: str
+    description: str
+    duration_minutes: int
+    price: MoneyOut
+    resources: list[ResourceOut]
+    url: str
+
+    @staticmethod
+    def resolve_price(obj: Service) -> dict[str, Any]:
+        return dict(money(obj.price_amount, obj.currency))
+
+    @staticmethod
+    def resolve_resources(obj: Service) -> list[dict[str, Any]]:
+        return [{"id": resource.pk, "name": resource.name} for resource in obj.resources.all()]
+
+    @staticmethod
+    def resolve_url(obj: Service) -> str:
+        return obj.get_absolute_url()
+
+
+class SlotOut(Schema):
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    resource_ids: list[int]
+
+
+class ServiceSlotsOut(Schema):
+    service_id: int
+    date: dt.date
+    time_zone: str
+    slots: list[SlotOut]
+
+
+class LicenseOut(Schema):
+    id: int
+    tier: str
+    name: str
+    price: MoneyOut
+    exclusive: bool
+    available: bool
+
+
+class ProductOut(Schema):
+    id: int
+    title: str
+    slug: str
+    kind: str
+    description: str
+    ships: bool
+    price: MoneyOut | None = None
+    licenses: list[LicenseOut]
+    url: str
+
+    @staticmethod
+    def resolve_price(obj: Product) -> dict[str, Any] | None:
+        if obj.price_amount is None:
+            return None
+        return dict(money(obj.price_amount, obj.currency))
+
+    @staticmethod
+    def resolve_licenses(obj: Product) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": license.pk,
+                "tier": license.tier,
+                "name": license.name,
+                "price": money(license.price_amount, obj.currency),
+                "exclusive": license.exclusive,
+                "available": license_available(obj, license),
+            }
+            for license in obj.licenses.all()
+        ]
+
+    @staticmethod
+    def resolve_url(obj: Product) -> str:
+        return obj.get_absolute_url()
