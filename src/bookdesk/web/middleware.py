@@ -1,0 +1,33 @@
+"""Renders the project's errors (`bookdesk.errors`) raised by a page as a readable page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from bookdesk.errors import BookdeskError, RateLimited
+from bookdesk.web.errors import error_page
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+class ErrorPageMiddleware:
+    """A page that raises `NotFound`, `SoldOut`, `RateLimited`… answers with that status and a plain message.
+
+    The API (/api/) renders the same errors as problem+json itself, so they never reach here.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, BookdeskError) or request.path.startswith("/api/"):
+            return None
+        response = error_page(request, status=exception.status, title=exception.title, detail=exception.detail)
+        if isinstance(exception, RateLimited):
+            response["Retry-After"] = str(exception.retry_after)
+        return response

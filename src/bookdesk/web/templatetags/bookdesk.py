@@ -1,0 +1,50 @@
+"""Template helpers: `{% load bookdesk %}` then `{{ amount|money:currency }}`, `{{ course|seat_badge }}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from bookdesk.money import format_money
+
+register = template.Library()
+
+FEW_SEATS = 3
+
+
+@register.filter
+def money(amount: int | None, currency: str = "eur") -> str:
+    """Minor units → "€19.99"; an empty amount renders as empty."""
+    if amount is None or amount == "":
+        return ""
+    return format_money(int(amount), currency or "eur")
+
+
+@register.filter
+def price(offer: Any) -> str:
+    """An offer's price from its `price_amount` and `currency`."""
+    return money(getattr(offer, "price_amount", None), getattr(offer, "currency", "eur"))
+
+
+@register.simple_tag
+def seat_badge(course: Any) -> dict[str, str] | None:
+    """{"text", "tone"} for a course card: sold out, few seats left, or nothing."""
+    seats_left = getattr(course, "seats_left", None)
+    if seats_left is None:
+        return None
+    if seats_left <= 0:
+        return {"text": "Sold out", "tone": "soldout"}
+    if seats_left <= FEW_SEATS:
+        return {"text": "Few seats left", "tone": "few"}
+    return None
+
+
+@register.filter
+def duration(minutes: int | None) -> str:
+    """90 → "1 h 30 min"."""
+    if not minutes:
+        return ""
+    hours, rest = divmod(int(minutes), 60)
+    parts = ([f"{hours} h"] if hours else []) + ([f"{rest} min"] if rest else [])
+    return " ".join(parts)
