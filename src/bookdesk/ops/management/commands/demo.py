@@ -1,0 +1,82 @@
+"""`bookdesk demo`: the whole product on one machine — database, seed, Stripe sandbox and web server."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+DEMO_ENV = {
+    "DEBUG": "1",
+    "ACCOUNT_EMAIL_VERIFICATION": "none",
+    "STRIPE_API_BASE": "http://127.0.0.1:12111",
+    "STRIPE_SECRET_KEY": "sk_test_bookdesk_demo",
+    "STRIPE_WEBHOOK_SECRET": "whsec_bookdesk_demo",
+}
+
+
+class Command(BaseCommand):
+    help = "Migrate, seed, then run the Stripe sandbox and the web server until Ctrl-C."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--sandbox-port", type=int, default=12111)
+
+    def handle(self, *args: Any, port: int, sandbox_port: int, **options: Any) -> None:
+        env = {**os.environ, **{k: v for k, v in DEMO_ENV.items() if k not in os.environ}}
+        env["STRIPE_API_BASE"] = f"http://127.0.0.1:{sandbox_port}"
+        mail_dir = settings.DATA_DIR / "mail"
+        env.setdefault("EMAIL_URL", f"file://{mail_dir}")
+        mail_dir.mkdir(parents=True, exist_ok=True)
+
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("createcachetable", verbosity=0)
+        call_command("seed")
+
+        exe = [sys.executable, "-m", "bookdesk"]
+        processes = {
+            "sandbox": subprocess.Popen(  # noqa: S603
+                [
+                    *exe,
+                    "stripe-sandbox",
+                    "--port",
+                    str(sandbox_port),
+                    "--webhook",
+                    f"http://127.0.0.1:{port}/api/stripe/webhook",
+                    "--webhook-secret",
+                    env["STRIPE_WEBHOOK_SECRET"],
+                ],
+                env=env,
+            ),
+            "web": subprocess.Popen([*exe, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env),  # noqa: S603
+        }
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nbookdesk is running at http://127.0.0.1:{port}  (Stripe sandbox at http://127.0.0.1:{sandbox_port})\n"
+                f"Emails are written to {mail_dir}. Press Ctrl-C to stop.\n"
+            )
+        )
+        try:
+            while all(p.poll() is None for p in processes.values()):
+                time.sleep(0.5)
+            for name, process in processes.items():
+                if process.poll() is not None:
+                    self.stderr.write(f"{name} stopped (exit {process.returncode}); stopping the rest.")
+        except KeyboardInterrupt:
+            self.stdout.write("\nStopping…")
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes.values():
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()

@@ -1,0 +1,119 @@
+"""Fixed-window rate limits shared through the cache, so they hold across processes and machines.
+
+Redis (django-redis) increments atomically. Django's database cache does not (its `incr` is a get
+then a set), so for it the increment runs in a transaction that locks the counter's row first.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from django.conf import settings
+from django.core.cache import BaseCache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connections, router, transaction
+from django.http import HttpRequest
+
+from bookdesk.errors import RateLimited
+from bookdesk.ops.metrics import RATE_LIMITED
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """`"20/60"` → `(20, 60)`: at most 20 hits per 60-second window."""
+    count, _, seconds = rate.partition("/")
+    limit, window = int(count), int(seconds or 60)
+    if limit < 1 or window < 1:
+        raise ValueError(f"invalid rate {rate!r}")
+    return limit, window
+
+
+def _incr_db(cache: DatabaseCache, key: str, timeout: int) -> int:
+    db = router.db_for_write(cache.cache_model_class)
+    conn = connections[db]
+    with transaction.atomic(using=db):
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        # The row exists (add waited for its inserter to commit): lock it, then read-modify-write.
+        # SQLite needs no lock: its transactions take the write lock up front (IMMEDIATE).
+        if conn.features.has_select_for_update:
+            with conn.cursor() as cursor:
+                table = conn.ops.quote_name(cache._table)  # type: ignore[attr-defined]
+                cursor.execute(f"SELECT cache_key FROM {table} WHERE cache_key = %s FOR UPDATE", [cache.make_key(key)])  # noqa: S608
+        try:
+            return int(cache.incr(key))
+        except ValueError:  # expired between add and the lock
+            cache.set(key, 1, timeout=timeout)
+            return 1
+
+
+def _incr(cache: BaseCache, key: str, timeout: int) -> int:
+    if isinstance(cache, DatabaseCache):
+        return _incr_db(cache, key, timeout)
+    if cache.add(key, 1, timeout=timeout):
+        return 1
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # the key expired between add and incr: this hit opens a new window
+        cache.add(key, 1, timeout=timeout)
+        return 1
+
+
+def rate_limit(key: str, *, limit: int, window_seconds: int, cache_alias: str = "default") -> None:
+    """Count one hit for `key`; raise `RateLimited(retry_after=…)` once it exceeds `limit` in this window."""
+    now = time.time()
+    window = int(now // window_seconds)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # bounded, cache-safe, hides emails/IPs
+    cache_key = f"ratelimit:{digest}:{window_seconds}:{window}"
+    count = _incr(caches[cache_alias], cache_key, timeout=window_seconds + 1)
+    if count > limit:
+        retry_after = max(1, int((window + 1) * window_seconds - now + 0.999))
+        name = key.split(":", 1)[0]
+        RATE_LIMITED.labels(limit=name).inc()
+        raise RateLimited(f"Too many requests; try again in {retry_after} seconds.", retry_after=retry_after)
+
+
+def client_ip(request: HttpRequest) -> str:
+    """The client's address; behind a trusted proxy (BEHIND_PROXY=1) the first X-Forwarded-For hop."""
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None):
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return str(request.META.get("REMOTE_ADDR", "unknown"))
+
+
+def request_identity(request: HttpRequest) -> str:
+    """`user:<id>` for a signed-in user (session or API token), else `ip:<address>`."""
+    for user in (getattr(request, "auth", None), getattr(request, "user", None)):
+        if getattr(user, "is_authenticated", False) and getattr(user, "pk", None) is not None:
+            return f"user:{user.pk}"  # type: ignore[union-attr]
+    return f"ip:{client_ip(request)}"
+
+
+def rate_limit_request(request: HttpRequest, name: str) -> None:
+    """Apply `settings.RATE_LIMITS[name]` to the caller of this request (per user, else per IP)."""
+    limit, window = parse_rate(settings.RATE_LIMITS[name])
+    rate_limit(f"{name}:{request_identity(request)}", limit=limit, window_seconds=window)
+
+
+def rate_limited(name: str) -> Callable[[F], F]:
+    """Decorate a view or a ninja operation (first argument: the request) with the named limit.
+
+    Raises `RateLimited`; the API renders it as problem+json 429 with Retry-After, and plain views
+    can let `bookdesk.web` render it (see `bookdesk.web.views`).
+    """
+
+    def decorator(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            rate_limit_request(request, name)
+            return func(request, *args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator

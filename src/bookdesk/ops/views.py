@@ -1,0 +1,81 @@
+"""Liveness, readiness and Prometheus exposition."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from bookdesk.ops.config import config_problems
+from bookdesk.ops.metrics import exposition
+
+logger = logging.getLogger("bookdesk.ops")
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness: the process answers. Touches nothing else, so a database outage does not restart it."""
+    return JsonResponse({"status": "ok"})
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        row = cursor.fetchone()
+    if not row or row[0] != 1:
+        raise RuntimeError("unexpected answer")
+    return "ok"
+
+
+def _check_cache() -> str:
+    key = f"readyz:{uuid.uuid4().hex}"
+    cache.set(key, "1", timeout=10)
+    value = cache.get(key)
+    cache.delete(key)
+    if value != "1":
+        raise RuntimeError("value did not round-trip")
+    return "ok"
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness: database, cache and configuration are fit to serve; 503 names whatever is not."""
+    checks: dict[str, str] = {}
+    for name, check in (("database", _check_database), ("cache", _check_cache)):
+        try:
+            checks[name] = check()
+        except Exception as exc:
+            # The exception class only: driver messages can contain connection strings.
+            logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
+            checks[name] = f"failed: {type(exc).__name__}"
+    problems = config_problems()
+    checks["config"] = "ok" if not problems else "failed: " + ", ".join(problem.id for problem in problems)
+    ready = all(value == "ok" for value in checks.values())
+    body = {"status": "ready" if ready else "unavailable", "checks": checks}
+    if not ready:
+        body["problems"] = [problem.message for problem in problems]  # type: ignore[assignment]
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition; with METRICS_TOKEN set, only for `Authorization: Bearer <token>`."""
+    token = str(getattr(settings, "METRICS_TOKEN", "") or "")
+    if token:
+        supplied = request.headers.get("Authorization", "")
+        if not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
+            response = HttpResponse("Unauthorized\n", status=401, content_type="text/plain")
+            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+            return response
+    payload, content_type = exposition()
+    return HttpResponse(payload, content_type=content_type)
