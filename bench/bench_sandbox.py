@@ -1,0 +1,316 @@
+"""Benchmark the Stripe sandbox: session creation with the real SDK, and latency fault accuracy.
+
+    python bench/bench_sandbox.py [--seconds 5] [--concurrency 1,8,32] [--in-process]
+
+Starts the sandbox as a subprocess (``python -m stripe_sandbox --port N``) so that the client
+threads do not share a GIL with the server, then prints:
+
+1. checkout sessions created per second with the real SDK at each concurrency (threads, each with
+   its own ``StripeClient``, no retries), p50/p95 latency, against a bare endpoint
+   (``GET /_sandbox/health``) measured the same way in the same run, as ratios;
+2. the latency fault's accuracy: requested vs measured added latency (median over N requests).
+
+Bounded in time; stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+import stripe
+
+ROOT = Path(__file__).resolve().parents[1]
+SESSION_PARAMS = {
+    "mode": "payment",
+    "success_url": "http://127.0.0.1:8000/payment/success?session_id={CHECKOUT_SESSION_ID}",
+    "cancel_url": "http://127.0.0.1:8000/payment/cancel?order=BENCH",
+    "client_reference_id": "BENCH",
+    "line_items": [
+        {
+            "quantity": 1,
+            "price_data": {"currency": "eur", "unit_amount": 4500, "product_data": {"name": "Bench course"}},
+        }
+    ],
+}
+
+
+@dataclass
+class Run:
+    """Latencies of one timed load run."""
+
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    first_error: str = ""
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+# --- the sandbox -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def sandbox_subprocess() -> Iterator[str]:
+    port = free_port()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "stripe_sandbox", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(base, process)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def sandbox_in_process() -> Iterator[str]:
+    sys.path.insert(0, str(ROOT / "src"))
+    from stripe_sandbox.server import Sandbox
+
+    sandbox = Sandbox()
+    base = sandbox.start(host="127.0.0.1", port=0).rstrip("/")
+    try:
+        yield base
+    finally:
+        sandbox.stop()
+
+
+def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stderr = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise SystemExit(f"the sandbox exited with {process.returncode}:\n{stderr}")
+        try:
+            status, _ = request(base, "GET", "/_sandbox/health")
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("the sandbox did not answer /_sandbox/health within 20 s")
+
+
+def request(base: str, method: str, path: str, payload: dict[str, int] | None = None) -> tuple[int, bytes]:
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    try:
+        body = json.dumps(payload).encode() if payload is not None else None
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def client_for(base: str) -> stripe.StripeClient:
+    return stripe.StripeClient("sk_test_bench", base_addresses={"api": base}, max_network_retries=0)
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+def run_load(make_call: Callable[[], Callable[[], object]], concurrency: int, seconds: float) -> Run:
+    """Run ``concurrency`` threads, each calling its own ``make_call()`` in a loop for ``seconds``."""
+    run = Run()
+    lock = threading.Lock()
+    ready = threading.Barrier(concurrency + 1)
+    stop_at = [0.0]
+
+    def worker() -> None:
+        call = make_call()
+        latencies: list[float] = []
+        errors, first_error = 0, ""
+        ready.wait()
+        while time.perf_counter() < stop_at[0]:
+            started = time.perf_counter()
+            try:
+                call()
+            except Exception as error:
+                errors += 1
+                first_error = first_error or f"{type(error).__name__}: {error}"
+                continue
+            latencies.append(time.perf_counter() - started)
+        with lock:
+            run.latencies.extend(latencies)
+            run.errors += errors
+            run.first_error = run.first_error or first_error
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    stop_at[0] = started + seconds
+    ready.wait()
+    for thread in threads:
+        thread.join(timeout=seconds + 30)
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+def session_create_call(base: str) -> Callable[[], Callable[[], object]]:
+    def make() -> Callable[[], object]:
+        client = client_for(base)
+        return lambda: client.v1.checkout.sessions.create(params=SESSION_PARAMS)  # type: ignore[arg-type]
+
+    return make
+
+
+def health_call(base: str) -> Callable[[], Callable[[], object]]:
+    url = f"{base}/_sandbox/health"
+
+    def make() -> Callable[[], object]:
+        # The same HTTP stack as the SDK (a requests.Session per client), so the ratio is the
+        # cost of the API and the SDK's own work, not of a different transport.
+        session = requests.Session()
+
+        def call() -> object:
+            response = session.get(url, timeout=10)
+            if response.status_code != 200:
+                raise RuntimeError(f"health answered {response.status_code}")
+            return response.content
+
+        return call
+
+    return make
+
+
+# --- latency fault ---------------------------------------------------------------------------
+
+
+def measure_latency_fault(base: str, requested_ms: list[int], samples: int) -> list[tuple[int, float, float]]:
+    """(requested, median latency, median added over no fault) for each requested latency."""
+    client = client_for(base)
+    session_id = client.v1.checkout.sessions.create(params=SESSION_PARAMS).id  # type: ignore[arg-type]
+
+    def median_ms() -> float:
+        times = []
+        for _ in range(samples):
+            started = time.perf_counter()
+            client.v1.checkout.sessions.retrieve(session_id)
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
+
+    results = []
+    try:
+        request(base, "DELETE", "/_sandbox/faults")
+        baseline = median_ms()
+        for latency in requested_ms:
+            if latency == 0:
+                results.append((0, baseline, 0.0))
+                continue
+            status, body = request(base, "POST", "/_sandbox/faults", {"latency_ms": latency})
+            if status >= 300:
+                raise SystemExit(f"POST /_sandbox/faults answered {status}: {body[:200]!r}")
+            measured = median_ms()
+            results.append((latency, measured, measured - baseline))
+    finally:
+        request(base, "DELETE", "/_sandbox/faults")
+    return results
+
+
+# --- report ----------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each load run (default 5)")
+    parser.add_argument("--concurrency", default="1,8,32", help="comma-separated thread counts (default 1,8,32)")
+    parser.add_argument("--latency", default="0,50,200", help="latency faults to check, in ms (default 0,50,200)")
+    parser.add_argument("--samples", type=int, default=50, help="requests per latency fault (default 50)")
+    parser.add_argument("--in-process", action="store_true", help="run the sandbox in this process")
+    args = parser.parse_args(argv)
+    levels = [int(level) for level in args.concurrency.split(",") if level.strip()]
+    latencies = [int(latency) for latency in args.latency.split(",") if latency.strip()]
+
+    start = sandbox_in_process if args.in_process else sandbox_subprocess
+    where = "in-process" if args.in_process else "subprocess"
+    with start() as base:
+        print(f"Stripe sandbox at {base} ({where}), stripe {stripe.VERSION}, {os.cpu_count()} CPUs")
+        print(f"load runs of {args.seconds:g} s; threads each with their own client; no retries\n")
+        header = (
+            f"{'conc':>4}  {'endpoint':<30}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}"
+            f"{'rate/health':>13}{'p50/health':>12}"
+        )
+        print(header)
+        print("-" * len(header))
+        floor_ms = 0.0
+        for concurrency in levels:
+            health = run_load(health_call(base), concurrency, args.seconds)
+            if concurrency == 1:
+                floor_ms = health.percentile(0.5) * 1000
+            create = run_load(session_create_call(base), concurrency, args.seconds)
+            for name, run in (("GET /_sandbox/health", health), ("SDK checkout.sessions.create", create)):
+                ratios = ""
+                if run is create and health.rate and health.latencies:
+                    ratios = f"{run.rate / health.rate:13.2f}{run.percentile(0.5) / health.percentile(0.5):12.2f}"
+                print(
+                    f"{concurrency:>4}  {name:<30}{run.rate:9.0f}{ms(run.percentile(0.5)):>9}"
+                    f"{ms(run.percentile(0.95)):>9}{run.errors:>8}{ratios}"
+                )
+            for run in (health, create):
+                if run.first_error:
+                    print(f"      first error: {run.first_error[:160]}")
+
+        if floor_ms and floor_ms >= 35:
+            print(
+                f"\nnote: GET /_sandbox/health takes {floor_ms:.0f} ms at p50 with one client. A fixed floor like"
+                "\n      this is the Nagle / delayed-ACK stall: the server writes headers and body separately"
+                "\n      on a kept-alive connection without TCP_NODELAY. Every figure above is bounded by it."
+            )
+        print(f"\nlatency fault (SDK checkout.sessions.retrieve, median of {args.samples} requests, concurrency 1)")
+        header = f"{'requested ms':>12}{'median ms':>11}{'added ms':>10}{'error ms':>10}"
+        print(header)
+        print("-" * len(header))
+        for requested, measured, added in measure_latency_fault(base, latencies, args.samples):
+            print(f"{requested:>12}{measured:11.1f}{added:10.1f}{added - requested:+10.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

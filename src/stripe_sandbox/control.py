@@ -1,0 +1,88 @@
+"""The control API under ``/_sandbox/`` (no authentication; a local test tool).
+
+- ``GET /_sandbox/health`` → ``{"status": "ok"}``
+- ``GET|POST|DELETE /_sandbox/faults`` → read, set (JSON or form; only the given fields),
+  reset: ``latency_ms``, ``error_rate``, ``rate_limit_rate``, ``webhook_drop_rate``,
+  ``webhook_duplicate_rate``, ``webhook_reorder``.
+- ``GET /_sandbox/clock`` → ``{"now": …, "offset": …}``; ``POST /_sandbox/clock``
+  ``{"advance_seconds": N}`` moves the sandbox clock forward (sessions past their
+  ``expires_at`` expire at once, due delayed payments settle).
+- ``GET /_sandbox/deliveries`` → the latest webhook delivery attempts, newest last.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from stripe_sandbox.errors import StripeError
+
+if TYPE_CHECKING:
+    from stripe_sandbox.server import Sandbox
+
+Response = tuple[int, list[tuple[str, str]], bytes]
+
+
+def handle(
+    sandbox: Sandbox,
+    method: str,
+    path: str,
+    query: str,
+    body: bytes,
+    headers: dict[str, str],
+) -> Response:
+    try:
+        data = _read_body(body, headers.get("content-type", ""))
+        route = path.rstrip("/")
+        if route == "/_sandbox/health" and method in ("GET", "HEAD"):
+            return _json(200, {"status": "ok", "base_url": sandbox.base_url})
+        if route == "/_sandbox/faults":
+            if method == "GET":
+                return _json(200, sandbox.faults.to_dict())
+            if method == "POST":
+                sandbox.faults.update(data)
+                return _json(200, sandbox.faults.to_dict())
+            if method == "DELETE":
+                sandbox.faults.reset()
+                return _json(200, sandbox.faults.to_dict())
+        if route == "/_sandbox/clock":
+            if method == "GET":
+                return _json(200, _clock(sandbox))
+            if method == "POST":
+                try:
+                    seconds = float(data.get("advance_seconds", 0))
+                except (TypeError, ValueError):
+                    raise StripeError("advance_seconds must be a number", param="advance_seconds") from None
+                if seconds < 0:
+                    raise StripeError("The sandbox clock only moves forward.", param="advance_seconds")
+                sandbox.advance_clock(seconds)
+                return _json(200, _clock(sandbox))
+        if route == "/_sandbox/deliveries" and method == "GET":
+            return _json(200, {"data": list(sandbox.dispatcher.log)})
+        raise StripeError(f"Unknown control route: {method} {path}", status=404)
+    except StripeError as error:
+        return _json(error.status, error.to_dict())
+
+
+def _clock(sandbox: Sandbox) -> dict[str, Any]:
+    return {"now": int(sandbox.now()), "offset": sandbox.clock_offset}
+
+
+def _read_body(body: bytes, content_type: str) -> dict[str, Any]:
+    if not body:
+        return {}
+    text = body.decode("utf-8", "replace")
+    if "json" in content_type or text.lstrip().startswith("{"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise StripeError(f"Invalid JSON body: {error}") from None
+        if not isinstance(data, dict):
+            raise StripeError("The JSON body must be an object.")
+        return data
+    return dict(parse_qsl(text, keep_blank_values=True))
+
+
+def _json(status: int, payload: Any) -> Response:
+    return status, [("Content-Type", "application/json")], json.dumps(payload, indent=2).encode()

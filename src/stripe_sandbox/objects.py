@@ -1,0 +1,563 @@
+"""Builders for the Stripe objects the sandbox serves, with every field Stripe's own
+fixture of the same object carries. Keys starting with ``_`` are the sandbox's private
+bookkeeping and never leave it (see :func:`public`)."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+import string
+from typing import Any
+
+API_VERSION = "2026-10-28.endive"
+
+_ALPHABET = string.ascii_letters + string.digits
+
+
+def new_id(prefix: str, length: int = 24) -> str:
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def public(obj: Any) -> Any:
+    """A deep copy without the sandbox's private ``_`` keys."""
+    if isinstance(obj, dict):
+        return {k: public(v) for k, v in obj.items() if not k.startswith("_")}
+    if isinstance(obj, list):
+        return [public(v) for v in obj]
+    return obj
+
+
+def list_object(url: str, data: list[Any], has_more: bool = False) -> dict[str, Any]:
+    return {"object": "list", "data": data, "has_more": has_more, "url": url}
+
+
+def _address() -> dict[str, Any]:
+    return {
+        "city": None,
+        "country": None,
+        "line1": None,
+        "line2": None,
+        "postal_code": None,
+        "state": None,
+    }
+
+
+def checkout_session(
+    *,
+    session_id: str,
+    created: int,
+    expires_at: int,
+    amount_total: int,
+    currency: str,
+    success_url: str | None,
+    cancel_url: str | None,
+    client_reference_id: str | None,
+    customer_email: str | None,
+    metadata: dict[str, str],
+    payment_method_types: list[str],
+    locale: str | None,
+    submit_type: str | None,
+) -> dict[str, Any]:
+    return {
+        "id": session_id,
+        "object": "checkout.session",
+        "adaptive_pricing": {"enabled": False},
+        "after_expiration": None,
+        "allow_promotion_codes": None,
+        "amount_subtotal": amount_total,
+        "amount_total": amount_total,
+        "automatic_tax": {"enabled": False, "liability": None, "provider": None, "status": None},
+        "billing_address_collection": None,
+        "cancel_url": cancel_url,
+        "client_reference_id": client_reference_id,
+        "client_secret": None,
+        "collected_information": None,
+        "consent": None,
+        "consent_collection": None,
+        "created": created,
+        "currency": currency,
+        "currency_conversion": None,
+        "custom_fields": [],
+        "custom_text": {
+            "after_submit": None,
+            "shipping_address": None,
+            "submit": None,
+            "terms_of_service_acceptance": None,
+        },
+        "customer": None,
+        "customer_account": None,
+        "customer_creation": "if_required",
+        "customer_details": None,
+        "customer_email": customer_email,
+        "discounts": [],
+        "expires_at": expires_at,
+        "integration_identifier": None,
+        "invoice": None,
+        "invoice_creation": {
+            "enabled": False,
+            "invoice_data": {
+                "account_tax_ids": None,
+                "custom_fields": None,
+                "description": None,
+                "footer": None,
+                "issuer": None,
+                "metadata": {},
+                "rendering_options": None,
+            },
+        },
+        "livemode": False,
+        "locale": locale,
+        "managed_payments": {"enabled": False},
+        "metadata": metadata,
+        "mode": "payment",
+        "origin_context": None,
+        "payment_intent": None,
+        "payment_link": None,
+        "payment_method_collection": "if_required",
+        "payment_method_configuration_details": None,
+        "payment_method_options": {},
+        "payment_method_types": payment_method_types,
+        "payment_status": "unpaid",
+        "permissions": None,
+        "phone_number_collection": {"enabled": False},
+        "recovered_from": None,
+        "saved_payment_method_options": None,
+        "setup_intent": None,
+        "shipping_address_collection": None,
+        "shipping_cost": None,
+        "shipping_options": [],
+        "status": "open",
+        "submit_type": submit_type,
+        "subscription": None,
+        "success_url": success_url,
+        "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
+        "ui_mode": "hosted",
+        "url": None,
+        "wallet_options": None,
+    }
+
+
+def customer_details(email: str | None, name: str | None = None) -> dict[str, Any]:
+    return {
+        "address": _address(),
+        "business_name": None,
+        "email": email,
+        "individual_name": None,
+        "name": name,
+        "phone": None,
+        "tax_exempt": "none",
+        "tax_ids": [],
+    }
+
+
+def line_item(
+    *,
+    created: int,
+    currency: str,
+    unit_amount: int,
+    quantity: int,
+    name: str,
+    description: str | None,
+    product_metadata: dict[str, str],
+) -> dict[str, Any]:
+    """A Checkout Session line item (Stripe's ``item`` object) with its inline price."""
+    product_id = new_id("prod_", 14)
+    amount = unit_amount * quantity
+    return {
+        "id": new_id("li_"),
+        "object": "item",
+        "adjustable_quantity": None,
+        "amount_discount": 0,
+        "amount_subtotal": amount,
+        "amount_tax": 0,
+        "amount_total": amount,
+        "currency": currency,
+        "description": name,
+        "metadata": {},
+        "price": {
+            "id": new_id("price_"),
+            "object": "price",
+            "active": False,
+            "billing_scheme": "per_unit",
+            "created": created,
+            "currency": currency,
+            "custom_unit_amount": None,
+            "livemode": False,
+            "lookup_key": None,
+            "metadata": {},
+            "nickname": None,
+            "product": product_id,
+            "recurring": None,
+            "tax_behavior": "unspecified",
+            "tiers_mode": None,
+            "transform_quantity": None,
+            "type": "one_time",
+            "unit_amount": unit_amount,
+            "unit_amount_decimal": str(unit_amount),
+        },
+        "quantity": quantity,
+        # Not in Stripe's item: the inline product, kept for the hosted page and tests.
+        "_product": {
+            "id": product_id,
+            "name": name,
+            "description": description,
+            "metadata": product_metadata,
+        },
+    }
+
+
+def payment_intent(
+    *,
+    created: int,
+    amount: int,
+    currency: str,
+    metadata: dict[str, str],
+    description: str | None,
+    receipt_email: str | None,
+    payment_method_types: list[str],
+) -> dict[str, Any]:
+    intent_id = new_id("pi_")
+    return {
+        "id": intent_id,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_capturable": 0,
+        "amount_details": {"tip": {}},
+        "amount_received": 0,
+        "application": None,
+        "application_fee_amount": None,
+        "automatic_payment_methods": None,
+        "canceled_at": None,
+        "cancellation_reason": None,
+        "capture_method": "automatic",
+        "client_secret": f"{intent_id}_secret_{new_id('', 25)}",
+        "confirmation_method": "automatic",
+        "created": created,
+        "currency": currency,
+        "customer": None,
+        "customer_account": None,
+        "description": description,
+        "excluded_payment_method_types": None,
+        "last_payment_error": None,
+        "latest_charge": None,
+        "livemode": False,
+        "managed_payments": None,
+        "metadata": metadata,
+        "next_action": None,
+        "on_behalf_of": None,
+        "payment_method": None,
+        "payment_method_configuration_details": None,
+        "payment_method_options": {},
+        "payment_method_types": payment_method_types,
+        "processing": None,
+        "receipt_email": receipt_email,
+        "review": None,
+        "setup_future_usage": None,
+        "shipping": None,
+        "source": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "requires_payment_method",
+        "transfer_data": None,
+        "transfer_group": None,
+    }
+
+
+def card_details(last4: str, brand: str = "visa") -> dict[str, Any]:
+    return {
+        "amount_authorized": None,
+        "authorization_code": None,
+        "brand": brand,
+        "checks": {
+            "address_line1_check": None,
+            "address_postal_code_check": None,
+            "cvc_check": "pass",
+        },
+        "country": "US",
+        "exp_month": 12,
+        "exp_year": 2034,
+        "extended_authorization": {"status": "disabled"},
+        "fingerprint": new_id("", 16),
+        "funding": "credit",
+        "incremental_authorization": {"status": "unavailable"},
+        "installments": None,
+        "last4": last4,
+        "mandate": None,
+        "multicapture": {"status": "unavailable"},
+        "network": brand,
+        "network_token": {"used": False},
+        "network_transaction_id": None,
+        "overcapture": {"maximum_amount_capturable": 0, "status": "unavailable"},
+        "regulated_status": "unregulated",
+        "three_d_secure": None,
+        "transaction_link_id": None,
+        "wallet": None,
+    }
+
+
+def sepa_details() -> dict[str, Any]:
+    return {
+        "bank_code": "37040044",
+        "branch_code": None,
+        "country": "DE",
+        "fingerprint": new_id("", 16),
+        "last4": "3000",
+        "mandate": new_id("mandate_"),
+    }
+
+
+def charge(
+    *,
+    created: int,
+    intent: dict[str, Any],
+    payment_method: str,
+    method_type: str,
+    method_details: dict[str, Any],
+    email: str | None,
+) -> dict[str, Any]:
+    charge_id = new_id("ch_")
+    return {
+        "id": charge_id,
+        "object": "charge",
+        "amount": intent["amount"],
+        "amount_captured": 0,
+        "amount_refunded": 0,
+        "application": None,
+        "application_fee": None,
+        "application_fee_amount": None,
+        "balance_transaction": None,
+        "billing_details": {
+            "address": _address(),
+            "email": email,
+            "name": None,
+            "phone": None,
+            "tax_id": None,
+        },
+        "calculated_statement_descriptor": "BOOKDESK SANDBOX",
+        "captured": False,
+        "created": created,
+        "currency": intent["currency"],
+        "customer": None,
+        "description": intent["description"],
+        "disputed": False,
+        "failure_balance_transaction": None,
+        "failure_code": None,
+        "failure_message": None,
+        "fraud_details": {},
+        "livemode": False,
+        "metadata": dict(intent["metadata"]),
+        "on_behalf_of": None,
+        "outcome": None,
+        "paid": False,
+        "payment_intent": intent["id"],
+        "payment_method": payment_method,
+        "payment_method_details": {method_type: method_details, "type": method_type},
+        "receipt_email": intent["receipt_email"],
+        "receipt_number": None,
+        "receipt_url": f"https://pay.stripe.com/receipts/payment/{new_id('', 40)}",
+        "refunded": False,
+        "refunds": list_object(f"/v1/charges/{charge_id}/refunds", []),
+        "review": None,
+        "shipping": None,
+        "source": None,
+        "source_transfer": None,
+        "statement_descriptor": None,
+        "statement_descriptor_suffix": None,
+        "status": "pending",
+        "transfer_data": None,
+        "transfer_group": None,
+    }
+
+
+def charge_outcome(
+    *,
+    approved: bool,
+    reason: str | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
+    if approved:
+        return {
+            "advice_code": None,
+            "network_advice_code": None,
+            "network_decline_code": None,
+            "network_status": "approved_by_network",
+            "reason": None,
+            "risk_level": "normal",
+            "risk_score": 20,
+            "seller_message": "Payment complete.",
+            "type": "authorized",
+        }
+    return {
+        "advice_code": "try_again_later",
+        "network_advice_code": None,
+        "network_decline_code": None,
+        "network_status": "declined_by_network",
+        "reason": reason,
+        "risk_level": "normal",
+        "risk_score": 20,
+        "seller_message": message or "The bank did not return any further details.",
+        "type": "issuer_declined",
+    }
+
+
+def refund(
+    *,
+    created: int,
+    charge_obj: dict[str, Any],
+    amount: int,
+    reason: str | None,
+    metadata: dict[str, str],
+) -> dict[str, Any]:
+    method_type = charge_obj["payment_method_details"]["type"]
+    destination: dict[str, Any] = {"type": method_type, method_type: {}}
+    if method_type == "card":
+        destination["card"] = {
+            "reference": None,
+            "reference_status": "pending",
+            "reference_type": "acquirer_reference_number",
+            "type": "refund",
+        }
+    return {
+        "id": new_id("re_"),
+        "object": "refund",
+        "amount": amount,
+        "balance_transaction": new_id("txn_"),
+        "charge": charge_obj["id"],
+        "created": created,
+        "currency": charge_obj["currency"],
+        "customer": None,
+        "customer_account": None,
+        "destination_details": destination,
+        "metadata": metadata,
+        "payment_intent": charge_obj["payment_intent"],
+        "payment_method": charge_obj["payment_method"],
+        "reason": reason,
+        "receipt_number": None,
+        "source_transfer_reversal": None,
+        "status": "succeeded",
+        "transfer_reversal": None,
+    }
+
+
+def dispute(*, created: int, charge_obj: dict[str, Any], reason: str, amount: int) -> dict[str, Any]:
+    evidence_fields = [
+        "access_activity_log",
+        "billing_address",
+        "cancellation_policy",
+        "cancellation_policy_disclosure",
+        "cancellation_rebuttal",
+        "customer_communication",
+        "customer_email_address",
+        "customer_name",
+        "customer_purchase_ip",
+        "customer_signature",
+        "duplicate_charge_documentation",
+        "duplicate_charge_explanation",
+        "duplicate_charge_id",
+        "product_description",
+        "receipt",
+        "refund_policy",
+        "refund_policy_disclosure",
+        "refund_refusal_explanation",
+        "service_date",
+        "service_documentation",
+        "shipping_address",
+        "shipping_carrier",
+        "shipping_date",
+        "shipping_documentation",
+        "shipping_tracking_number",
+        "uncategorized_file",
+        "uncategorized_text",
+    ]
+    evidence: dict[str, Any] = dict.fromkeys(evidence_fields)
+    evidence["enhanced_evidence"] = {}
+    method_type = charge_obj["payment_method_details"]["type"]
+    method_details: dict[str, Any] = {"type": method_type}
+    if method_type == "card":
+        card = charge_obj["payment_method_details"]["card"]
+        method_details["card"] = {
+            "brand": card["brand"],
+            "case_type": "chargeback",
+            "network": card["network"],
+            "network_reason_code": "10.4",
+        }
+    return {
+        "id": new_id("dp_"),
+        "object": "dispute",
+        "amount": amount,
+        "balance_transactions": [],
+        "charge": charge_obj["id"],
+        "created": created,
+        "currency": charge_obj["currency"],
+        "enhanced_eligibility_types": [],
+        "evidence": evidence,
+        "evidence_details": {
+            "due_by": created + 21 * 86400,
+            "enhanced_eligibility": {},
+            "has_evidence": False,
+            "past_due": False,
+            "submission_count": 0,
+        },
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+        "payment_intent": charge_obj["payment_intent"],
+        "payment_method_details": method_details,
+        "reason": reason,
+        "status": "needs_response",
+    }
+
+
+def event(
+    *,
+    created: int,
+    event_type: str,
+    snapshot: dict[str, Any],
+    request_id: str | None,
+    idempotency_key: str | None,
+    previous_attributes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    data: dict[str, Any] = {"object": copy.deepcopy(snapshot)}
+    if previous_attributes is not None:
+        data["previous_attributes"] = previous_attributes
+    return {
+        "id": new_id("evt_"),
+        "object": "event",
+        "api_version": API_VERSION,
+        "created": created,
+        "data": data,
+        "livemode": False,
+        "pending_webhooks": 0,
+        "request": {"id": request_id, "idempotency_key": idempotency_key},
+        "type": event_type,
+    }
+
+
+def webhook_endpoint(
+    *,
+    created: int,
+    url: str,
+    enabled_events: list[str],
+    description: str | None,
+    metadata: dict[str, str],
+    api_version: str | None,
+    secret: str,
+) -> dict[str, Any]:
+    return {
+        "id": new_id("we_"),
+        "object": "webhook_endpoint",
+        "api_version": api_version,
+        "application": None,
+        "created": created,
+        "description": description,
+        "enabled_events": enabled_events,
+        "livemode": False,
+        "metadata": metadata,
+        "status": "enabled",
+        "url": url,
+        "_secret": secret,
+    }
+
+
+def new_webhook_secret() -> str:
+    return new_id("whsec_", 32)

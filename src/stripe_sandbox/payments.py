@@ -1,0 +1,459 @@
+"""The payment engine: what happens when a customer pays a Checkout Session.
+
+This is the contract the hosted page (:mod:`stripe_sandbox.hosted`) and the test helper
+``POST /v1/test_helpers/checkout/sessions/{id}/pay`` share:
+
+- :func:`pay_session` pays an open session with a test payment method and returns a
+  :class:`PayResult`. Declines are results, not exceptions: the session stays ``open`` and
+  the customer may try again. It raises :class:`PaymentError` (a Stripe error with
+  ``status``/``code``/``param``) when the session does not exist, is not open, or the
+  payment method / outcome is unknown.
+- :func:`card_to_payment_method` maps a test card number to its payment method.
+- :func:`session_for_page` and :func:`cancel_session_url` give the page what it renders.
+
+Outcomes, with the events each one records (in this order):
+
+=========================================  =========================================
+payment method                             result
+=========================================  =========================================
+``pm_card_visa``,                          succeeded: charge.succeeded,
+``pm_card_authenticationRequired_approved``  payment_intent.succeeded,
+                                           checkout.session.completed (paid)
+``pm_card_chargeDeclined``                 declined ``generic_decline``: charge.failed,
+                                           payment_intent.payment_failed; session open
+``pm_card_chargeDeclinedInsufficientFunds``  declined ``insufficient_funds`` (as above)
+``pm_card_authenticationRequired``         requires_action (3-D Secure challenge):
+                                           payment_intent.requires_action
+``pm_card_authenticationRequired_failed``  declined ``authentication_required``
+``pm_sepa_debit``                          processing: charge.pending,
+                                           payment_intent.processing,
+                                           checkout.session.completed (unpaid); after
+                                           ``delay_seconds`` either charge.succeeded,
+                                           payment_intent.succeeded,
+                                           checkout.session.async_payment_succeeded or
+                                           charge.failed, payment_intent.payment_failed,
+                                           checkout.session.async_payment_failed
+=========================================  =========================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import threading
+from typing import TYPE_CHECKING, Any
+
+from stripe_sandbox import objects
+from stripe_sandbox.errors import StripeError, invalid, resource_missing
+
+if TYPE_CHECKING:
+    from stripe_sandbox.server import RequestContext, Sandbox
+
+PaymentError = StripeError
+
+CARD_NUMBERS = {
+    "4242424242424242": "pm_card_visa",
+    "4000000000000002": "pm_card_chargeDeclined",
+    "4000000000009995": "pm_card_chargeDeclinedInsufficientFunds",
+    "4000002500003155": "pm_card_authenticationRequired",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Method:
+    kind: str  # "succeed" | "decline" | "challenge" | "delayed"
+    method_type: str = "card"
+    last4: str = "4242"
+    decline_code: str | None = None
+    failure_code: str | None = None
+    message: str = ""
+
+
+PAYMENT_METHODS: dict[str, _Method] = {
+    "pm_card_visa": _Method("succeed"),
+    "pm_card_chargeDeclined": _Method(
+        "decline",
+        last4="0002",
+        decline_code="generic_decline",
+        failure_code="card_declined",
+        message="Your card was declined.",
+    ),
+    "pm_card_chargeDeclinedInsufficientFunds": _Method(
+        "decline",
+        last4="9995",
+        decline_code="insufficient_funds",
+        failure_code="card_declined",
+        message="Your card has insufficient funds.",
+    ),
+    "pm_card_authenticationRequired": _Method("challenge", last4="3155"),
+    "pm_card_authenticationRequired_approved": _Method("succeed", last4="3155"),
+    "pm_card_authenticationRequired_failed": _Method(
+        "decline",
+        last4="3155",
+        decline_code="authentication_required",
+        failure_code="payment_intent_authentication_failure",
+        message=(
+            "We are unable to authenticate your payment method. Please choose a different payment method and try again."
+        ),
+    ),
+    "pm_sepa_debit": _Method("delayed", method_type="sepa_debit", last4="3000"),
+}
+DELAYED_OUTCOMES = ("succeeded", "failed")
+SEPA_FAILURE = ("insufficient_funds", "The customer's account has insufficient funds.")
+
+
+@dataclasses.dataclass(frozen=True)
+class PayResult:
+    ok: bool
+    status: str  # "succeeded" | "declined" | "requires_action" | "processing"
+    decline_code: str | None
+    message: str
+    redirect_url: str | None
+
+
+def card_to_payment_method(number: str) -> str:
+    """The test payment method for a test card number (spaces and dashes allowed)."""
+    digits = "".join(number.split()).replace("-", "")
+    if not digits:
+        raise ValueError("Enter a card number.")
+    if not digits.isdigit():
+        raise ValueError("Your card number is invalid.")
+    try:
+        return CARD_NUMBERS[digits]
+    except KeyError:
+        raise ValueError(
+            "Your card number is not a sandbox test card. Use 4242 4242 4242 4242 "
+            "(succeeds), 4000 0000 0000 0002 (declined), 4000 0000 0000 9995 "
+            "(insufficient funds) or 4000 0025 0000 3155 (3-D Secure)."
+        ) from None
+
+
+def session_for_page(sandbox: Sandbox, session_id: str) -> dict[str, Any] | None:
+    """The session as the API shows it, with ``line_items`` expanded; None if unknown."""
+    from stripe_sandbox.resources import expand
+
+    with sandbox.lock:
+        session = sandbox.store.get(session_id, "checkout.session")
+        if session is None:
+            return None
+        return expand(sandbox, session, ["line_items"])
+
+
+def cancel_session_url(sandbox: Sandbox, session_id: str) -> str:
+    """Where "cancel" leads: the session's ``cancel_url``, else back to its page."""
+    with sandbox.lock:
+        session = sandbox.store.get(session_id, "checkout.session")
+    if session is None:
+        raise resource_missing("checkout.session", session_id, "session")
+    return str(session.get("cancel_url") or f"{sandbox.base_url}/c/pay/{session_id}")
+
+
+def success_redirect(session: dict[str, Any]) -> str | None:
+    url = session.get("success_url")
+    return str(url).replace("{CHECKOUT_SESSION_ID}", session["id"]) if url else None
+
+
+def pay_session(
+    sandbox: Sandbox,
+    session_id: str,
+    payment_method: str,
+    *,
+    delayed_outcome: str | None = None,
+    delay_seconds: float = 0,
+    ctx: RequestContext | None = None,
+) -> PayResult:
+    """Pay an open Checkout Session with a test payment method (see the module doc)."""
+    from stripe_sandbox.resources import expire_session
+    from stripe_sandbox.server import NO_REQUEST
+
+    ctx = ctx or NO_REQUEST
+    method = PAYMENT_METHODS.get(payment_method)
+    if method is None:
+        raise invalid(
+            f"No such PaymentMethod: '{payment_method}'. Use one of: " + ", ".join(PAYMENT_METHODS),
+            "payment_method",
+            "resource_missing",
+        )
+    if method.kind == "delayed":
+        delayed_outcome = delayed_outcome or "succeeded"
+        if delayed_outcome not in DELAYED_OUTCOMES:
+            raise invalid("delayed_outcome must be `succeeded` or `failed`.", "delayed_outcome")
+        if delay_seconds < 0:
+            raise invalid("delay_seconds must be zero or more.", "delay_seconds")
+    elif delayed_outcome is not None:
+        raise invalid(
+            "delayed_outcome applies only to a delayed payment method (pm_sepa_debit).",
+            "delayed_outcome",
+        )
+
+    with sandbox.transaction():
+        session = sandbox.store.get(session_id, "checkout.session")
+        if session is None:
+            raise resource_missing("checkout.session", session_id, "session")
+        if session["status"] == "open" and session["expires_at"] <= sandbox.now():
+            expire_session(sandbox, session_id, ctx, automatic=True)
+            session = sandbox.store.get(session_id, "checkout.session") or session
+        if session["status"] != "open":
+            raise StripeError(
+                f"This Checkout Session is no longer open (status: {session['status']}).",
+                code="checkout_session_not_open",
+                param="session",
+            )
+        intent = _intent_for(sandbox, session)
+        pm_id = objects.new_id("pm_")
+        if method.kind == "challenge":
+            return _require_action(sandbox, session, intent, pm_id, ctx)
+        if method.kind == "decline":
+            return _decline(sandbox, session, intent, pm_id, method, ctx)
+        charge = _new_charge(sandbox, session, intent, pm_id, method)
+        if method.kind == "succeed":
+            _succeed(sandbox, intent, charge, ctx)
+            _complete(sandbox, session, intent, ctx, paid=True)
+            return PayResult(True, "succeeded", None, "Payment succeeded.", success_redirect(session))
+        # Delayed: completed now, settled later by the sweeper or the timer below.
+        charge["status"] = "pending"
+        sandbox.store.put(charge)
+        sandbox.emit("charge.pending", charge, ctx)
+        intent.update(
+            status="processing",
+            payment_method=pm_id,
+            latest_charge=charge["id"],
+            last_payment_error=None,
+            next_action=None,
+            processing=None,
+        )
+        sandbox.store.put(intent)
+        sandbox.emit("payment_intent.processing", intent, ctx)
+        _complete(sandbox, session, intent, ctx, paid=False)
+        sandbox.store.set_timer(intent["id"], f"settle:{delayed_outcome}", sandbox.now() + delay_seconds)
+    timer = threading.Timer(max(delay_seconds, 0) + 0.01, _settle_due, args=(sandbox,))
+    timer.daemon = True
+    timer.start()
+    return PayResult(
+        True,
+        "processing",
+        None,
+        "The bank debit is processing; it settles later.",
+        success_redirect(session),
+    )
+
+
+def settle(sandbox: Sandbox, intent_id: str, outcome: str) -> None:
+    """Settle a delayed payment (called by the sandbox's timers, inside a transaction)."""
+    from stripe_sandbox.server import NO_REQUEST
+
+    intent = sandbox.store.get(intent_id, "payment_intent")
+    if intent is None or intent["status"] != "processing":
+        return
+    charge = sandbox.store.get(intent["latest_charge"], "charge")
+    session = sandbox.store.get(intent.get("_session") or "", "checkout.session")
+    if charge is None or session is None:
+        return
+    if outcome == "succeeded":
+        _succeed(sandbox, intent, charge, NO_REQUEST)
+        previous = {"payment_status": session["payment_status"]}
+        session["payment_status"] = "paid"
+        sandbox.store.put(session)
+        sandbox.emit(
+            "checkout.session.async_payment_succeeded",
+            session,
+            NO_REQUEST,
+            previous_attributes=previous,
+        )
+        return
+    failure_code, message = SEPA_FAILURE
+    charge.update(
+        status="failed",
+        failure_code=failure_code,
+        failure_message=message,
+        outcome=objects.charge_outcome(approved=False, reason=failure_code, message=message),
+    )
+    sandbox.store.put(charge)
+    sandbox.emit("charge.failed", charge, NO_REQUEST)
+    intent.update(
+        status="requires_payment_method",
+        last_payment_error=_payment_error(intent, charge, failure_code, failure_code, message),
+    )
+    sandbox.store.put(intent)
+    sandbox.emit("payment_intent.payment_failed", intent, NO_REQUEST)
+    sandbox.emit("checkout.session.async_payment_failed", session, NO_REQUEST)
+
+
+def _settle_due(sandbox: Sandbox) -> None:
+    # A stopped sandbox has nothing to settle; a running one's sweeper covers any miss.
+    with contextlib.suppress(Exception):
+        sandbox.run_due_timers()
+
+
+def _intent_for(sandbox: Sandbox, session: dict[str, Any]) -> dict[str, Any]:
+    """The session's PaymentIntent, created on the first attempt as Stripe does."""
+    if session["payment_intent"]:
+        intent = sandbox.store.get(session["payment_intent"], "payment_intent")
+        if intent is not None:
+            return intent
+    settings = session.get("_payment_intent_data") or {}
+    intent = objects.payment_intent(
+        created=int(sandbox.now()),
+        amount=session["amount_total"],
+        currency=session["currency"],
+        metadata=dict(settings.get("metadata") or {}),
+        description=settings.get("description"),
+        receipt_email=settings.get("receipt_email"),
+        payment_method_types=list(session["payment_method_types"]),
+    )
+    intent["_session"] = session["id"]
+    sandbox.store.put(intent)
+    session["payment_intent"] = intent["id"]
+    sandbox.store.put(session)
+    return intent
+
+
+def _new_charge(
+    sandbox: Sandbox,
+    session: dict[str, Any],
+    intent: dict[str, Any],
+    pm_id: str,
+    method: _Method,
+) -> dict[str, Any]:
+    details = objects.card_details(method.last4) if method.method_type == "card" else objects.sepa_details()
+    charge = objects.charge(
+        created=int(sandbox.now()),
+        intent=intent,
+        payment_method=pm_id,
+        method_type=method.method_type,
+        method_details=details,
+        email=_customer_email(session),
+    )
+    sandbox.store.put(charge)
+    return charge
+
+
+def _customer_email(session: dict[str, Any]) -> str:
+    return str(session.get("customer_email") or "customer@example.com")
+
+
+def _succeed(sandbox: Sandbox, intent: dict[str, Any], charge: dict[str, Any], ctx: RequestContext) -> None:
+    charge.update(
+        status="succeeded",
+        paid=True,
+        captured=True,
+        amount_captured=charge["amount"],
+        balance_transaction=objects.new_id("txn_"),
+        outcome=objects.charge_outcome(approved=True),
+    )
+    sandbox.store.put(charge)
+    sandbox.emit("charge.succeeded", charge, ctx)
+    intent.update(
+        status="succeeded",
+        amount_received=intent["amount"],
+        payment_method=charge["payment_method"],
+        latest_charge=charge["id"],
+        last_payment_error=None,
+        next_action=None,
+    )
+    sandbox.store.put(intent)
+    sandbox.emit("payment_intent.succeeded", intent, ctx)
+
+
+def _complete(
+    sandbox: Sandbox,
+    session: dict[str, Any],
+    intent: dict[str, Any],
+    ctx: RequestContext,
+    *,
+    paid: bool,
+) -> None:
+    session.update(
+        status="complete",
+        payment_status="paid" if paid else "unpaid",
+        payment_intent=intent["id"],
+        customer_details=objects.customer_details(_customer_email(session)),
+    )
+    sandbox.store.put(session)
+    sandbox.store.clear_timer(session["id"])
+    sandbox.emit("checkout.session.completed", session, ctx)
+
+
+def _payment_error(
+    intent: dict[str, Any],
+    charge: dict[str, Any] | None,
+    code: str | None,
+    decline_code: str | None,
+    message: str,
+) -> dict[str, Any]:
+    error: dict[str, Any] = {
+        "type": "card_error",
+        "code": code,
+        "decline_code": decline_code,
+        "message": message,
+        "doc_url": f"https://stripe.com/docs/error-codes/{code}" if code else None,
+        "param": None,
+        "charge": charge["id"] if charge else None,
+        "payment_method": {"id": intent["payment_method"], "object": "payment_method"},
+    }
+    return error
+
+
+def _decline(
+    sandbox: Sandbox,
+    session: dict[str, Any],
+    intent: dict[str, Any],
+    pm_id: str,
+    method: _Method,
+    ctx: RequestContext,
+) -> PayResult:
+    charge = _new_charge(sandbox, session, intent, pm_id, method)
+    charge.update(
+        status="failed",
+        failure_code=method.failure_code,
+        failure_message=method.message,
+        outcome=objects.charge_outcome(approved=False, reason=method.decline_code, message=method.message),
+    )
+    sandbox.store.put(charge)
+    sandbox.emit("charge.failed", charge, ctx)
+    intent.update(
+        status="requires_payment_method",
+        payment_method=None,
+        latest_charge=charge["id"],
+        next_action=None,
+    )
+    intent["last_payment_error"] = _payment_error(
+        {**intent, "payment_method": pm_id},
+        charge,
+        method.failure_code,
+        method.decline_code,
+        method.message,
+    )
+    sandbox.store.put(intent)
+    sandbox.emit("payment_intent.payment_failed", intent, ctx)
+    return PayResult(False, "declined", method.decline_code, method.message, None)
+
+
+def _require_action(
+    sandbox: Sandbox,
+    session: dict[str, Any],
+    intent: dict[str, Any],
+    pm_id: str,
+    ctx: RequestContext,
+) -> PayResult:
+    intent.update(
+        status="requires_action",
+        payment_method=pm_id,
+        last_payment_error=None,
+        next_action={
+            "type": "redirect_to_url",
+            "redirect_to_url": {
+                "return_url": success_redirect(session),
+                "url": f"{sandbox.base_url}/c/pay/{session['id']}/3ds",
+            },
+        },
+    )
+    sandbox.store.put(intent)
+    sandbox.emit("payment_intent.requires_action", intent, ctx)
+    return PayResult(
+        False,
+        "requires_action",
+        None,
+        "Your bank asks you to authenticate this payment (3-D Secure).",
+        None,
+    )

@@ -1,0 +1,84 @@
+"""Stripe's wire format: form bodies and query strings with bracket notation.
+
+``metadata[order]=x`` → ``{"metadata": {"order": "x"}}``;
+``line_items[0][quantity]=2`` → ``{"line_items": [{"quantity": "2"}]}``;
+``expand[]=a&expand[]=b`` → ``{"expand": ["a", "b"]}``. Values stay strings: each
+endpoint coerces and validates what it reads, naming the parameter on error.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import parse_qsl
+
+from stripe_sandbox.errors import invalid
+
+_KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_SEGMENT = re.compile(r"\[([^\[\]]*)\]")
+
+# A marker for "append" (``[]``) while the tree is built; replaced by indices.
+_APPEND = object()
+
+
+def parse_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Build the nested parameter tree from decoded ``(key, value)`` pairs."""
+    root: dict[str, Any] = {}
+    for key, value in pairs:
+        match = _KEY.match(key)
+        if match is None:
+            raise invalid(f"Invalid parameter name: {key}", param=key)
+        path: list[Any] = [match.group(1)]
+        path += _SEGMENT.findall(match.group(2))
+        _insert(root, path, value)
+    return _listify(root)  # type: ignore[no-any-return]
+
+
+def parse_query(text: str) -> dict[str, Any]:
+    return parse_pairs(parse_qsl(text, keep_blank_values=True))
+
+
+def _insert(node: dict[str, Any], path: list[Any], value: str) -> None:
+    for position, segment in enumerate(path):
+        last = position == len(path) - 1
+        if segment == "":
+            # ``a[]=x`` appends; ``a[][b]=x`` starts a new element when ``b`` is taken.
+            following = None if last else path[position + 1]
+            index = len(node)
+            previous = node.get(str(index - 1))
+            if not last and isinstance(previous, dict) and following not in previous:
+                index -= 1
+            segment = str(index)
+        if last:
+            node[segment] = value
+            return
+        child = node.get(segment)
+        if not isinstance(child, dict):
+            child = {}
+            node[segment] = child
+        node = child
+
+
+def _listify(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _listify(value) for key, value in node.items()}
+    if converted and all(key.isdigit() for key in converted):
+        return [converted[key] for key in sorted(converted, key=int)]
+    return converted
+
+
+def flat_pairs(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
+    """The inverse of :func:`parse_pairs`, sorted: a canonical form for comparing."""
+    pairs: list[tuple[str, str]] = []
+    items: list[tuple[str, Any]]
+    items = list(params.items())
+    for key, value in items:
+        name = f"{prefix}[{key}]" if prefix else key
+        if isinstance(value, dict):
+            pairs += flat_pairs(value, name)
+        elif isinstance(value, list):
+            pairs += flat_pairs({str(i): v for i, v in enumerate(value)}, name)
+        else:
+            pairs.append((name, str(value)))
+    return sorted(pairs)

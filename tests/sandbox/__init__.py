@@ -1,0 +1,1 @@
+"""Tests of the Stripe sandbox (src/stripe_sandbox), which imports nothing from bookdesk."""
