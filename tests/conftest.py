@@ -2,10 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+import stripe
+
+from stripe_sandbox.server import Sandbox
 
 
 @pytest.fixture
 def api_client(client):  # type: ignore[no-untyped-def]
     """Django's test client, for calling /api/ as a browser would (session cookie)."""
     return client
+
+
+# --- the Stripe sandbox, over HTTP, driven by the real SDK ---------------------------------------
+
+SANDBOX_KEY = "sk_test_bookdesk_tests"
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[Sandbox]:
+    """One sandbox per test process, on a free port (webhooks retried fast)."""
+    server = Sandbox(webhook_retry_schedule=(0.05, 0.1, 0.2), webhook_timeout=2.0, seed=5)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def stripe_sandbox(sandbox_server: Sandbox, settings: Any) -> Iterator[Sandbox]:
+    """bookdesk's Stripe settings pointed at the sandbox; faults are cleared before and after."""
+    settings.STRIPE_API_BASE = sandbox_server.base_url
+    settings.STRIPE_SECRET_KEY = SANDBOX_KEY
+    sandbox_server.faults.reset()
+    yield sandbox_server
+    sandbox_server.faults.reset()
+
+
+@pytest.fixture
+def stripe_client(stripe_sandbox: Sandbox) -> stripe.StripeClient:
+    """The SDK as a test uses it to look at the sandbox's side."""
+    return stripe.StripeClient(SANDBOX_KEY, base_addresses={"api": stripe_sandbox.base_url}, max_network_retries=0)

@@ -83,12 +83,22 @@ class BookdeskAPI(NinjaAPI):
                     content = response.get("content") or {}
                     if str(status).isdigit() and int(status) >= 400 and "application/json" in content:
                         response["content"] = {PROBLEM_CONTENT_TYPE: content["application/json"]}
+        _document_wire_name(schema, "FieldError", python_name="in_", wire_name="in")
         return schema
 
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         # Last, after docs, openapi.json and every route: any other /api/… path is a problem+json 404
         # answered here, not by the HTML 404 page.
         return [*super()._get_urls(), re_path(r"^.*$", _unknown_api_path, name="unknown")]
+
+
+def _document_wire_name(schema: dict[str, Any], component: str, *, python_name: str, wire_name: str) -> None:
+    """Ninja documents a field by its Python name; the wire (and so the document) uses its alias."""
+    found = schema.get("components", {}).get("schemas", {}).get(component)
+    if not found or python_name not in found.get("properties", {}):
+        return
+    found["properties"][wire_name] = found["properties"].pop(python_name)
+    found["required"] = [wire_name if name == python_name else name for name in found.get("required", [])]
 
 
 @csrf_exempt
@@ -300,9 +310,13 @@ api = BookdeskAPI(
 def _register_routers() -> None:
     from bookdesk.cart.api import router as cart_router
     from bookdesk.catalog.api import router as catalog_router
+    from bookdesk.orders.api import router as orders_router
+    from bookdesk.payments.api import router as payments_router
 
     api.add_router("", catalog_router)
     api.add_router("", cart_router)
+    api.add_router("", payments_router)
+    api.add_router("", orders_router)
 
 
 _register_routers()

@@ -97,6 +97,11 @@ class SlotTaken(Conflict):
     title = "Slot taken"
 
 
+class NotBookable(Conflict):
+    code = "not_bookable"
+    title = "This can no longer be booked"
+
+
 class HoldExpired(Conflict):
     code = "hold_expired"
     title = "The hold has expired"
@@ -135,3 +140,14 @@ class Problem(Schema):
     instance: str | None = None
     code: str
     errors: list[FieldError] | None = None
+
+
+def problems(*statuses: int) -> dict[int, type[Problem]]:
+    """Document error statuses of an operation: `response={201: Out, **problems(401, 409)}`."""
+    return dict.fromkeys(statuses, Problem)
+
+
+# What every signed-in write may answer besides success.
+WRITE_PROBLEMS = problems(401, 403, 404, 409, 422, 429)
+# … and one that calls Stripe, which may be unreachable.
+PAYING_PROBLEMS = problems(401, 403, 404, 409, 422, 429, 502)

@@ -5,9 +5,19 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from .api_helpers import assert_problem
+from problems import assert_problem
 
-EMPTY_CART = {"items": [], "subtotal": {"amount": 0, "currency": "eur"}, "count": 0}
+ZERO = {"amount": 0, "currency": "eur"}
+EMPTY_CART = {
+    "items": [],
+    "count": 0,
+    "subtotal": ZERO,
+    "tax": ZERO,
+    "shipping": ZERO,
+    "total": ZERO,
+    "prices_include_tax": True,
+    "can_check_out": False,
+}
 
 
 @pytest.mark.django_db

@@ -18,8 +18,7 @@ from ninja import Router, Schema
 from bookdesk.accounts.auth import SessionCookieAuth, user_auth
 from bookdesk.api import BookdeskAPI
 from bookdesk.errors import SoldOut
-
-from .api_helpers import assert_problem
+from problems import assert_problem
 
 probe = Router()
 

@@ -162,8 +162,10 @@ class Product(models.Model):
     published = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    # Annotated by catalog.selectors: the exclusive license is sold, so the product is off sale.
+    # Annotated by catalog.selectors: the exclusive license is sold, so the product is off sale;
+    # some license is held or sold, so the exclusive one is off sale.
     exclusive_sold: bool
+    licensed: bool
 
     class Meta:
         ordering = ["title", "id"]

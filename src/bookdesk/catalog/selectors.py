@@ -1,8 +1,9 @@
 """Reads of the catalog: published courses with seats left, services and their free slots, products.
 
-Two functions here are the seams the checkout work replaces when bookings and reservations exist:
-`seats_taken_subquery()` (seats held or booked per course) and `taken_for()` (a service's reserved
-time on a day). Everything else reads through them, so API and pages agree on availability.
+What is taken comes from the orders app through three functions: `seats_taken_subquery()` (seats
+held or booked per course), `taken_for()` (a service's reserved time around a day) and
+`_licensed_subquery()` (live grants of a product). Everything else reads through them, so the API,
+the pages and checkout agree on availability.
 """
 
 from __future__ import annotations
@@ -14,12 +15,26 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Expression, F, IntegerField, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Greatest
+from django.db.models import (
+    Count,
+    Exists,
+    Expression,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 
 from bookdesk.catalog.models import Course, License, OpeningHours, Product, Resource, Service
 from bookdesk.errors import NotFound
+from bookdesk.orders.models import Booking, Grant, Reservation
+from bookdesk.orders.selectors import live_hold
 
 # (resource id, start, end) of time that is not free, aware datetimes.
 TakenInterval = tuple[int, dt.datetime, dt.datetime]
@@ -29,12 +44,15 @@ TakenInterval = tuple[int, dt.datetime, dt.datetime]
 
 
 def seats_taken_subquery() -> Expression:
-    """Seats of the outer `Course` that are held or booked. No bookings exist yet, so none are taken.
-
-    The checkout work replaces this with a subquery counting active holds and confirmed bookings
-    (`OuterRef("pk")`); every reader of `seats_left` goes through here.
-    """
-    return Value(0, output_field=IntegerField())
+    """Seats of the outer `Course` that are confirmed or held by a live hold; every `seats_left` reads this."""
+    seats = (
+        Booking.objects.filter(live_hold(timezone.now()), course=OuterRef("pk"))
+        .order_by()
+        .values("course")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(seats, output_field=IntegerField()), Value(0))
 
 
 def _courses_with_seats_left() -> QuerySet[Course]:
@@ -199,12 +217,18 @@ def slots_from_windows(
 
 
 def taken_for(service: Service, day: dt.date) -> tuple[TakenInterval, ...]:
-    """Time on `service`'s resources that is reserved or held around `day`. Nothing yet.
-
-    The checkout work returns active reservations and holds here; the API and the pages pass
-    this to `service_free_slots`.
-    """
-    return ()
+    """Time on `service`'s resources that is reserved or held by a live hold around the local `day`."""
+    tz = business_time_zone()
+    # A day and a margin either side: a long reservation of the evening before still blocks the morning.
+    start = dt.datetime.combine(day, dt.time.min, tzinfo=tz) - dt.timedelta(days=1)
+    end = start + dt.timedelta(days=3)
+    rows = Reservation.objects.filter(
+        live_hold(timezone.now()),
+        resource__in=service.resources.all(),
+        starts_at__lt=end,
+        ends_at__gt=start,
+    ).values_list("resource_id", "starts_at", "ends_at")
+    return tuple(rows)
 
 
 def service_free_slots(*, service: Service, day: dt.date, taken: Iterable[TakenInterval] = ()) -> list[Slot]:
@@ -225,19 +249,25 @@ def service_free_slots(*, service: Service, day: dt.date, taken: Iterable[TakenI
 # --- products ------------------------------------------------------------------------------------
 
 
-def exclusive_sold_subquery() -> Expression:
-    """Whether the outer `Product`'s exclusive license has been sold (then it is off sale). Never yet.
+def _live_grants() -> QuerySet[Grant]:
+    return Grant.objects.filter(live_hold(timezone.now()), product=OuterRef("pk"))
 
-    The checkout work replaces this with `Exists(Grant …)` for exclusive licenses (plus active holds).
-    """
-    return Value(False)
+
+def exclusive_sold_subquery() -> Exists:
+    """Whether the outer `Product`'s exclusive license is held or sold (then the product is off sale)."""
+    return Exists(_live_grants().filter(exclusive=True))
+
+
+def _licensed_subquery() -> Exists:
+    """Whether any license of the outer `Product` is held or sold (then its exclusive is off sale)."""
+    return Exists(_live_grants())
 
 
 def _products() -> QuerySet[Product]:
     active_licenses = License.objects.filter(active=True).order_by("price_amount", "id")
     return (
         Product.objects.filter(published=True)
-        .annotate(exclusive_sold=exclusive_sold_subquery())  # type: ignore[no-redef]
+        .annotate(exclusive_sold=exclusive_sold_subquery(), licensed=_licensed_subquery())  # type: ignore[no-redef]
         .prefetch_related(Prefetch("licenses", queryset=active_licenses))
     )
 
@@ -255,5 +285,7 @@ def product_get(*, product_id: int) -> Product:
 
 
 def license_available(product: Product, license: License) -> bool:
-    """A license can be bought: active, and the product's exclusive has not been sold."""
-    return license.active and not getattr(product, "exclusive_sold", False)
+    """A license can be bought: active, the product's exclusive not sold, and no other license sold for an exclusive."""
+    if not license.active or getattr(product, "exclusive_sold", False):
+        return False
+    return not (license.exclusive and getattr(product, "licensed", False))

@@ -1,0 +1,48 @@
+"""The caller's orders: read one, retry its payment, cancel it before payment."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from bookdesk.accounts.auth import user_auth
+from bookdesk.errors import PAYING_PROBLEMS, Conflict, problems
+from bookdesk.orders.schemas import CheckoutOut, OrderOut
+from bookdesk.orders.selectors import order_for
+from bookdesk.orders.services import order_cancel_unpaid
+from bookdesk.payments.api import checkout_answer, limit_checkout
+from bookdesk.payments.services import expire_open_sessions, payment_retry
+
+router = Router(tags=["orders"], auth=user_auth)
+
+
+@router.get("/orders/{code}", response={200: OrderOut, **problems(401, 404)}, summary="One of the caller's orders")
+def order_detail(request: HttpRequest, code: str) -> OrderOut:
+    return OrderOut.from_order(order_for(code=code, user=request.auth))  # type: ignore[attr-defined]
+
+
+@router.post(
+    "/orders/{code}/retry-payment",
+    response={201: CheckoutOut, **PAYING_PROBLEMS},
+    summary="Start a new payment attempt",
+)
+def order_retry_payment(request: HttpRequest, code: str) -> Status[CheckoutOut]:
+    limit_checkout(request)
+    user = request.auth  # type: ignore[attr-defined]
+    order = order_for(code=code, user=user)
+    return Status(201, checkout_answer(payment_retry(order=order, actor=f"user:{user.pk}")))
+
+
+@router.post(
+    "/orders/{code}/cancel",
+    response={200: OrderOut, **PAYING_PROBLEMS},
+    summary="Cancel an order that has not been paid",
+)
+def order_cancel(request: HttpRequest, code: str) -> OrderOut:
+    user = request.auth  # type: ignore[attr-defined]
+    order = order_for(code=code, user=user)
+    # Expire the payment page first, so a cancelled order cannot be paid through a page left open.
+    if not expire_open_sessions(order):
+        raise Conflict("This order's payment has just been received; it can no longer be cancelled this way.")
+    order_cancel_unpaid(order=order, actor=f"user:{user.pk}", reason="cancelled by the customer")
+    return OrderOut.from_order(order_for(code=code, user=user))

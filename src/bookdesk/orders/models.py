@@ -1,0 +1,221 @@
+"""Orders, their lines, and what each line holds or fulfils: a Booking, a Reservation or a Grant."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from bookdesk.catalog.models import Course, License, Product, Resource, Service
+from bookdesk.money import CURRENCY_CHOICES
+
+# Unambiguous characters for public order codes (no 0/O, 1/I/L).
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_order_code() -> str:
+    return "BD-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting payment"
+    PROCESSING = "processing", "Payment processing"
+    PAID = "paid", "Paid"
+    CONFIRMED = "confirmed", "Confirmed"
+    FAILED = "failed", "Payment failed"
+    EXPIRED = "expired", "Expired"
+    CANCELLED = "cancelled", "Cancelled"
+    REFUNDED = "refunded", "Refunded"
+    PARTIALLY_REFUNDED = "partially_refunded", "Partially refunded"
+    NEEDS_REVIEW = "needs_review", "Needs review"
+
+
+class OrderKind(models.TextChoices):
+    COURSE_BOOKING = "course_booking", "Course booking"
+    RESERVATION_PAYMENT = "reservation_payment", "Studio reservation"
+    BEATS_ONLY = "beats_only", "Products"
+    MIXED_CART = "mixed_cart", "Mixed cart"
+
+
+class HoldStatus(models.TextChoices):
+    """The life of what an order line holds: a seat, a slot or a license."""
+
+    HELD = "held", "Held"
+    CONFIRMED = "confirmed", "Confirmed"
+    RELEASED = "released", "Released"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_HOLD = (HoldStatus.HELD, HoldStatus.CONFIRMED)
+
+
+class Order(models.Model):
+    code = models.CharField(max_length=16, unique=True, default=new_order_code, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    email = models.EmailField()
+    kind = models.CharField(max_length=24, choices=OrderKind.choices)
+    status = models.CharField(max_length=24, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    subtotal_amount = models.BigIntegerField()
+    tax_amount = models.BigIntegerField(default=0)
+    shipping_amount = models.BigIntegerField(default=0)
+    total_amount = models.BigIntegerField()
+    amount_refunded = models.BigIntegerField(default=0)
+    hold_expires_at = models.DateTimeField(db_index=True)
+    review_reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="order_user_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(subtotal_amount__gte=0, tax_amount__gte=0, shipping_amount__gte=0, amount_refunded__gte=0),
+                name="order_amounts_non_negative",
+            ),
+            models.CheckConstraint(
+                condition=Q(total_amount__gte=F("subtotal_amount") + F("shipping_amount")),
+                name="order_total_covers_subtotal_and_shipping",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_refunded__lte=F("total_amount")), name="order_refund_within_total"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class OrderLine(models.Model):
+    class Kind(models.TextChoices):
+        COURSE = "course", "Course seat"
+        SERVICE = "service", "Studio time"
+        PRODUCT = "product", "Product"
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    description = models.CharField(max_length=300)
+    quantity = models.PositiveIntegerField(default=1)
+    unit_amount = models.BigIntegerField()
+    total_amount = models.BigIntegerField()
+    course = models.ForeignKey(Course, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    license = models.ForeignKey(License, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_amount__gte=0), name="order_line_price_non_negative"),
+            models.CheckConstraint(
+                condition=Q(total_amount=F("unit_amount") * F("quantity")),
+                name="order_line_total_is_unit_times_quantity",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.description} × {self.quantity}"
+
+
+class Booking(models.Model):
+    """A course seat held for, or confirmed to, a customer."""
+
+    line = models.OneToOneField(OrderLine, on_delete=models.CASCADE, related_name="booking")
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="bookings")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
+    status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.HELD)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["course", "status"], name="booking_course_status"),
+            models.Index(fields=["user", "-created_at"], name="booking_user_recent"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["course", "user"],
+                condition=Q(status__in=ACTIVE_HOLD),
+                name="booking_one_active_per_customer_and_course",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.course} seat for {self.user} ({self.status})"
+
+
+class Reservation(models.Model):
+    """A time slot of a resource. On PostgreSQL an exclusion constraint forbids overlaps (migration 0002)."""
+
+    line = models.OneToOneField(OrderLine, on_delete=models.CASCADE, related_name="reservation")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="reservations")
+    resource = models.ForeignKey(Resource, on_delete=models.PROTECT, related_name="reservations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reservations")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.HELD)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["starts_at", "id"]
+        indexes = [
+            models.Index(fields=["resource", "starts_at"], name="reservation_resource_start"),
+            models.Index(fields=["user", "-created_at"], name="reservation_user_recent"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="reservation_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource} {self.starts_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class Grant(models.Model):
+    """A license to a digital product: held at checkout, active once paid."""
+
+    line = models.OneToOneField(OrderLine, on_delete=models.CASCADE, related_name="grant")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="grants")
+    license = models.ForeignKey(License, on_delete=models.PROTECT, related_name="grants")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="grants")
+    exclusive = models.BooleanField(default=False)
+    status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.HELD)
+    download_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "-created_at"], name="grant_user_recent")]
+        constraints = [
+            # An exclusive license is held or granted at most once, whatever the product's other tiers do.
+            models.UniqueConstraint(
+                fields=["product"],
+                condition=Q(exclusive=True, status__in=ACTIVE_HOLD),
+                name="grant_exclusive_once_per_product",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.license} for {self.user} ({self.status})"
+
+
+class AuditEntry(models.Model):
+    """One row per state change: who did what to which object, with what data."""
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=120, help_text="user:<id>, system, stripe, worker, admin:<id>…")
+    action = models.CharField(max_length=64, help_text="Dotted, such as order.paid.")
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.CASCADE, related_name="audit_entries")
+    object_type = models.CharField(max_length=64)
+    object_id = models.CharField(max_length=64)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.object_type}:{self.object_id}"

@@ -1,0 +1,437 @@
+"""Writes on orders: placing an order under locks, moving it through the state machine, releasing holds.
+
+Contended writes follow pretix's order code: lock what grows (course rows, resource rows, product rows)
+in a fixed order — by table, then primary key — recompute availability under the lock, decide, write.
+On SQLite the transaction is IMMEDIATE (settings), so the whole placement runs under the write lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from bookdesk.accounts.models import User
+from bookdesk.cart.pricing import PricedLine, price
+from bookdesk.catalog.models import Course, License, Product, Resource, Service
+from bookdesk.errors import (
+    AlreadyBooked,
+    BookdeskError,
+    Conflict,
+    InvalidInput,
+    NotBookable,
+    NotFound,
+    SlotTaken,
+    SoldOut,
+)
+from bookdesk.orders import states
+from bookdesk.orders.models import (
+    AuditEntry,
+    Booking,
+    Grant,
+    HoldStatus,
+    Order,
+    OrderKind,
+    OrderLine,
+    OrderStatus,
+    Reservation,
+)
+from bookdesk.orders.selectors import live_hold
+
+logger = logging.getLogger("bookdesk.orders")
+
+MAX_PHYSICAL_QUANTITY = 10
+MAX_LINES = 50
+
+
+@dataclass(frozen=True)
+class ItemRequest:
+    """What a customer asks to buy: one course seat, one studio slot, or a product (with a license tier)."""
+
+    kind: Literal["course", "service", "product"]
+    course_id: int | None = None
+    service_id: int | None = None
+    starts_at: datetime | None = None
+    product_id: int | None = None
+    license_id: int | None = None
+    quantity: int = 1
+
+
+class InvalidTransition(BookdeskError):
+    code = "invalid_transition"
+    status = 409
+    title = "This order cannot change that way"
+
+
+def hold_duration() -> timedelta:
+    # Stripe needs a session to live at least 30 minutes; a minute of slack covers the request's own time.
+    return timedelta(minutes=max(30, int(settings.HOLD_MINUTES)), seconds=60)
+
+
+def audit(
+    *, actor: str, action: str, obj: Any, order: Order | None = None, data: dict[str, Any] | None = None
+) -> AuditEntry:
+    return AuditEntry.objects.create(
+        actor=actor,
+        action=action,
+        order=order,
+        object_type=type(obj).__name__.lower(),
+        object_id=str(getattr(obj, "code", None) or obj.pk),
+        data=data or {},
+    )
+
+
+def order_transition(*, order: Order, to: str, actor: str, data: dict[str, Any] | None = None) -> bool:
+    """Move an order through the state machine table; returns False (and logs) for a refused move.
+
+    Moving to the state it is already in is a no-op, so redelivered events change nothing.
+    """
+    if order.status == to:
+        return False
+    if not states.can_move(order.status, to):
+        logger.warning("refused order transition %s: %s → %s (%s)", order.code, order.status, to, actor)
+        audit(
+            actor=actor,
+            action="order.transition_refused",
+            obj=order,
+            order=order,
+            data={"from": order.status, "to": to, **(data or {})},
+        )
+        return False
+    previous = order.status
+    order.status = to
+    order.save(update_fields=["status", "updated_at"])
+    audit(actor=actor, action=f"order.{to}", obj=order, order=order, data={"from": previous, **(data or {})})
+    return True
+
+
+def _lock(queryset: QuerySet[Any], ids: Iterable[int]) -> dict[int, Any]:
+    """Lock rows ordered by primary key (Saleor's habit, so two placements never deadlock)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    return {row.pk: row for row in queryset.select_for_update().filter(pk__in=wanted).order_by("pk")}
+
+
+def _expire_lapsed_holders(
+    *, course_ids: Sequence[int], resource_ids: Sequence[int], product_ids: Sequence[int], now: datetime
+) -> None:
+    """Orders whose hold lapsed give back what we are about to contend for, before the sweeper gets to them.
+
+    Afterwards every HELD row of these courses, resources and products belongs to a live hold, which is
+    also what the database's own guards (unique booking, exclusive grant, no overlap) see.
+    """
+    lapsed = Q(hold_expires_at__lte=now, status__in=states.PAYABLE) & (
+        Q(lines__booking__course_id__in=course_ids, lines__booking__status=HoldStatus.HELD)
+        | Q(lines__reservation__resource_id__in=resource_ids, lines__reservation__status=HoldStatus.HELD)
+        | Q(lines__grant__product_id__in=product_ids, lines__grant__status=HoldStatus.HELD)
+    )
+    for order in Order.objects.filter(lapsed).distinct().order_by("pk"):
+        order_expire(order=order, actor="system", reason="hold lapsed")
+
+
+def _order_kind(kinds: set[str]) -> str:
+    if len(kinds) > 1:
+        return OrderKind.MIXED_CART
+    return {
+        "course": OrderKind.COURSE_BOOKING,
+        "service": OrderKind.RESERVATION_PAYMENT,
+        "product": OrderKind.BEATS_ONLY,
+    }[kinds.pop()]
+
+
+@dataclass
+class _Placement:
+    """What order_place has locked and decided so far."""
+
+    user: User | None
+    now: datetime
+    courses: dict[int, Course]
+    services: dict[int, Service]
+    products: dict[int, Product]
+    ignoring: int | None = None
+    seen_courses: set[int] = field(default_factory=set)
+    # Slots planned earlier in the same order: taken for the items after them.
+    planned_slots: list[tuple[int, datetime, datetime]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    item: ItemRequest
+    priced: PricedLine
+    currency: str
+    description: str
+    targets: dict[str, Any]
+
+
+def plan_items(
+    *, user: User | None, items: Sequence[ItemRequest], now: datetime, lock: bool, ignoring: int | None = None
+) -> list[_Plan]:
+    """Check every item against the catalog and what is taken, and price it; raise the first refusal.
+
+    With `lock`, first lock what grows in a fixed order (courses, resources, products) and expire the
+    lapsed holds in the way, so the answer holds until the transaction ends. Without it (adding to a
+    cart), the answer is only advice: checkout asks again under the lock. `ignoring` is an order whose
+    holds do not count (the cart's own unpaid order, which a new checkout replaces).
+    """
+    if not items:
+        raise InvalidInput("There is nothing to check out.", errors=[_field("items", "empty")])
+    if len(items) > MAX_LINES:
+        raise InvalidInput(f"At most {MAX_LINES} items fit in one order.", errors=[_field("items", "too many")])
+
+    course_ids = [i.course_id for i in items if i.kind == "course" and i.course_id]
+    product_ids = [i.product_id for i in items if i.kind == "product" and i.product_id]
+    service_ids = [i.service_id for i in items if i.kind == "service" and i.service_id]
+    services = {s.pk: s for s in Service.objects.filter(pk__in=service_ids).prefetch_related("resources")}
+    resource_ids = [r.pk for s in services.values() for r in s.resources.all()]
+    if lock:
+        courses = _lock(Course.objects.all(), course_ids)
+        _lock(Resource.objects.all(), resource_ids)
+        products = _lock(Product.objects.all(), product_ids)
+        _expire_lapsed_holders(course_ids=course_ids, resource_ids=resource_ids, product_ids=product_ids, now=now)
+    else:
+        courses = Course.objects.in_bulk(course_ids)
+        products = Product.objects.in_bulk(product_ids)
+    placement = _Placement(user=user, now=now, courses=courses, services=services, products=products, ignoring=ignoring)
+    planners = {"course": _plan_course, "service": _plan_service, "product": _plan_product}
+    plans = [planners[item.kind](item, placement) for item in items]
+    if len({plan.currency for plan in plans}) != 1:
+        raise InvalidInput(
+            "All items of one order must be in the same currency.", errors=[_field("items", "mixed currencies")]
+        )
+    return plans
+
+
+@transaction.atomic
+def order_place(*, user: User, items: Sequence[ItemRequest], now: datetime | None = None) -> Order:
+    """Create an order with its lines and their holds, or raise SoldOut / AlreadyBooked / SlotTaken / …"""
+    now = now or timezone.now()
+    plans = plan_items(user=user, items=items, now=now, lock=True)
+    currency = plans[0].currency
+    breakdown = price(
+        [plan.priced for plan in plans],
+        currency=currency,
+        tax_rate_basis_points=settings.TAX_RATE_BASIS_POINTS,
+        prices_include_tax=settings.PRICES_INCLUDE_TAX,
+        shipping_flat_amount=settings.SHIPPING_FLAT_AMOUNT,
+    )
+    order = Order.objects.create(
+        user=user,
+        email=user.email,
+        kind=_order_kind({item.kind for item in items}),
+        currency=currency,
+        subtotal_amount=breakdown.subtotal,
+        tax_amount=breakdown.tax,
+        shipping_amount=breakdown.shipping,
+        total_amount=breakdown.total,
+        hold_expires_at=now + hold_duration(),
+    )
+    try:
+        with transaction.atomic():
+            for plan in plans:
+                _create_line(order=order, plan=plan, user=user)
+    except IntegrityError as exc:
+        # The database's own guards (unique active booking, exclusive grant, no overlapping slots).
+        raise _integrity_to_conflict(exc) from exc
+    audit(
+        actor=f"user:{user.pk}",
+        action="order.placed",
+        obj=order,
+        order=order,
+        data={"total": order.total_amount, "currency": currency, "lines": len(plans), "kind": order.kind},
+    )
+    return order
+
+
+def _field(name: str, message: str) -> dict[str, str]:
+    return {"field": name, "in": "body", "message": message}
+
+
+def _local(moment: datetime) -> str:
+    return f"{timezone.localtime(moment, _business_zone()):%d %b %Y %H:%M}"
+
+
+def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
+    course = placement.courses.get(item.course_id or 0)
+    if course is None or not course.published:
+        raise NotFound("Course not found.")
+    if course.starts_at <= placement.now:
+        raise NotBookable(f"“{course.title}” has already started and cannot be booked.")
+    if item.quantity != 1 or course.pk in placement.seen_courses:
+        raise InvalidInput("A customer books one seat per course.", errors=[_field("quantity", "must be 1")])
+    placement.seen_courses.add(course.pk)
+    seats = Booking.objects.filter(live_hold(placement.now), course=course).exclude(line__order=placement.ignoring)
+    if placement.user is not None and seats.filter(user=placement.user).exists():
+        raise AlreadyBooked(f"You already have a seat on “{course.title}”.")
+    if seats.count() >= course.capacity:
+        raise SoldOut(f"“{course.title}” is sold out.")
+    return _Plan(
+        item=item,
+        priced=PricedLine(course.title, course.price_amount, 1),
+        currency=course.currency,
+        description=f"{course.title} — {_local(course.starts_at)}",
+        targets={"course": course},
+    )
+
+
+def _plan_service(item: ItemRequest, placement: _Placement) -> _Plan:
+    from bookdesk.catalog.selectors import service_free_slots
+
+    service = placement.services.get(item.service_id or 0)
+    if service is None or not service.published:
+        raise NotFound("Service not found.")
+    if item.starts_at is None:
+        raise InvalidInput("Choose a time slot.", errors=[_field("starts_at", "required")])
+    starts_at = item.starts_at
+    reservations = Reservation.objects.filter(live_hold(placement.now), resource__in=service.resources.all())
+    taken = [
+        *reservations.exclude(line__order=placement.ignoring).values_list("resource_id", "starts_at", "ends_at"),
+        *placement.planned_slots,
+    ]
+    day = timezone.localtime(starts_at, _business_zone()).date()
+    slot = next(
+        (s for s in service_free_slots(service=service, day=day, taken=taken) if s.starts_at == starts_at), None
+    )
+    if slot is None:
+        raise SlotTaken(f"{service.name} at {_local(starts_at)} is not free.")
+    resource_id = slot.resource_ids[0]
+    placement.planned_slots.append((resource_id, starts_at, slot.ends_at))
+    return _Plan(
+        item=item,
+        priced=PricedLine(service.name, service.price_amount, 1),
+        currency=service.currency,
+        description=f"{service.name} — {_local(starts_at)}",
+        targets={"service": service, "resource_id": resource_id, "starts_at": starts_at, "ends_at": slot.ends_at},
+    )
+
+
+def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
+    product = placement.products.get(item.product_id or 0)
+    if product is None or not product.published:
+        raise NotFound("Product not found.")
+    if product.kind == Product.Kind.PHYSICAL:
+        if not 1 <= item.quantity <= MAX_PHYSICAL_QUANTITY:
+            raise InvalidInput(
+                f"Quantity must be between 1 and {MAX_PHYSICAL_QUANTITY}.", errors=[_field("quantity", "out of range")]
+            )
+        return _Plan(
+            item=item,
+            priced=PricedLine(product.title, product.price_amount or 0, item.quantity, ships=True),
+            currency=product.currency,
+            description=product.title,
+            targets={"product": product},
+        )
+    license_ = License.objects.filter(pk=item.license_id or 0, product=product, active=True).first()
+    if license_ is None:
+        raise InvalidInput("Choose a license tier for this product.", errors=[_field("license_id", "unknown license")])
+    if item.quantity != 1:
+        raise InvalidInput("A license is bought once.", errors=[_field("quantity", "must be 1")])
+    holds = Grant.objects.filter(live_hold(placement.now), product=product).exclude(line__order=placement.ignoring)
+    if holds.filter(exclusive=True).exists():
+        raise SoldOut(f"“{product.title}” has been licensed exclusively and is off sale.")
+    if license_.exclusive and holds.exists():
+        raise SoldOut(f"The exclusive license of “{product.title}” is no longer available.")
+    return _Plan(
+        item=item,
+        priced=PricedLine(f"{product.title} — {license_.name}", license_.price_amount, 1),
+        currency=product.currency,
+        description=f"{product.title} — {license_.name}",
+        targets={"product": product, "license": license_},
+    )
+
+
+def _create_line(*, order: Order, plan: _Plan, user: User) -> None:
+    targets = plan.targets
+    line = OrderLine.objects.create(
+        order=order,
+        kind=plan.item.kind,
+        description=plan.description[:300],
+        quantity=plan.priced.quantity,
+        unit_amount=plan.priced.unit_amount,
+        total_amount=plan.priced.total,
+        course=targets.get("course"),
+        service=targets.get("service"),
+        product=targets.get("product"),
+        license=targets.get("license"),
+    )
+    if plan.item.kind == "course":
+        Booking.objects.create(line=line, course=targets["course"], user=user)
+    elif plan.item.kind == "service":
+        Reservation.objects.create(
+            line=line,
+            service=targets["service"],
+            resource_id=targets["resource_id"],
+            user=user,
+            starts_at=targets["starts_at"],
+            ends_at=targets["ends_at"],
+        )
+    elif "license" in targets:
+        license_ = targets["license"]
+        Grant.objects.create(
+            line=line, product=targets["product"], license=license_, user=user, exclusive=license_.exclusive
+        )
+
+
+def _integrity_to_conflict(exc: IntegrityError) -> BookdeskError:
+    text = str(exc)
+    if "booking_one_active" in text:
+        return AlreadyBooked("You already have a seat on this course.")
+    if "grant_exclusive" in text:
+        return SoldOut("The exclusive license is no longer available.")
+    if "reservation_no_overlap" in text or "exclusion" in text.lower():
+        return SlotTaken("That time slot was just taken.")
+    return Conflict("Someone else just took what you asked for. Please try again.")
+
+
+def _business_zone() -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(settings.BOOKDESK_TIME_ZONE)
+
+
+def release_holds(*, order: Order, to: str = HoldStatus.RELEASED) -> int:
+    """Give back everything an order holds (seats, slots, licenses); returns how many holds moved."""
+    moved = 0
+    for model in (Booking, Reservation, Grant):
+        moved += model.objects.filter(line__order=order, status=HoldStatus.HELD).update(status=to)
+    return moved
+
+
+@transaction.atomic
+def order_expire(*, order: Order, actor: str, reason: str) -> bool:
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if not order_transition(order=order, to=OrderStatus.EXPIRED, actor=actor, data={"reason": reason}):
+        return False
+    released = release_holds(order=order)
+    audit(
+        actor=actor,
+        action="order.holds_released",
+        obj=order,
+        order=order,
+        data={"released": released, "reason": reason},
+    )
+    return True
+
+
+@transaction.atomic
+def order_cancel_unpaid(*, order: Order, actor: str, reason: str) -> bool:
+    order = Order.objects.select_for_update().get(pk=order.pk)
+    if order.status not in states.PAYABLE:
+        raise InvalidTransition("Only an order that has not been paid can be cancelled this way.")
+    order_transition(order=order, to=OrderStatus.CANCELLED, actor=actor, data={"reason": reason})
+    released = release_holds(order=order)
+    audit(
+        actor=actor,
+        action="order.holds_released",
+        obj=order,
+        order=order,
+        data={"released": released, "reason": reason},
+    )
+    return True

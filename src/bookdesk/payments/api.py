@@ -1,0 +1,45 @@
+"""Checkout endpoints: book one course seat directly, or check out the cart."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+from ninja import Router, Status
+
+from bookdesk.accounts.auth import user_auth
+from bookdesk.errors import PAYING_PROBLEMS
+from bookdesk.ops.ratelimit import client_ip, parse_rate, rate_limit, rate_limit_request
+from bookdesk.orders.schemas import CheckoutOut, CourseCheckoutIn, OrderOut
+from bookdesk.orders.services import ItemRequest, order_place
+from bookdesk.payments.models import Payment
+from bookdesk.payments.services import checkout_start
+
+router = Router(tags=["checkout"], auth=user_auth)
+
+
+def limit_checkout(request: HttpRequest) -> None:
+    """Checkout calls Stripe: limit it per user and, separately, per IP address."""
+    rate_limit_request(request, "checkout")
+    limit, window = parse_rate(settings.RATE_LIMITS["checkout_ip"])
+    rate_limit(f"checkout_ip:{client_ip(request)}", limit=limit, window_seconds=window)
+
+
+def checkout_answer(payment: Payment) -> CheckoutOut:
+    order = payment.order
+    order.refresh_from_db()
+    return CheckoutOut(
+        order=OrderOut.from_order(order), checkout_url=payment.checkout_url, session_id=payment.session_id or ""
+    )
+
+
+@router.post(
+    "/stripe/checkout",
+    response={201: CheckoutOut, **PAYING_PROBLEMS},
+    summary="Book one course seat and start paying",
+)
+def course_checkout(request: HttpRequest, payload: CourseCheckoutIn) -> Status[CheckoutOut]:
+    limit_checkout(request)
+    user = request.auth  # type: ignore[attr-defined]
+    order = order_place(user=user, items=[ItemRequest(kind="course", course_id=payload.course_id)])
+    payment = checkout_start(order=order, actor=f"user:{user.pk}")
+    return Status(201, checkout_answer(payment))

@@ -1,0 +1,196 @@
+"""The one place bookdesk talks to Stripe (or the sandbox, by `STRIPE_API_BASE`), through the official SDK.
+
+Every call has a timeout; transient failures (network, 409, 429, 5xx) are retried with exponential
+backoff under the same idempotency key, so a retry can never create a second object. Callers get a
+`PaymentProviderError` whose `permanent` flag says whether trying again later can help.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import stripe
+from django.conf import settings
+
+from bookdesk.errors import PaymentProviderError
+
+logger = logging.getLogger("bookdesk.payments.gateway")
+T = TypeVar("T")
+
+# Stripe's metadata limits.
+METADATA_MAX_KEYS = 50
+METADATA_MAX_KEY = 40
+METADATA_MAX_VALUE = 500
+
+
+class GatewayError(PaymentProviderError):
+    def __init__(self, detail: str, *, permanent: bool, stripe_code: str | None = None) -> None:
+        super().__init__(detail)
+        self.permanent = permanent
+        self.stripe_code = stripe_code
+
+
+@dataclass(frozen=True)
+class SessionLine:
+    name: str
+    unit_amount: int
+    quantity: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay: float = 0.25
+    max_delay: float = 4.0
+
+    def delay(self, attempt: int) -> float:
+        # Full jitter keeps many retrying clients from hammering Stripe in step.
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))  # noqa: S311
+
+
+DEFAULT_RETRY = RetryPolicy()
+_clients: dict[tuple[str, str, float], stripe.StripeClient] = {}
+
+
+def client() -> stripe.StripeClient:
+    """A shared SDK client for the configured key and base address (thread-safe, keeps connections)."""
+    key = (settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, float(getattr(settings, "STRIPE_TIMEOUT", 15)))
+    if key not in _clients:
+        base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+        _clients[key] = stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY,
+            base_addresses=base,  # type: ignore[arg-type]
+            max_network_retries=0,  # we retry ourselves, with backoff, under one idempotency key
+            http_client=stripe.RequestsClient(timeout=(3.05, key[2])),
+        )
+    return _clients[key]
+
+
+def _is_transient(exc: stripe.StripeError) -> bool:
+    if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
+        return True
+    status = exc.http_status or 0
+    return status in (409, 429) or status >= 500
+
+
+def call_with_retries(operation: str, fn: Callable[[], T], *, policy: RetryPolicy = DEFAULT_RETRY) -> T:
+    for attempt in range(policy.attempts):
+        try:
+            return fn()
+        except stripe.StripeError as exc:
+            transient = _is_transient(exc)
+            last_try = attempt == policy.attempts - 1
+            logger.warning(
+                "stripe %s failed (attempt %d/%d, %s): %s",
+                operation,
+                attempt + 1,
+                policy.attempts,
+                "transient" if transient else "permanent",
+                exc.user_message or type(exc).__name__,
+            )
+            if not transient or last_try:
+                raise GatewayError(
+                    _customer_message(exc, transient=transient), permanent=not transient, stripe_code=exc.code
+                ) from exc
+            time.sleep(policy.delay(attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _customer_message(exc: stripe.StripeError, *, transient: bool) -> str:
+    if transient:
+        return "The payment provider is not answering right now. Nothing was charged; please try again in a minute."
+    return "The payment provider refused to start this payment. Nothing was charged."
+
+
+def fit_metadata(values: Mapping[str, Any]) -> dict[str, str]:
+    """Metadata within Stripe's limits: at most 50 keys of ≤ 40 chars, values of ≤ 500 chars."""
+    fitted: dict[str, str] = {}
+    for key, value in values.items():
+        if len(fitted) == METADATA_MAX_KEYS:
+            break
+        text = "" if value is None else str(value)
+        if len(text) > METADATA_MAX_VALUE:
+            text = text[: METADATA_MAX_VALUE - 1] + "…"
+        fitted[str(key)[:METADATA_MAX_KEY]] = text
+    return fitted
+
+
+def create_checkout_session(
+    *,
+    order_code: str,
+    attempt: int,
+    currency: str,
+    lines: Sequence[SessionLine],
+    customer_email: str,
+    expires_at: datetime,
+    success_url: str,
+    cancel_url: str,
+    metadata: Mapping[str, Any],
+    policy: RetryPolicy = DEFAULT_RETRY,
+) -> stripe.checkout.Session:
+    params: dict[str, Any] = {
+        "mode": "payment",
+        "client_reference_id": order_code,
+        "customer_email": customer_email,
+        "expires_at": int(expires_at.timestamp()),
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+        "metadata": fit_metadata(metadata),
+        "payment_intent_data": {"metadata": fit_metadata({"order": order_code})},
+        "line_items": [
+            {
+                "quantity": line.quantity,
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": line.unit_amount,
+                    "product_data": {
+                        "name": line.name[:250],
+                        **({"description": line.description} if line.description else {}),
+                    },
+                },
+            }
+            for line in lines
+        ],
+    }
+    options = {"idempotency_key": f"checkout:{order_code}:{attempt}"}
+    return call_with_retries(
+        "checkout.sessions.create",
+        lambda: client().v1.checkout.sessions.create(params=params, options=options),  # type: ignore[arg-type]
+        policy=policy,
+    )
+
+
+def retrieve_session(session_id: str) -> stripe.checkout.Session:
+    return call_with_retries(
+        "checkout.sessions.retrieve",
+        lambda: client().v1.checkout.sessions.retrieve(session_id, params={"expand": ["line_items", "payment_intent"]}),
+    )
+
+
+def expire_session(session_id: str) -> stripe.checkout.Session | None:
+    """Expire an open session; a session that is no longer open is left as it is (returns None)."""
+    try:
+        return call_with_retries("checkout.sessions.expire", lambda: client().v1.checkout.sessions.expire(session_id))
+    except GatewayError as exc:
+        if exc.permanent:
+            return None
+        raise
+
+
+def create_refund(
+    *, payment_intent: str, amount: int | None, idempotency_key: str, reason: str = "requested_by_customer"
+) -> stripe.Refund:
+    params: dict[str, Any] = {"payment_intent": payment_intent, "reason": reason}
+    if amount is not None:
+        params["amount"] = amount
+    return call_with_retries(
+        "refunds.create",
+        lambda: client().v1.refunds.create(params=params, options={"idempotency_key": idempotency_key}),  # type: ignore[arg-type]
+    )

@@ -1,0 +1,204 @@
+"""Starting and retrying payment: one Stripe Checkout Session per attempt, never two payable at once."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from bookdesk.errors import Conflict, HoldExpired, PaymentProviderError
+from bookdesk.orders import states
+from bookdesk.orders.models import Order, OrderLine, OrderStatus
+from bookdesk.orders.services import (
+    InvalidTransition,
+    audit,
+    hold_duration,
+    order_cancel_unpaid,
+    order_expire,
+    order_transition,
+)
+from bookdesk.payments import gateway
+from bookdesk.payments.models import Payment
+
+logger = logging.getLogger("bookdesk.payments")
+
+
+class PaymentRefused(PaymentProviderError):
+    code = "payment_refused"
+    title = "The payment provider refused this payment"
+
+
+def _session_lines(order: Order) -> list[gateway.SessionLine]:
+    lines = [
+        gateway.SessionLine(name=line.description, unit_amount=line.unit_amount, quantity=line.quantity)
+        for line in OrderLine.objects.filter(order=order).order_by("pk")
+    ]
+    if order.shipping_amount:
+        lines.append(gateway.SessionLine(name="Shipping", unit_amount=order.shipping_amount, quantity=1))
+    if not settings.PRICES_INCLUDE_TAX and order.tax_amount:
+        lines.append(gateway.SessionLine(name="Tax", unit_amount=order.tax_amount, quantity=1))
+    return lines
+
+
+def _session_metadata(order: Order, lines: list[gateway.SessionLine]) -> dict[str, Any]:
+    kinds = list(OrderLine.objects.filter(order=order).values_list("kind", "total_amount"))
+    return {
+        "order": order.code,
+        "user": order.user_id,
+        "type": order.kind,
+        "courses_count": sum(1 for kind, _ in kinds if kind == "course"),
+        "services_count": sum(1 for kind, _ in kinds if kind == "service"),
+        "items_count": sum(1 for kind, _ in kinds if kind == "product"),
+        "courses_total": sum(total for kind, total in kinds if kind == "course"),
+        "services_total": sum(total for kind, total in kinds if kind == "service"),
+        "items_total": sum(total for kind, total in kinds if kind == "product"),
+        "subtotal": order.subtotal_amount,
+        "tax": order.tax_amount,
+        "shipping": order.shipping_amount,
+        "total": order.total_amount,
+        "currency": order.currency,
+    }
+
+
+def _reserve_attempt(order: Order) -> Payment:
+    """Take the next attempt number, or reuse one whose session creation never finished (same idempotency key)."""
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status not in states.PAYABLE:
+            raise InvalidTransition(
+                f"Order {order.code} cannot be paid now (it is {order.get_status_display().lower()})."
+            )
+        if order.hold_expires_at <= timezone.now():
+            raise HoldExpired("The time to pay for this order has run out. Please check out again.")
+        unfinished = order.payments.filter(status=Payment.Status.CREATING).first()
+        if unfinished is not None:
+            return unfinished
+        if order.payments.filter(status=Payment.Status.OPEN).exists():
+            raise Conflict("This order already has an open payment page.")
+        attempt = (order.payments.aggregate(n=Max("attempt"))["n"] or 0) + 1
+        return Payment.objects.create(
+            order=order,
+            attempt=attempt,
+            amount=order.total_amount,
+            currency=order.currency,
+            expires_at=order.hold_expires_at,
+        )
+
+
+def checkout_start(*, order: Order, actor: str) -> Payment:
+    """Create the Checkout Session of the order's next attempt; the Stripe call runs outside any lock."""
+    payment = _reserve_attempt(order)
+    lines = _session_lines(order)
+    try:
+        session = gateway.create_checkout_session(
+            order_code=order.code,
+            attempt=payment.attempt,
+            currency=order.currency,
+            lines=lines,
+            customer_email=order.email,
+            expires_at=payment.expires_at,
+            success_url=f"{settings.SITE_URL}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{settings.SITE_URL}/payment/cancel?order={order.code}",
+            metadata=_session_metadata(order, lines),
+        )
+    except gateway.GatewayError as exc:
+        if exc.permanent:
+            with transaction.atomic():
+                Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.FAILED)
+                audit(
+                    actor="system",
+                    action="payment.refused",
+                    obj=payment,
+                    order=order,
+                    data={"stripe_code": exc.stripe_code},
+                )
+                order_cancel_unpaid(order=order, actor="system", reason="the payment provider refused the session")
+            raise PaymentRefused(
+                f"The payment provider refused to start this payment, so order {order.code} was cancelled and "
+                "nothing was charged. Your cart is kept; if this happens again, please contact us."
+            ) from exc
+        raise
+    with transaction.atomic():
+        Payment.objects.filter(pk=payment.pk).update(
+            session_id=session.id, checkout_url=session.url or "", status=Payment.Status.OPEN, updated_at=timezone.now()
+        )
+        audit(
+            actor=actor,
+            action="payment.session_created",
+            obj=payment,
+            order=order,
+            data={"session_id": session.id, "attempt": payment.attempt},
+        )
+    payment.refresh_from_db()
+    return payment
+
+
+def payment_retry(*, order: Order, actor: str) -> Payment:
+    """Expire the open session first (so no order is payable twice), re-check the holds, start the next attempt."""
+    for payment in order.payments.filter(status=Payment.Status.OPEN).exclude(session_id=None):
+        session_id = payment.session_id or ""
+        expired = gateway.expire_session(session_id)
+        if expired is None:
+            # Stripe refused to expire it: it is no longer open, so it may have been paid just now.
+            session = gateway.retrieve_session(session_id)
+            if session.status == "complete":
+                raise Conflict("This order's payment has just been received; it is being confirmed.")
+        Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.EXPIRED, updated_at=timezone.now())
+        audit(
+            actor=actor,
+            action="payment.session_expired",
+            obj=payment,
+            order=order,
+            data={"session_id": payment.session_id},
+        )
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order.pk)
+        if order.status not in states.PAYABLE:
+            raise InvalidTransition(
+                f"Order {order.code} cannot be paid again (it is {order.get_status_display().lower()})."
+            )
+        if order.hold_expires_at <= timezone.now():
+            raise HoldExpired("The hold on this order has lapsed. Please check out again.")
+        if order.status == OrderStatus.FAILED:
+            order_transition(order=order, to=OrderStatus.PENDING, actor=actor, data={"reason": "retry"})
+        # Each attempt gets a full hold again, the same time the new session lives.
+        order.hold_expires_at = timezone.now() + hold_duration()
+        order.save(update_fields=["hold_expires_at", "updated_at"])
+    return checkout_start(order=order, actor=actor)
+
+
+def holds_sweep(*, now: Any = None, limit: int = 200) -> int:
+    """Expire orders whose hold lapsed: expire their open sessions first, then release what they hold.
+
+    A session that turns out to be complete was paid at the last moment: the order is left for the
+    payment's webhook (or reconciliation) to settle, never expired under it. Sessions still open for
+    orders that can no longer be paid (expired inline by a later checkout, or cancelled) are expired too.
+    """
+    now = now or timezone.now()
+    expired = 0
+    lapsed = Order.objects.filter(status__in=states.PAYABLE, hold_expires_at__lte=now).order_by("hold_expires_at")
+    for order in lapsed[:limit]:
+        if expire_open_sessions(order) and order_expire(order=order, actor="worker", reason="hold lapsed"):
+            expired += 1
+    stale = Order.objects.filter(
+        status__in=[OrderStatus.EXPIRED, OrderStatus.CANCELLED], payments__status=Payment.Status.OPEN
+    ).distinct()
+    for order in stale[:limit]:
+        expire_open_sessions(order)
+    return expired
+
+
+def expire_open_sessions(order: Order) -> bool:
+    """Expire every open session of the order; False when one of them has been paid meanwhile."""
+    for payment in order.payments.filter(status__in=[Payment.Status.OPEN, Payment.Status.CREATING]):
+        session_id = payment.session_id
+        refused = session_id is not None and gateway.expire_session(session_id) is None
+        if refused and gateway.retrieve_session(session_id or "").status == "complete":
+            logger.info("order %s: session %s completed meanwhile; left to fulfilment", order.code, session_id)
+            return False
+        Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.EXPIRED, updated_at=timezone.now())
+    return True
