@@ -198,15 +198,18 @@ def _store(sandbox: Sandbox, scope: str, fingerprint: str, response: Response) -
 
 def _inject_faults(sandbox: Sandbox) -> None:
     faults = sandbox.faults
+    step = faults.next_step()
     if faults.latency_ms:
         time.sleep(faults.latency_ms / 1000)
-    if faults.error_rate and sandbox.rng.random() < faults.error_rate:
+    if step is not None and step.startswith("slow:"):
+        time.sleep(int(step[5:]) / 1000)
+    if step == "error" or (faults.error_rate and sandbox.rng.random() < faults.error_rate):
         raise StripeError(
             "An unexpected error occurred (injected by the sandbox's error_rate fault).",
             status=500,
             type="api_error",
         )
-    if faults.rate_limit_rate and sandbox.rng.random() < faults.rate_limit_rate:
+    if step == "rate_limit" or (faults.rate_limit_rate and sandbox.rng.random() < faults.rate_limit_rate):
         raise StripeError(
             "Request rate limit exceeded (injected by the sandbox's rate_limit_rate "
             "fault). Learn more about rate limits here https://stripe.com/docs/rate-limits.",

@@ -3,7 +3,8 @@
 - ``GET /_sandbox/health`` → ``{"status": "ok"}``
 - ``GET|POST|DELETE /_sandbox/faults`` → read, set (JSON or form; only the given fields),
   reset: ``latency_ms``, ``error_rate``, ``rate_limit_rate``, ``webhook_drop_rate``,
-  ``webhook_duplicate_rate``, ``webhook_reorder``.
+  ``webhook_duplicate_rate``, ``webhook_reorder``, ``script`` (steps for the next API requests,
+  one each: ``error``, ``rate_limit``, ``slow:<ms>``).
 - ``GET /_sandbox/clock`` → ``{"now": …, "offset": …}``; ``POST /_sandbox/clock``
   ``{"advance_seconds": N}`` moves the sandbox clock forward (sessions past their
   ``expires_at`` expire at once, due delayed payments settle).

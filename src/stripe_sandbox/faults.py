@@ -19,6 +19,9 @@ class Faults:
     webhook_drop_rate: float = 0.0
     webhook_duplicate_rate: float = 0.0
     webhook_reorder: bool = False
+    # Steps for the next API requests, one each, in order: "error" (500), "rate_limit" (429),
+    # "slow:<ms>" (answer normally after a pause). Deterministic, unlike the rates.
+    script: list[str] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -38,6 +41,11 @@ class Faults:
         with self._lock:
             for name, value in parsed.items():
                 setattr(self, name, value)
+
+    def next_step(self) -> str | None:
+        """Take the next scripted step, if any (thread-safe)."""
+        with self._lock:
+            return self.script.pop(0) if self.script else None
 
     def reset(self) -> None:
         self.update(Faults().to_dict())
@@ -59,6 +67,12 @@ def _parse(name: str, raw: Any) -> Any:
             if text in ("false", "0", "no", "off", ""):
                 return False
             raise ValueError
+        if name == "script":
+            steps = [step.strip() for step in (raw.split(",") if isinstance(raw, str) else list(raw)) if step.strip()]
+            for step in steps:
+                if step not in ("error", "rate_limit") and not (step.startswith("slow:") and step[5:].isdigit()):
+                    raise ValueError
+            return steps
         if name in _RATES:
             rate = float(raw)
             if not 0.0 <= rate <= 1.0:

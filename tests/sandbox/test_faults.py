@@ -81,3 +81,19 @@ def test_cli_flags_build_faults() -> None:
     assert faults.to_dict()["error_rate"] == 0.1
     with pytest.raises(Exception, match="Invalid value"):
         Faults(error_rate=1.5)
+
+
+def test_a_script_of_faults_is_played_one_step_per_request(base_url: str) -> None:
+    client = make_client(base_url)
+    status, faults = control(base_url, "POST", "/_sandbox/faults", {"script": ["error", "rate_limit", "slow:200"]})
+    assert (status, faults["script"]) == (200, ["error", "rate_limit", "slow:200"])
+    with pytest.raises(stripe.APIError):
+        client.v1.payment_intents.list()
+    with pytest.raises(stripe.RateLimitError):
+        client.v1.payment_intents.list()
+    started = time.monotonic()
+    client.v1.payment_intents.list()
+    assert time.monotonic() - started >= 0.2
+    client.v1.payment_intents.list()  # the script is used up: a normal answer
+    assert control(base_url, "GET", "/_sandbox/faults")[1]["script"] == []
+    assert control(base_url, "POST", "/_sandbox/faults", {"script": ["explode"]})[0] == 400
