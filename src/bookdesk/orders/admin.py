@@ -1,0 +1,145 @@
+"""The operators' view of orders: what was bought, what it holds, its payments and its audit trail.
+
+Orders change only through the services (checkout, payments, the worker), so the admin shows them
+read-only: an operator sees every state change and never makes one that skips the audit log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from bookdesk.money import format_money
+from bookdesk.orders.models import AuditEntry, Booking, Grant, Order, OrderLine, Reservation
+from bookdesk.payments.models import Payment
+
+
+class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class LineInline(ReadOnlyInline):
+    model = OrderLine
+    fields = readonly_fields = ("kind", "description", "quantity", "unit_amount", "total_amount")
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fields = readonly_fields = (
+        "attempt",
+        "status",
+        "session_id",
+        "amount",
+        "amount_received",
+        "expires_at",
+        "created_at",
+    )
+
+
+class AuditInline(ReadOnlyInline):
+    model = AuditEntry
+    fields = readonly_fields = ("at", "actor", "action", "data")
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin[Order]):
+    list_display = ["code", "email", "kind", "status", "total", "hold_expires_at", "created_at"]
+    list_filter = ["status", "kind", "currency", "created_at"]
+    search_fields = ["code", "email", "user__email", "payments__session_id"]
+    date_hierarchy = "created_at"
+    inlines = [LineInline, PaymentInline, AuditInline]
+    readonly_fields = [
+        "code",
+        "user",
+        "email",
+        "kind",
+        "status",
+        "currency",
+        "subtotal_amount",
+        "tax_amount",
+        "shipping_amount",
+        "total_amount",
+        "amount_refunded",
+        "hold_expires_at",
+        "review_reason",
+        "created_at",
+        "updated_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="total", ordering="total_amount")
+    def total(self, obj: Order) -> str:
+        return format_money(obj.total_amount, obj.currency)
+
+
+class HoldAdmin(admin.ModelAdmin[Any]):
+    list_filter = ["status"]
+    search_fields = ["line__order__code", "user__email"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="order")
+    def order(self, obj: Any) -> str:
+        return str(obj.line.order.code)
+
+
+@admin.register(Booking)
+class BookingAdmin(HoldAdmin):
+    list_display = ["course", "user", "status", "order", "created_at"]
+    list_filter = ["status", "course"]
+    list_select_related = ["course", "user", "line__order"]
+
+
+@admin.register(Reservation)
+class ReservationAdmin(HoldAdmin):
+    list_display = ["resource", "service", "starts_at", "ends_at", "user", "status", "order"]
+    list_filter = ["status", "resource"]
+    list_select_related = ["resource", "service", "user", "line__order"]
+    date_hierarchy = "starts_at"
+
+
+@admin.register(Grant)
+class GrantAdmin(HoldAdmin):
+    list_display = ["product", "license", "user", "exclusive", "status", "download_count", "order"]
+    list_filter = ["status", "exclusive"]
+    list_select_related = ["product", "license", "user", "line__order"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
+    list_display = ["at", "actor", "action", "object_type", "object_id", "order"]
+    list_filter = ["action", "object_type"]
+    search_fields = ["object_id", "order__code", "actor", "action"]
+    date_hierarchy = "at"
+    list_select_related = ["order"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
