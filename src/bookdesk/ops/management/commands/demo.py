@@ -1,4 +1,4 @@
-"""`bookdesk demo`: the whole product on one machine — database, seed, Stripe sandbox and web server."""
+"""`bookdesk demo`: the whole product on one machine — database, seed, Stripe sandbox, web server and worker."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ DEMO_ENV = {
 
 
 class Command(BaseCommand):
-    help = "Migrate, seed, then run the Stripe sandbox and the web server until Ctrl-C."
+    help = "Migrate, seed, then run the Stripe sandbox, the web server and a worker until Ctrl-C."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--port", type=int, default=8000)
@@ -39,6 +39,7 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("createcachetable", verbosity=0)
         call_command("seed")
+        call_command("createdemouser")
 
         exe = [sys.executable, "-m", "bookdesk"]
         processes = {
@@ -56,6 +57,7 @@ class Command(BaseCommand):
                 env=env,
             ),
             "web": subprocess.Popen([*exe, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env),  # noqa: S603
+            "worker": subprocess.Popen([*exe, "worker"], env=env),  # noqa: S603
         }
         self.stdout.write(
             self.style.SUCCESS(
