@@ -298,7 +298,7 @@ NINJA_PAGINATION_PER_PAGE = 20
 
 # Background work: durable rows in our own database, enqueued in the same transaction as the business write.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-SWEEP_INTERVAL_SECONDS = int(env("SWEEP_INTERVAL_SECONDS", "30"))
+SWEEP_INTERVAL_SECONDS = int(env("SWEEP_INTERVAL_SECONDS", "10"))
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -29,5 +29,5 @@ def test_worker_once_expires_lapsed_holds(stripe_sandbox: Any) -> None:
     out = StringIO()
     call_command("worker", "--once", stdout=out)
 
-    assert "sweep: 1 orders expired" in out.getvalue()
+    assert "1 holds expired" in out.getvalue()
     assert Order.objects.get(code=code).status == OrderStatus.EXPIRED

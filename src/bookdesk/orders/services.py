@@ -435,3 +435,69 @@ def order_cancel_unpaid(*, order: Order, actor: str, reason: str) -> bool:
         data={"released": released, "reason": reason},
     )
     return True
+
+
+def _hold_of(line: OrderLine) -> Booking | Reservation | Grant | None:
+    for name in ("booking", "reservation", "grant"):
+        hold = getattr(line, name, None)
+        if hold is not None:
+            return hold  # type: ignore[no-any-return]
+    return None
+
+
+def _item_of(line: OrderLine, hold: Any) -> ItemRequest:
+    if line.kind == OrderLine.Kind.COURSE:
+        return ItemRequest(kind="course", course_id=line.course_id)
+    if line.kind == OrderLine.Kind.SERVICE:
+        return ItemRequest(kind="service", service_id=line.service_id, starts_at=hold.starts_at)
+    return ItemRequest(kind="product", product_id=line.product_id, license_id=line.license_id, quantity=line.quantity)
+
+
+@transaction.atomic
+def order_rehold(*, order: Order, actor: str, now: datetime | None = None) -> bool:
+    """Take back what an order held before its hold lapsed (or its payment failed), if all of it is free.
+
+    Used when money arrives late, and when a customer retries a failed payment. False, changing
+    nothing, when anything is gone (sold out, slot taken, course started): then the caller refunds
+    or asks the customer to check out again.
+    """
+    now = now or timezone.now()
+    lines = OrderLine.objects.filter(order=order).select_related("booking", "reservation", "grant")
+    released = [(line, hold) for line in lines if (hold := _hold_of(line)) and hold.status == HoldStatus.RELEASED]
+    if not released:
+        return True
+    try:
+        with transaction.atomic():
+            plan_items(
+                user=order.user,
+                items=[_item_of(line, hold) for line, hold in released],
+                now=now,
+                lock=True,
+                ignoring=order.pk,
+            )
+            for _, hold in released:
+                hold.status = HoldStatus.HELD
+                hold.save(update_fields=["status"])
+    except (BookdeskError, IntegrityError) as exc:
+        audit(actor=actor, action="order.rehold_refused", obj=order, order=order, data={"reason": str(exc)})
+        return False
+    audit(actor=actor, action="order.holds_retaken", obj=order, order=order, data={"holds": len(released)})
+    return True
+
+
+def confirm_holds(*, order: Order) -> int:
+    """Held seats, slots and licenses of a paid order become confirmed; returns how many."""
+    moved = 0
+    for model in (Booking, Reservation, Grant):
+        moved += model.objects.filter(line__order=order, status=HoldStatus.HELD).update(status=HoldStatus.CONFIRMED)
+    return moved
+
+
+def cancel_holds(*, order: Order) -> int:
+    """Everything an order holds or was granted is given back (a full refund, a cancellation)."""
+    moved = 0
+    for model in (Booking, Reservation, Grant):
+        moved += model.objects.filter(line__order=order, status__in=[HoldStatus.HELD, HoldStatus.CONFIRMED]).update(
+            status=HoldStatus.CANCELLED
+        )
+    return moved

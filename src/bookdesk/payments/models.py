@@ -17,6 +17,9 @@ class Payment(models.Model):
         OPEN = "open", "Open"
         PROCESSING = "processing", "Processing"
         PAID = "paid", "Paid"
+        # Paid, but not needed (a second payment of the order, or a late one whose capacity is gone):
+        # to be refunded in full; REFUNDED once Stripe accepted the refund.
+        REFUNDING = "refunding", "Being refunded"
         FAILED = "failed", "Failed"
         EXPIRED = "expired", "Expired"
         REFUNDED = "refunded", "Refunded"
@@ -30,6 +33,7 @@ class Payment(models.Model):
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
     amount_received = models.BigIntegerField(default=0)
+    amount_refunded = models.BigIntegerField(default=0)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -71,3 +75,34 @@ class Refund(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_refund_id} ({self.amount} {self.currency})"
+
+
+class WebhookEvent(models.Model):
+    """The inbox: every Stripe event we accepted, once (its id is unique), with what became of it."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed (will retry)"
+        DEAD = "dead", "Dead"
+
+    stripe_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100, db_index=True)
+    payload = models.JSONField()
+    livemode = models.BooleanField(default=False)
+    stripe_created = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    outcome = models.CharField(max_length=300, blank=True, help_text="What processing did, in a few words.")
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due")]
+
+    def __str__(self) -> str:
+        return f"{self.stripe_id} {self.type} ({self.status})"

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from bookdesk.errors import Conflict, HoldExpired, PaymentProviderError
+from bookdesk.errors import Conflict, HoldExpired, PaymentProviderError, SoldOut
 from bookdesk.orders import states
 from bookdesk.orders.models import Order, OrderLine, OrderStatus
 from bookdesk.orders.services import (
@@ -19,6 +19,7 @@ from bookdesk.orders.services import (
     hold_duration,
     order_cancel_unpaid,
     order_expire,
+    order_rehold,
     order_transition,
 )
 from bookdesk.payments import gateway
@@ -161,7 +162,14 @@ def payment_retry(*, order: Order, actor: str) -> Payment:
             raise InvalidTransition(
                 f"Order {order.code} cannot be paid again (it is {order.get_status_display().lower()})."
             )
-        if order.hold_expires_at <= timezone.now():
+        if order.status == OrderStatus.FAILED:
+            # A failed payment gave its seats, slots and licenses back: take them again if they are free.
+            if not order_rehold(order=order, actor=actor):
+                raise SoldOut(
+                    "Part of this order is no longer available, so it cannot be paid again. Nothing was charged; "
+                    "please check out again."
+                )
+        elif order.hold_expires_at <= timezone.now():
             raise HoldExpired("The hold on this order has lapsed. Please check out again.")
         if order.status == OrderStatus.FAILED:
             order_transition(order=order, to=OrderStatus.PENDING, actor=actor, data={"reason": "retry"})

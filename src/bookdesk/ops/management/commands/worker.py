@@ -1,5 +1,8 @@
 """`bookdesk worker`: runs queued tasks (django-tasks, database backend) and the periodic sweeps.
 
+The sweeps: lapsed holds are released, webhook events whose task never ran (or whose worker died)
+or whose retry is due are processed, and due emails are sent.
+
 Run as many as you like on PostgreSQL: tasks are claimed with SELECT … FOR UPDATE SKIP LOCKED, and
 every sweep is idempotent, so two workers sweeping at once do no harm.
 """
@@ -20,17 +23,32 @@ from bookdesk.payments.services import holds_sweep
 logger = logging.getLogger("bookdesk.worker")
 
 
-def sweep_forever(stop: threading.Event, interval: float) -> None:
-    while not stop.wait(interval):
+def sweep_once() -> dict[str, int]:
+    """One round of every sweep; each is idempotent, so two workers sweeping at once do no harm."""
+    from bookdesk.notifications.services import emails_send_due
+    from bookdesk.payments.webhooks import process_due
+
+    done: dict[str, int] = {}
+    for name, sweep in (
+        ("holds expired", holds_sweep),
+        ("webhooks processed", process_due),
+        ("emails sent", emails_send_due),
+    ):
         try:
-            close_old_connections()
-            expired = holds_sweep()
-            if expired:
-                logger.info("hold sweep expired %d orders", expired)
+            done[name] = sweep()
         except Exception:
-            logger.exception("hold sweep failed; trying again in %ss", interval)
+            logger.exception("sweep %r failed; trying again next round", name)
+            done[name] = 0
         finally:
             close_old_connections()
+    return done
+
+
+def sweep_forever(stop: threading.Event, interval: float) -> None:
+    while not stop.wait(interval):
+        done = sweep_once()
+        if any(done.values()):
+            logger.info("sweep: %s", ", ".join(f"{n} {name}" for name, n in done.items() if n))
 
 
 class Command(BaseCommand):
@@ -53,8 +71,9 @@ class Command(BaseCommand):
             excluded_queue_names=[],
         )
         if once:
-            self.stdout.write(f"sweep: {holds_sweep()} orders expired")
             worker.run()
+            done = sweep_once()
+            self.stdout.write("sweep: " + ", ".join(f"{n} {name}" for name, n in done.items()))
             return
         stop = threading.Event()
         sweeper = threading.Thread(target=sweep_forever, args=(stop, sweep_interval), name="sweeper", daemon=True)

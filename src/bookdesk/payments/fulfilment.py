@@ -1,0 +1,278 @@
+"""What a Checkout Session's outcome does to its order: one idempotent entry point, `fulfil_checkout`.
+
+The webhook handlers, the success page and reconciliation all call `fulfil_checkout(session_id)`. It
+reads the session from Stripe (never trusting a payload that may be stale), then applies it in one
+transaction under the order's row lock. Applying the same session twice changes nothing.
+
+Outcomes for a paid session:
+- the order still holds its capacity (or takes it back) → paid → confirmed, holds confirmed, email;
+- the amount or currency differs from the attempt → `needs_review`, nothing confirmed;
+- another attempt of the order was paid already → this payment is refunded in full;
+- the order's capacity is gone (a late payment after the hold lapsed) → paid, then refunded in full.
+Refunds call Stripe outside the transaction with an idempotency key per payment, so a crash between
+the decision (payment `refunding`) and the refund is finished by the next try.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import stripe
+from django.conf import settings
+from django.db import transaction
+
+from bookdesk.cart.models import Cart
+from bookdesk.orders import states
+from bookdesk.orders.models import Order, OrderStatus
+from bookdesk.orders.services import audit, cancel_holds, confirm_holds, order_rehold, order_transition, release_holds
+from bookdesk.payments import gateway
+from bookdesk.payments.models import Payment, Refund
+
+logger = logging.getLogger("bookdesk.payments.fulfilment")
+
+# PaymentIntent states of a completed session whose delayed payment failed for good.
+FAILED_INTENT = frozenset({"requires_payment_method", "canceled"})
+
+
+def _intent(session: Any) -> tuple[str, str]:
+    """The session's PaymentIntent id and status (the session is retrieved with it expanded)."""
+    intent = session.get("payment_intent")
+    if intent is None:
+        return "", ""
+    if isinstance(intent, str):
+        return intent, ""
+    return str(intent.get("id") or ""), str(intent.get("status") or "")
+
+
+def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = None) -> str:
+    """Apply the current state of a Checkout Session to its payment and order; returns what it did."""
+    session = session if session is not None else gateway.retrieve_session(session_id)
+    if not isinstance(session, dict):
+        session = session.to_dict()
+    payment = Payment.objects.filter(session_id=session["id"]).first()
+    if payment is None:
+        # Not one of ours (another integration on the same account), or not yet recorded.
+        return "unknown session"
+    status, payment_status = session.get("status"), session.get("payment_status")
+    intent_id, intent_status = _intent(session)
+    if status == "expired":
+        return _session_expired(payment, actor=actor)
+    if status != "complete":
+        return "session still open"
+    if payment_status in ("paid", "no_payment_required"):
+        outcome = _apply_paid(payment, session, intent_id, actor=actor)
+        _settle_refunds(payment.order_id, actor=actor)
+        return outcome
+    if intent_status in FAILED_INTENT:
+        return _payment_failed(payment, intent_id, actor=actor)
+    return _payment_processing(payment, intent_id, actor=actor)
+
+
+def _locked(payment: Payment) -> tuple[Payment, Order]:
+    order = Order.objects.select_for_update().get(pk=payment.order_id)
+    return Payment.objects.select_for_update().get(pk=payment.pk), order
+
+
+@transaction.atomic
+def _session_expired(payment: Payment, *, actor: str) -> str:
+    payment, order = _locked(payment)
+    if payment.status not in (Payment.Status.OPEN, Payment.Status.CREATING):
+        return f"ignored: payment already {payment.status}"
+    payment.status = Payment.Status.EXPIRED
+    payment.save(update_fields=["status", "updated_at"])
+    audit(actor=actor, action="payment.expired", obj=payment, order=order, data={"session_id": payment.session_id})
+    if order.status in states.PAYABLE and not order.payments.filter(status=Payment.Status.OPEN).exists():
+        order_transition(order=order, to=OrderStatus.EXPIRED, actor=actor, data={"reason": "session expired"})
+        release_holds(order=order)
+        return "order expired, holds released"
+    return "payment expired"
+
+
+@transaction.atomic
+def _payment_processing(payment: Payment, intent_id: str, *, actor: str) -> str:
+    payment, order = _locked(payment)
+    if payment.status not in (Payment.Status.OPEN, Payment.Status.CREATING, Payment.Status.EXPIRED):
+        return f"ignored: payment already {payment.status}"
+    payment.status = Payment.Status.PROCESSING
+    payment.payment_intent_id = intent_id
+    payment.save(update_fields=["status", "payment_intent_id", "updated_at"])
+    audit(actor=actor, action="payment.processing", obj=payment, order=order, data={"payment_intent": intent_id})
+    if order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
+        # Capacity kept from now on if it is still there; if not, the settled money is refunded.
+        order_rehold(order=order, actor=actor)
+    order_transition(order=order, to=OrderStatus.PROCESSING, actor=actor, data={"session_id": payment.session_id})
+    return "order processing"
+
+
+@transaction.atomic
+def _payment_failed(payment: Payment, intent_id: str, *, actor: str) -> str:
+    payment, order = _locked(payment)
+    if payment.status in (Payment.Status.FAILED, Payment.Status.PAID, Payment.Status.REFUNDED):
+        return f"ignored: payment already {payment.status}"
+    payment.status = Payment.Status.FAILED
+    payment.payment_intent_id = intent_id or payment.payment_intent_id
+    payment.save(update_fields=["status", "payment_intent_id", "updated_at"])
+    audit(actor=actor, action="payment.failed", obj=payment, order=order, data={"payment_intent": intent_id})
+    if not order_transition(order=order, to=OrderStatus.FAILED, actor=actor, data={"session_id": payment.session_id}):
+        return f"payment failed; order stays {order.status}"
+    release_holds(order=order)
+    from bookdesk.notifications.services import notify_payment_failed
+
+    notify_payment_failed(order, retry_url=f"{settings.SITE_URL}/payment/cancel?order={order.code}")
+    return "order failed, holds released, customer told"
+
+
+@transaction.atomic
+def _apply_paid(payment: Payment, session: Any, intent_id: str, *, actor: str) -> str:
+    payment, order = _locked(payment)
+    if payment.status in (Payment.Status.PAID, Payment.Status.REFUNDING, Payment.Status.REFUNDED):
+        return f"already applied (payment {payment.status})"
+    amount, currency = int(session.get("amount_total") or 0), str(session.get("currency") or "")
+    payment.status = Payment.Status.PAID
+    payment.payment_intent_id = intent_id
+    payment.amount_received = amount
+    payment.save(update_fields=["status", "payment_intent_id", "amount_received", "updated_at"])
+    audit(
+        actor=actor,
+        action="payment.paid",
+        obj=payment,
+        order=order,
+        data={"amount": amount, "currency": currency, "payment_intent": intent_id},
+    )
+    if amount != payment.amount or currency != order.currency:
+        reason = f"paid {amount} {currency}, expected {payment.amount} {order.currency}"
+        order.review_reason = reason[:200]
+        order.save(update_fields=["review_reason", "updated_at"])
+        order_transition(order=order, to=OrderStatus.NEEDS_REVIEW, actor=actor, data={"reason": reason})
+        return "needs review: amount or currency differs"
+    if order.payments.filter(status__in=[Payment.Status.PAID]).exclude(pk=payment.pk).exists():
+        _to_refund(payment, order, actor=actor, reason="duplicate")
+        return "paid twice: this payment will be refunded"
+    if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING) and not order_rehold(order=order, actor=actor):
+        order_transition(order=order, to=OrderStatus.PAID, actor=actor, data={"late": True})
+        _to_refund(payment, order, actor=actor, reason="late")
+        return "late payment, capacity gone: refunding"
+    if not order_transition(order=order, to=OrderStatus.PAID, actor=actor, data={"session_id": payment.session_id}):
+        return f"paid; order left {order.status}"
+    confirmed = confirm_holds(order=order)
+    order_transition(order=order, to=OrderStatus.CONFIRMED, actor=actor, data={"holds": confirmed})
+    # The cart it was checked out from has done its job (a "Book now" order leaves the cart alone).
+    for cart in Cart.objects.filter(order=order):
+        cart.items.all().delete()
+        Cart.objects.filter(pk=cart.pk).update(order=None)
+    from bookdesk.notifications.services import notify_order_confirmed
+
+    notify_order_confirmed(order)
+    return "order confirmed"
+
+
+def _to_refund(payment: Payment, order: Order, *, actor: str, reason: str) -> None:
+    payment.status = Payment.Status.REFUNDING
+    payment.save(update_fields=["status", "updated_at"])
+    audit(actor=actor, action="payment.refund_due", obj=payment, order=order, data={"reason": reason})
+
+
+def _settle_refunds(order_id: int, *, actor: str) -> None:
+    """Refund every payment of the order marked `refunding` (safe to repeat: one idempotency key each)."""
+    for payment in Payment.objects.filter(order_id=order_id, status=Payment.Status.REFUNDING):
+        refund = gateway.create_refund(
+            payment_intent=payment.payment_intent_id,
+            amount=None,
+            idempotency_key=f"refund:payment:{payment.pk}",
+            reason="duplicate",
+        )
+        _record_automatic_refund(payment, refund, actor=actor)
+
+
+@transaction.atomic
+def _record_automatic_refund(payment: Payment, refund: stripe.Refund, *, actor: str) -> None:
+    payment, order = _locked(payment)
+    if payment.status != Payment.Status.REFUNDING:
+        return
+    Refund.objects.get_or_create(
+        stripe_refund_id=refund.id,
+        defaults={
+            "payment": payment,
+            "amount": refund.amount,
+            "currency": refund.currency,
+            "status": refund.status or Refund.Status.PENDING,
+            "reason": "automatic: not needed",
+        },
+    )
+    payment.status = Payment.Status.REFUNDED
+    payment.amount_refunded = refund.amount
+    payment.save(update_fields=["status", "amount_refunded", "updated_at"])
+    audit(actor=actor, action="payment.refunded", obj=payment, order=order, data={"refund": refund.id})
+    from bookdesk.notifications import services as notify
+
+    if order.status == OrderStatus.PAID:
+        # The late payment of an order whose capacity is gone: the whole order is refunded.
+        order.amount_refunded = refund.amount
+        order.save(update_fields=["amount_refunded", "updated_at"])
+        order_transition(order=order, to=OrderStatus.REFUNDED, actor=actor, data={"reason": "capacity gone"})
+        cancel_holds(order=order)
+        notify.notify_late_payment_refunded(order, amount=refund.amount, refund_id=refund.id)
+    else:
+        notify.notify_duplicate_payment_refunded(order, amount=refund.amount, refund_id=refund.id)
+
+
+# --- refunds reported by Stripe, disputes --------------------------------------------------------
+
+
+@transaction.atomic
+def apply_charge_refunded(charge: Any, *, actor: str = "stripe") -> str:
+    """A charge was refunded (by us or in Stripe's dashboard): record it on the payment and the order."""
+    payment = Payment.objects.filter(payment_intent_id=charge.get("payment_intent") or "").first()
+    if payment is None:
+        return "unknown payment"
+    payment, order = _locked(payment)
+    refunded = int(charge.get("amount_refunded") or 0)
+    if refunded <= payment.amount_refunded:
+        return "already applied"
+    payment.amount_refunded = refunded
+    payment.save(update_fields=["amount_refunded", "updated_at"])
+    if payment.status != Payment.Status.PAID:
+        # Our own automatic refund of a payment the order did not need: the order is not affected.
+        return "refund of an unneeded payment recorded"
+    kept = order.payments.filter(status=Payment.Status.PAID)
+    order.amount_refunded = sum(kept.values_list("amount_refunded", flat=True))
+    order.save(update_fields=["amount_refunded", "updated_at"])
+    full = order.amount_refunded >= order.total_amount
+    target = OrderStatus.REFUNDED if full else OrderStatus.PARTIALLY_REFUNDED
+    order_transition(order=order, to=target, actor=actor, data={"amount_refunded": order.amount_refunded})
+    if full:
+        cancel_holds(order=order)
+    return f"order {target}"
+
+
+@transaction.atomic
+def apply_refund_updated(refund: Any, *, actor: str = "stripe") -> str:
+    found = Refund.objects.select_for_update().filter(stripe_refund_id=refund.get("id") or "").first()
+    if found is None:
+        return "unknown refund"
+    status = str(refund.get("status") or "")
+    if found.status == status:
+        return "already applied"
+    found.status = status
+    found.save(update_fields=["status"])
+    order = found.payment.order
+    audit(actor=actor, action=f"refund.{status}", obj=found, order=order, data={"refund": found.stripe_refund_id})
+    if status == Refund.Status.FAILED:
+        order.review_reason = f"refund {found.stripe_refund_id} failed"
+        order.save(update_fields=["review_reason", "updated_at"])
+        order_transition(order=order, to=OrderStatus.NEEDS_REVIEW, actor=actor, data={"reason": "refund failed"})
+    return f"refund {status}"
+
+
+@transaction.atomic
+def apply_dispute(dispute: Any, *, actor: str = "stripe") -> str:
+    payment = Payment.objects.filter(payment_intent_id=dispute.get("payment_intent") or "").first()
+    if payment is None:
+        return "unknown payment"
+    payment, order = _locked(payment)
+    order.review_reason = f"dispute {dispute.get('id')}: {dispute.get('reason') or 'no reason given'}"[:200]
+    order.save(update_fields=["review_reason", "updated_at"])
+    audit(actor=actor, action="order.disputed", obj=order, order=order, data={"dispute": dispute.get("id")})
+    order_transition(order=order, to=OrderStatus.NEEDS_REVIEW, actor=actor, data={"reason": "dispute"})
+    return "order flagged for review (dispute)"
