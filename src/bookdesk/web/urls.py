@@ -1,10 +1,18 @@
 from django.urls import path
 
-from bookdesk.web import views
+from bookdesk.web import checkout_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("courses/<slug:slug>", views.course_detail, name="course_detail"),
+    path("courses/<slug:slug>/book", checkout_views.course_book_now, name="course_book_now"),
     path("services/<int:service_id>", views.service_detail, name="service_detail"),
     path("products/<int:product_id>", views.product_detail, name="product_detail"),
+    path("cart", checkout_views.cart_page, name="cart"),
+    path("cart/items", checkout_views.cart_item_add, name="cart_item_add"),
+    path("cart/items/<int:item_id>/remove", checkout_views.cart_item_remove, name="cart_item_remove"),
+    path("checkout", checkout_views.checkout_page, name="checkout"),
+    path("payment/success", checkout_views.payment_success, name="payment_success"),
+    path("payment/cancel", checkout_views.payment_cancel, name="payment_cancel"),
+    path("payment/retry", checkout_views.payment_retry_page, name="payment_retry"),
 ]

@@ -48,3 +48,12 @@ def duration(minutes: int | None) -> str:
     hours, rest = divmod(int(minutes), 60)
     parts = ([f"{hours} h"] if hours else []) + ([f"{rest} min"] if rest else [])
     return " ".join(parts)
+
+
+@register.filter
+def percent(basis_points: int | None) -> str:
+    """1900 → "19%", 750 → "7.5%" (a tax rate in basis points, without floats)."""
+    if basis_points is None or basis_points == "":
+        return ""
+    whole, rest = divmod(int(basis_points), 100)
+    return f"{whole}%" if not rest else f"{whole}.{rest:02d}".rstrip("0") + "%"

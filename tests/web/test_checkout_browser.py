@@ -1,0 +1,242 @@
+"""Cart and checkout in real Chromium against the live server and the in-process Stripe sandbox.
+
+A customer signs in, fills the cart from the offer pages, proceeds to payment, cancels on the sandbox's
+hosted page, comes back with the cart kept, tries again and pays; and a course that sells out between
+cart and checkout is explained on the page, with nothing charged. End states are saved as screenshots in
+test-output/screenshots/checkout-*.png.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bookdesk.accounts.services import user_ensure_verified
+from bookdesk.cart.models import CartItem
+from bookdesk.catalog.selectors import business_today
+from bookdesk.orders.models import Order
+from bookdesk.orders.services import ItemRequest, order_place
+from bookdesk.payments.models import Payment
+from factories import CourseFactory, UserFactory
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses that without this.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output")) / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+PASSWORD = "a-long-test-passphrase-42"
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shop(live_server: Any, stripe_sandbox: Any, settings: Any) -> str:
+    """The live server, with Stripe's success and cancel URLs pointing back at it."""
+    settings.SITE_URL = live_server.url
+    return str(live_server.url)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.problems = problems
+    yield page
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"checkout-{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, shop: str, email: str) -> None:
+    user_ensure_verified(email=email, password=PASSWORD)
+    page.goto(f"{shop}/accounts/login/")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click(".auth-panel form button[type=submit]")
+    page.wait_for_url(f"{shop}/")
+    assert page.locator(".nav-user").inner_text() == email
+
+
+def add_to_cart(page: Any, url: str, button: Any) -> None:
+    page.goto(url)
+    button(page).click()
+    page.wait_for_selector(".message-success")
+    assert "Added to your cart" in page.locator(".message-success").inner_text()
+
+
+def test_proceed_cancel_on_the_hosted_page_keep_the_cart_then_pay(
+    page: Any, shop: str, catalog: Any, stripe_sandbox: Any
+) -> None:
+    sign_in(page, shop, "ada@example.com")
+    add_to_cart(page, f"{shop}/courses/{catalog.course.slug}", lambda p: p.get_by_role("button", name="Add to cart"))
+    screenshot(page, "course-added")
+    add_to_cart(
+        page,
+        f"{shop}/products/{catalog.beat.pk}",
+        lambda p: p.get_by_role("button", name="Add the Basic lease of Night Drive to the cart"),
+    )
+    screenshot(page, "product-added")
+    day = business_today() + dt.timedelta(days=7)
+    add_to_cart(
+        page, f"{shop}/services/{catalog.service.pk}?date={day.isoformat()}", lambda p: p.locator(".slot-button").first
+    )
+    screenshot(page, "service-added")
+    assert page.locator(".cart-count").inner_text() == "3"
+
+    page.goto(f"{shop}/checkout")
+    assert page.locator(".summary-line").count() == 3
+    assert page.locator('[data-amount="total"]').inner_text() == "€268.99"
+    screenshot(page, "checkout")
+
+    # The sandbox answers slowly, so the loading state can be seen.
+    sandbox = stripe_sandbox
+    sandbox.faults.update({"latency_ms": 1500})
+    page.click("#pay-button")
+    assert page.locator("#pay-button").is_disabled()
+    assert page.locator("#pay-button").inner_text() == "Opening the payment page…"
+    screenshot(page, "checkout-loading")
+    page.wait_for_url(re.compile("^" + re.escape(sandbox.base_url) + "/c/pay/"))
+    sandbox.faults.reset()
+    assert page.locator("#total").inner_text() == "€268.99"
+    order = Order.objects.get(user__email="ada@example.com")
+    assert order.total_amount == 26_899
+
+    page.click("#cancel-link")
+    page.wait_for_url(f"{shop}/payment/cancel?order={order.code}")
+    assert "Nothing was charged." in page.locator("main").inner_text()
+    assert "Your cart is kept, with 3 items in it." in page.locator("main").inner_text()
+    screenshot(page, "cancel")
+
+    page.goto(f"{shop}/cart")
+    assert page.locator("tr.line").count() == 3
+    assert f"You have an unpaid order {order.code}" in page.locator("main").inner_text()
+    screenshot(page, "cart-after-cancel")
+
+    page.goto(f"{shop}/payment/cancel?order={order.code}")
+    page.click("#retry-button")
+    page.wait_for_url(re.compile("^" + re.escape(sandbox.base_url) + "/c/pay/"))
+    assert Payment.objects.filter(order=order).count() == 2
+    page.fill("#card-number", "4242 4242 4242 4242")
+    page.fill("#card-expiry", "12/34")
+    page.fill("#card-cvc", "123")
+    page.fill("#card-name", "Ada Lovelace")
+    page.click("#pay-button")
+    page.wait_for_url(f"{shop}/payment/success?session_id=*")
+    assert "Your booking is confirmed" in page.locator("h1").inner_text()
+    assert order.code in page.locator(".order-summary").inner_text()
+    screenshot(page, "success-confirmed")
+    assert not page.problems, page.problems
+
+
+def test_sold_out_between_cart_and_checkout_is_explained_and_nothing_is_charged(
+    page: Any, shop: str, catalog: Any
+) -> None:
+    course = CourseFactory(title="Tiny class", slug="tiny-class", capacity=1, price_amount=5000)
+    sign_in(page, shop, "bo@example.com")
+    add_to_cart(page, f"{shop}/courses/{course.slug}", lambda p: p.get_by_role("button", name="Add to cart"))
+    add_to_cart(
+        page,
+        f"{shop}/products/{catalog.beat.pk}",
+        lambda p: p.get_by_role("button", name="Add the Premium lease of Night Drive to the cart"),
+    )
+    page.goto(f"{shop}/checkout")
+    assert page.locator("#pay-button").inner_text() == "Proceed to payment"
+
+    # Someone else takes the last seat while the customer looks at the page.
+    order_place(user=UserFactory(), items=[ItemRequest(kind="course", course_id=course.pk)])
+    page.click("#pay-button")
+
+    page.wait_for_selector("#checkout-error:not([hidden])")
+    assert page.locator("#checkout-error-detail").inner_text() == "“Tiny class” is sold out."
+    assert "Nothing was charged." in page.locator("#checkout-error").inner_text()
+    assert page.locator("#pay-button").inner_text() == "Try again"
+    assert page.locator("#pay-button").is_enabled()
+    assert page.url == f"{shop}/checkout"
+    screenshot(page, "sold-out")
+    assert not Order.objects.filter(user__email="bo@example.com").exists()
+    assert CartItem.objects.filter(cart__user__email="bo@example.com").count() == 2
+
+    # The cart shows which line is the problem.
+    page.goto(f"{shop}/cart")
+    assert "Cannot be bought now" in page.locator("tr.line-problem").inner_text()
+    screenshot(page, "cart-sold-out")
+
+    response = page.goto(f"{shop}/payment/success?session_id=cs_test_not_a_real_one")
+    assert response.status == 404
+    assert page.locator("h1").inner_text() == "We could not find this payment"
+    screenshot(page, "success-not-found")
+    # Chromium logs the refused requests (409, 404) itself; nothing else went wrong.
+    assert [problem for problem in page.problems if "status of 40" not in problem] == []
+
+
+def test_cart_fits_a_phone(shop: str, catalog: Any, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
+    phone = context.new_page()
+    try:
+        phone.goto(f"{shop}/courses/{catalog.course.slug}")
+        phone.get_by_role("button", name="Add to cart").click()
+        phone.wait_for_selector(".message-success")
+        phone.goto(f"{shop}/products/{catalog.merch.pk}")
+        phone.get_by_role("button", name="Add to cart").click()
+        phone.wait_for_selector(".message-success")
+        phone.goto(f"{shop}/cart")
+        assert phone.locator("tr.line").count() == 2
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 375
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        phone.screenshot(path=str(SCREENSHOTS / "checkout-cart-phone.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_proceed_to_payment_works_without_javascript(
+    browser: Any, shop: str, catalog: Any, stripe_sandbox: Any
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        sign_in(page, shop, "cy@example.com")
+        add_to_cart(
+            page, f"{shop}/courses/{catalog.course.slug}", lambda p: p.get_by_role("button", name="Add to cart")
+        )
+        page.goto(f"{shop}/checkout")
+        page.click("#pay-button")
+        # The form posts to /checkout, which answers 303 to the hosted page (the CSP's form-action allows it).
+        page.wait_for_url(re.compile("^" + re.escape(stripe_sandbox.base_url) + "/c/pay/"))
+        assert page.locator("#total").inner_text() == "€149.00"
+    finally:
+        context.close()
