@@ -248,6 +248,15 @@ HOLD_MINUTES = max(30, int(env("HOLD_MINUTES", "30")))  # also the Checkout Sess
 TAX_RATE_BASIS_POINTS = _basis_points(env("TAX_RATE_PERCENT", "19"))
 PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", True)
 SHIPPING_FLAT_AMOUNT = int(env("SHIPPING_FLAT_AMOUNT", "490"))
+# A customer may cancel a confirmed course seat or studio slot up to this many hours before it starts,
+# and gets this share of the order back (the rest is kept as a fee).
+CANCELLATION_CUTOFF_HOURS = int(env("CANCELLATION_CUTOFF_HOURS", "48"))
+CANCELLATION_REFUND_PERCENT = min(100, max(0, int(env("CANCELLATION_REFUND_PERCENT", "100"))))
+# Webhook events are retried with backoff, then left dead for an operator after this many attempts.
+WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))
+# `bookdesk worker` reconciles with Stripe this often (seconds; 0 = never), over the last RECONCILE_WINDOW_HOURS.
+RECONCILE_INTERVAL_SECONDS = int(env("RECONCILE_INTERVAL_SECONDS", "900"))
+RECONCILE_WINDOW_HOURS = int(env("RECONCILE_WINDOW_HOURS", "72"))
 STRIPE_TIMEOUT = float(env("STRIPE_TIMEOUT", "15"))
 
 LANGUAGE_CODE = "en-us"

@@ -72,3 +72,10 @@ def session_events(stripe_client: stripe.StripeClient, session_id: str) -> list[
     if session.payment_intent:
         about.add(session.payment_intent if isinstance(session.payment_intent, str) else session.payment_intent.id)
     return sandbox_events(stripe_client, about=about)
+
+
+def intent_events(stripe_client: stripe.StripeClient, intent: str) -> list[dict[str, Any]]:
+    """Events about a PaymentIntent's charges, refunds and disputes, oldest first."""
+    events = [e.to_dict() for e in stripe_client.v1.events.list(params={"limit": 100}).data]
+    found = [e for e in events if e["data"]["object"].get("payment_intent") == intent]
+    return sorted(found, key=lambda e: (e["created"], e["id"]))

@@ -23,7 +23,7 @@ from bookdesk.payments.services import checkout_start
 from factories import CourseFactory, UserFactory
 from problems import assert_problem
 
-from .conftest import book, deliver, pay, run_inbox, session_events
+from .conftest import book, deliver, intent_events, pay, run_inbox, session_events
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_sandbox")]
 
@@ -243,7 +243,7 @@ def test_a_refund_made_at_stripe_refunds_the_order(customer: Client, stripe_clie
     intent = Payment.objects.get(order=order).payment_intent_id
     stripe_client.v1.refunds.create(params={"payment_intent": intent, "amount": 1000})
     deliver_all(stripe_client, answer["session_id"])
-    for event in session_events_of_charges(stripe_client, intent):
+    for event in intent_events(stripe_client, intent):
         deliver(event)
     run_inbox()
     order.refresh_from_db()
@@ -251,7 +251,7 @@ def test_a_refund_made_at_stripe_refunds_the_order(customer: Client, stripe_clie
     assert order.amount_refunded == 1000
 
     stripe_client.v1.refunds.create(params={"payment_intent": intent})
-    for event in session_events_of_charges(stripe_client, intent):
+    for event in intent_events(stripe_client, intent):
         deliver(event)
     run_inbox()
     order.refresh_from_db()
@@ -259,17 +259,11 @@ def test_a_refund_made_at_stripe_refunds_the_order(customer: Client, stripe_clie
     assert Booking.objects.get(line__order=order).status == HoldStatus.CANCELLED
 
 
-def session_events_of_charges(stripe_client: stripe.StripeClient, intent: str) -> list[dict[str, Any]]:
-    events = [e.to_dict() for e in stripe_client.v1.events.list(params={"limit": 100}).data]
-    found = [e for e in events if e["data"]["object"].get("payment_intent") == intent]
-    return sorted(found, key=lambda e: (e["created"], e["id"]))
-
-
 def test_a_dispute_flags_the_order_for_review(customer: Client, stripe_client: stripe.StripeClient) -> None:
     _, order = paid_order(customer, stripe_client)
     intent = stripe_client.v1.payment_intents.retrieve(Payment.objects.get(order=order).payment_intent_id)
     stripe_client.raw_request("post", f"/v1/test_helpers/charges/{intent.latest_charge}/dispute")
-    for event in session_events_of_charges(stripe_client, intent.id):
+    for event in intent_events(stripe_client, intent.id):
         deliver(event)
     run_inbox()
 

@@ -7,10 +7,12 @@ from ninja import Router, Status
 
 from bookdesk.accounts.auth import user_auth
 from bookdesk.errors import PAYING_PROBLEMS, Conflict, problems
+from bookdesk.orders.models import OrderStatus
 from bookdesk.orders.schemas import CheckoutOut, OrderOut
 from bookdesk.orders.selectors import order_for
 from bookdesk.orders.services import order_cancel_unpaid
 from bookdesk.payments.api import checkout_answer, limit_checkout
+from bookdesk.payments.refunds import order_cancel_confirmed
 from bookdesk.payments.services import expire_open_sessions, payment_retry
 
 router = Router(tags=["orders"], auth=user_auth)
@@ -33,14 +35,14 @@ def order_retry_payment(request: HttpRequest, code: str) -> Status[CheckoutOut]:
     return Status(201, checkout_answer(payment_retry(order=order, actor=f"user:{user.pk}")))
 
 
-@router.post(
-    "/orders/{code}/cancel",
-    response={200: OrderOut, **PAYING_PROBLEMS},
-    summary="Cancel an order that has not been paid",
-)
+@router.post("/orders/{code}/cancel", response={200: OrderOut, **PAYING_PROBLEMS}, summary="Cancel an order")
 def order_cancel(request: HttpRequest, code: str) -> OrderOut:
+    """Before payment: releases everything. A confirmed booking: refunded within the cancellation policy."""
     user = request.auth  # type: ignore[attr-defined]
     order = order_for(code=code, user=user)
+    if order.status == OrderStatus.CONFIRMED:
+        order_cancel_confirmed(order=order, actor=f"user:{user.pk}")
+        return OrderOut.from_order(order_for(code=code, user=user))
     # Expire the payment page first, so a cancelled order cannot be paid through a page left open.
     if not expire_open_sessions(order):
         raise Conflict("This order's payment has just been received; it can no longer be cancelled this way.")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from bookdesk.money import format_money
-from bookdesk.payments.models import Payment
+from bookdesk.payments.models import Payment, Refund, WebhookEvent
+from bookdesk.payments.webhooks import replay
 
 
 @admin.register(Payment)
@@ -30,4 +33,66 @@ class PaymentAdmin(admin.ModelAdmin[Payment]):
 
     @admin.display(description="amount", ordering="amount")
     def amount_shown(self, obj: Payment) -> str:
+        return format_money(obj.amount, obj.currency)
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin[WebhookEvent]):
+    """The dead-letter view: every event with its status, attempts and last error; dead ones can be replayed."""
+
+    list_display = ["stripe_id", "type", "status", "attempts", "outcome", "short_error", "received_at"]
+    list_filter = ["status", "type"]
+    search_fields = ["stripe_id", "type", "last_error", "outcome"]
+    date_hierarchy = "received_at"
+    actions = ["replay_events"]
+    readonly_fields = [
+        "stripe_id",
+        "type",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "outcome",
+        "last_error",
+        "livemode",
+        "stripe_created",
+        "received_at",
+        "processed_at",
+        "payload",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="last error")
+    def short_error(self, obj: WebhookEvent) -> str:
+        return obj.last_error.splitlines()[0][:80] if obj.last_error else ""
+
+    @admin.action(description="Replay the selected events now")
+    def replay_events(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
+        results = Counter(str(replay(event.pk) or "unchanged") for event in queryset)
+        summary = ", ".join(f"{n} {status}" for status, n in sorted(results.items()))
+        self.message_user(request, f"Replayed: {summary}.", messages.SUCCESS)
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin[Refund]):
+    list_display = ["stripe_refund_id", "payment", "amount_shown", "status", "reason", "created_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["stripe_refund_id", "payment__order__code"]
+    list_select_related = ["payment__order"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="amount", ordering="amount")
+    def amount_shown(self, obj: Refund) -> str:
         return format_money(obj.amount, obj.currency)

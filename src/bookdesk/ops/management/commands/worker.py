@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -44,11 +45,34 @@ def sweep_once() -> dict[str, int]:
     return done
 
 
+def reconcile_once() -> None:
+    """Repair what missed webhooks left behind (see `bookdesk reconcile`); logged, never raised."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from bookdesk.payments.reconcile import reconcile
+
+    try:
+        report = reconcile(since=timezone.now() - timedelta(hours=settings.RECONCILE_WINDOW_HOURS))
+        for line in report.lines() if report.fixes or report.errors else []:
+            logger.info("reconcile: %s", line.strip())
+    except Exception:
+        logger.exception("reconciliation failed; trying again later")
+    finally:
+        close_old_connections()
+
+
 def sweep_forever(stop: threading.Event, interval: float) -> None:
+    reconcile_every = float(settings.RECONCILE_INTERVAL_SECONDS)
+    last_reconcile = time.monotonic()
     while not stop.wait(interval):
         done = sweep_once()
         if any(done.values()):
             logger.info("sweep: %s", ", ".join(f"{n} {name}" for name, n in done.items() if n))
+        if reconcile_every and time.monotonic() - last_reconcile >= reconcile_every:
+            last_reconcile = time.monotonic()
+            reconcile_once()
 
 
 class Command(BaseCommand):
