@@ -252,6 +252,10 @@ SHIPPING_FLAT_AMOUNT = int(env("SHIPPING_FLAT_AMOUNT", "490"))
 # and gets this share of the order back (the rest is kept as a fee).
 CANCELLATION_CUTOFF_HOURS = int(env("CANCELLATION_CUTOFF_HOURS", "48"))
 CANCELLATION_REFUND_PERCENT = min(100, max(0, int(env("CANCELLATION_REFUND_PERCENT", "100"))))
+# Emails are retried with backoff, then left dead (visible in the admin) after this many attempts.
+EMAIL_MAX_ATTEMPTS = int(env("EMAIL_MAX_ATTEMPTS", "8"))
+# Download links in confirmation emails are signed and expire after this many days.
+DOWNLOAD_LINK_DAYS = int(env("DOWNLOAD_LINK_DAYS", "7"))
 # Webhook events are retried with backoff, then left dead for an operator after this many attempts.
 WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "8"))
 # `bookdesk worker` reconciles with Stripe this often (seconds; 0 = never), over the last RECONCILE_WINDOW_HOURS.

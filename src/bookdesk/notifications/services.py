@@ -1,0 +1,409 @@
+"""The email outbox: queue an email in the business write's transaction, send it later, exactly once per key.
+
+`email_queue` renders the subject and bodies when it is called (what the customer reads is what the order
+was at that moment) and stores them under a unique key; queueing the same key again returns the first row
+unchanged. `emails_send_due` (called by the worker's sweep) claims one due row at a time under a row lock
+(`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write lock serialises the claim), leases it by
+moving `next_attempt_at` past any SMTP timeout, sends it outside the transaction, then records the outcome:
+`sent`, or `failed` with an exponential backoff, or `dead` after `EMAIL_MAX_ATTEMPTS` attempts. A sender that
+crashes mid-send leaves its row leased; another sender retries it once the lease lapses.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import encoders
+from email.mime.base import MIMEBase
+from email.mime.text import MIMEText
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Max, QuerySet
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from bookdesk.notifications import ics
+from bookdesk.notifications.models import OutgoingEmail
+from bookdesk.ops.metrics import EMAILS
+from bookdesk.orders.downloads import download_url, link_lifetime
+from bookdesk.orders.models import HoldStatus, Order, OrderLine
+
+logger = logging.getLogger("bookdesk.notifications")
+
+DEFAULT_MAX_ATTEMPTS = 8
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+# How long a claimed email stays out of other senders' reach: longer than any SMTP exchange can take.
+CLAIM_LEASE = timedelta(minutes=5)
+MAX_ERROR_LENGTH = 1000
+SUBJECT_LENGTH = 300
+
+Status = OutgoingEmail.Status
+DUE = (Status.PENDING, Status.FAILED)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str = "application/octet-stream"
+
+
+# --- queueing ------------------------------------------------------------------------------------
+
+
+def max_attempts() -> int:
+    return int(getattr(settings, "EMAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
+
+
+def business_zone() -> ZoneInfo:
+    return ZoneInfo(settings.BOOKDESK_TIME_ZONE)
+
+
+def render_email(template: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
+    """(subject, text, html) from `notifications/<template>_subject.txt`, `.txt` and `.html` (optional).
+
+    Times render in the business's time zone; every template also gets `site_name` and `site_url`.
+    """
+    full_context = {"site_name": settings.BOOKDESK_NAME, "site_url": settings.SITE_URL, **context}
+    html = ""
+    with timezone.override(business_zone()):
+        subject = str(render_to_string(f"notifications/{template}_subject.txt", full_context))
+        text = str(render_to_string(f"notifications/{template}.txt", full_context))
+        with contextlib.suppress(TemplateDoesNotExist):  # an HTML part is optional
+            html = str(render_to_string(f"notifications/{template}.html", full_context)).strip()
+    # One line, whatever the template's comments and newlines (a newline in a header would be an injection).
+    subject = " ".join(subject.split())[:SUBJECT_LENGTH]
+    return subject, _tidy_text(text), (html + "\n" if html else "")
+
+
+def _tidy_text(text: str) -> str:
+    """Template tags leave blank lines behind: drop trailing spaces and keep at most one empty line in a row."""
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
+
+
+def email_queue(
+    *,
+    key: str,
+    to: str,
+    template: str,
+    context: Mapping[str, Any],
+    attachments: Iterable[Attachment] = (),
+    order: Order | None = None,
+) -> OutgoingEmail:
+    """Render and store an email to send; the same key always returns the one row first queued under it.
+
+    Call it inside the business write's transaction: the email exists if and only if the write commits.
+    """
+    existing = OutgoingEmail.objects.filter(key=key).first()
+    if existing is not None:
+        return existing
+    subject, text, html = render_email(template, context)
+    stored = [
+        {
+            "filename": item.filename,
+            "content_base64": base64.b64encode(item.content).decode("ascii"),
+            "mimetype": item.mimetype,
+        }
+        for item in attachments
+    ]
+    try:
+        with transaction.atomic():
+            return OutgoingEmail.objects.create(
+                key=key, to=to, subject=subject, text_body=text, html_body=html, attachments=stored, order=order
+            )
+    except IntegrityError:
+        # Another transaction queued the same key between our look and our insert: theirs stands.
+        raced = OutgoingEmail.objects.filter(key=key).first()
+        if raced is None:
+            raise
+        return raced
+
+
+@transaction.atomic
+def email_requeue(*, email: OutgoingEmail) -> bool:
+    """Give a failed or dead email a fresh set of attempts (an operator's action); a sent one stays sent."""
+    moved = OutgoingEmail.objects.filter(pk=email.pk, status__in=[Status.FAILED, Status.DEAD]).update(
+        status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
+    )
+    return bool(moved)
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+
+def emails_send_due(*, now: datetime | None = None, limit: int = 50) -> int:
+    """Send up to `limit` due emails (pending, or failed and due again); returns how many were sent."""
+    _bury_exhausted(now or timezone.now())
+    sent = 0
+    for _ in range(limit):
+        moment = now or timezone.now()
+        email = _claim_next(moment)
+        if email is None:
+            break
+        if _deliver(email, moment):
+            sent += 1
+    return sent
+
+
+def _due(moment: datetime) -> QuerySet[OutgoingEmail]:
+    return OutgoingEmail.objects.filter(status__in=DUE, next_attempt_at__lte=moment)
+
+
+def _bury_exhausted(moment: datetime) -> None:
+    """A sender that died during the last allowed attempt left its email due with no attempt left."""
+    buried = (
+        _due(moment)
+        .filter(attempts__gte=max_attempts())
+        .update(status=Status.DEAD, last_error="Gave up: the last attempt never finished (the sender stopped).")
+    )
+    if buried:
+        EMAILS.labels(outcome="dead").inc(buried)
+        logger.error("%d emails marked dead: their last attempt never finished", buried)
+
+
+def _claim_next(moment: datetime) -> OutgoingEmail | None:
+    """Lock one due email, count the attempt and lease it, so no other sender takes it meanwhile."""
+    with transaction.atomic():
+        due = _due(moment).filter(attempts__lt=max_attempts()).order_by("next_attempt_at", "pk")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        elif connection.features.has_select_for_update:
+            due = due.select_for_update()
+        email = due.first()
+        if email is None:
+            return None
+        email.attempts += 1
+        email.next_attempt_at = moment + CLAIM_LEASE
+        email.save(update_fields=["attempts", "next_attempt_at"])
+        return email
+
+
+def _deliver(email: OutgoingEmail, moment: datetime) -> bool:
+    try:
+        sent = build_message(email).send(fail_silently=False)
+        if sent != 1:
+            raise RuntimeError("The mail backend did not accept the message.")
+    except Exception as exc:  # whatever the backend raises, the row records it and retries
+        _record_failure(email, exc, moment)
+        return False
+    OutgoingEmail.objects.filter(pk=email.pk).update(status=Status.SENT, sent_at=timezone.now(), last_error="")
+    EMAILS.labels(outcome="sent").inc()
+    logger.info("email %s sent to %s (attempt %d)", email.key, email.to, email.attempts)
+    return True
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min, … after the 1st, 2nd, 3rd failed attempt; at most an hour."""
+    return min(BACKOFF_BASE * 2 ** max(attempts - 1, 0), BACKOFF_CAP)
+
+
+def _record_failure(email: OutgoingEmail, exc: Exception, moment: datetime) -> None:
+    error = _describe(exc)
+    if email.attempts >= max_attempts():
+        status, next_attempt_at, outcome = Status.DEAD, moment, "dead"
+        logger.error("email %s is dead after %d attempts: %s", email.key, email.attempts, error)
+    else:
+        status, next_attempt_at, outcome = Status.FAILED, moment + backoff(email.attempts), "failed"
+        logger.warning(
+            "email %s failed (attempt %d), retrying at %s: %s", email.key, email.attempts, next_attempt_at, error
+        )
+    OutgoingEmail.objects.filter(pk=email.pk).exclude(status=Status.SENT).update(
+        status=status, next_attempt_at=next_attempt_at, last_error=error
+    )
+    EMAILS.labels(outcome=outcome).inc()
+
+
+def _describe(exc: Exception) -> str:
+    """The error for an operator to read, with the SMTP password scrubbed should a server echo it."""
+    text = f"{type(exc).__name__}: {exc}"
+    password = str(getattr(settings, "EMAIL_HOST_PASSWORD", "") or "")
+    if password:
+        text = text.replace(password, "********")
+    return text[:MAX_ERROR_LENGTH]
+
+
+def build_message(email: OutgoingEmail) -> EmailMultiAlternatives:
+    """The email as Django's mail sends it: text, the HTML alternative, the attachments."""
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.text_body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[email.to],
+        # The same Message-ID on every attempt lets a mail client fold a rare double delivery into one.
+        headers={"Message-ID": _message_id(email.key), "Auto-Submitted": "auto-generated"},
+    )
+    if email.html_body:
+        message.attach_alternative(email.html_body, "text/html")
+    for item in email.attachments:
+        message.attach(_mime_attachment(item))
+    return message
+
+
+def _message_id(key: str) -> str:
+    domain = urlsplit(settings.SITE_URL).hostname or "bookdesk.invalid"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+
+
+def _mime_attachment(item: Mapping[str, str]) -> MIMEBase:
+    """A MIME part for a stored attachment, keeping its content type's parameters (`method=PUBLISH`)."""
+    content = base64.b64decode(item["content_base64"])
+    base, *params = (part.strip() for part in (item.get("mimetype") or "application/octet-stream").split(";"))
+    maintype, _, subtype = base.partition("/")
+    part: MIMEBase
+    if maintype == "text":
+        # utf-8 text parts are base64-encoded by the email package, so CRLF line endings arrive intact.
+        part = MIMEText(content.decode("utf-8"), subtype, "utf-8")
+    else:
+        part = MIMEBase(maintype, subtype or "octet-stream")
+        part.set_payload(content)
+        encoders.encode_base64(part)
+    for param in params:
+        name, _, value = param.partition("=")
+        if name and name.strip().lower() != "charset":
+            part.set_param(name.strip(), value.strip().strip('"'))
+    part.add_header("Content-Disposition", "attachment", filename=item["filename"])
+    return part
+
+
+# --- the customer's emails about an order --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineView:
+    """An order line as the emails show it."""
+
+    description: str
+    kind: str
+    quantity: int
+    unit_amount: int
+    total_amount: int
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    location: str = ""
+    download_url: str = ""
+
+
+def _line_view(line: OrderLine) -> LineView:
+    fields: dict[str, Any] = {
+        "description": line.description,
+        "kind": line.kind,
+        "quantity": line.quantity,
+        "unit_amount": line.unit_amount,
+        "total_amount": line.total_amount,
+    }
+    booking = getattr(line, "booking", None)
+    reservation = getattr(line, "reservation", None)
+    grant = getattr(line, "grant", None)
+    # Dates show in any hold state (a failed payment's email names what was tried); a link needs a confirmed grant.
+    if booking is not None:
+        fields |= {
+            "starts_at": booking.course.starts_at,
+            "ends_at": booking.course.ends_at,
+            "location": booking.course.location,
+        }
+    elif reservation is not None:
+        fields |= {
+            "starts_at": reservation.starts_at,
+            "ends_at": reservation.ends_at,
+            "location": reservation.resource.name,
+        }
+    elif grant is not None and grant.status == HoldStatus.CONFIRMED:
+        fields["download_url"] = download_url(grant)
+    return LineView(**fields)
+
+
+def _order_context(order: Order) -> dict[str, Any]:
+    lines = order.lines.select_related("booking__course", "reservation__resource", "grant").order_by("pk")
+    return {
+        "order": order,
+        "lines": [_line_view(line) for line in lines],
+        "order_url": f"{settings.SITE_URL}/orders/{order.code}",
+        "contact_email": settings.DEFAULT_FROM_EMAIL,
+    }
+
+
+def _queue_for_order(*, key: str, order: Order, template: str, context: dict[str, Any]) -> OutgoingEmail:
+    return email_queue(key=key, to=order.email, template=template, context=context, order=order)
+
+
+def notify_order_confirmed(order: Order) -> OutgoingEmail:
+    """The confirmation: lines and totals, an .ics for course seats and studio slots, download links."""
+    key = f"order:{order.code}:confirmation"
+    existing = OutgoingEmail.objects.filter(key=key).first()
+    if existing is not None:  # before signing links and building the calendar for nothing
+        return existing
+    context = _order_context(order)
+    calendar = ics.calendar_for(order)
+    link_days = link_lifetime().days
+    context |= {
+        "has_calendar": calendar is not None,
+        "downloads": [line for line in context["lines"] if line.download_url],
+        "link_days": link_days,
+    }
+    attachments = [Attachment(f"{order.code}.ics", calendar, ics.CONTENT_TYPE)] if calendar is not None else []
+    return email_queue(
+        key=key,
+        to=order.email,
+        template="order_confirmed",
+        context=context,
+        attachments=attachments,
+        order=order,
+    )
+
+
+def notify_payment_failed(order: Order, retry_url: str, *, attempt: int | None = None) -> OutgoingEmail:
+    """The payment of an attempt failed: one email per attempt, with a link to try again."""
+    if attempt is None:
+        attempt = order.payments.aggregate(last=Max("attempt"))["last"] or 1
+    context = _order_context(order) | {"retry_url": retry_url, "attempt": attempt}
+    return _queue_for_order(
+        key=f"order:{order.code}:payment_failed:{attempt}", order=order, template="payment_failed", context=context
+    )
+
+
+def notify_refund_issued(order: Order, amount: int, refund_id: str) -> OutgoingEmail:
+    """A refund (by the customer's cancellation or an operator) was issued through Stripe."""
+    context = _order_context(order) | {
+        "amount": amount,
+        "refund_id": refund_id,
+        "full_refund": amount >= order.total_amount,
+    }
+    return email_queue(
+        key=f"refund:{refund_id}", to=order.email, template="refund_issued", context=context, order=order
+    )
+
+
+def notify_late_payment_refunded(order: Order, amount: int, refund_id: str) -> OutgoingEmail:
+    """A payment arrived after the order's hold lapsed and what it held was gone: refunded in full."""
+    context = _order_context(order) | {"amount": amount, "refund_id": refund_id}
+    return _queue_for_order(
+        key=f"order:{order.code}:late_refund:{refund_id}",
+        order=order,
+        template="late_payment_refunded",
+        context=context,
+    )
+
+
+def notify_duplicate_payment_refunded(order: Order, amount: int, refund_id: str) -> OutgoingEmail:
+    """The order was paid twice (two checkout sessions): the second payment was refunded."""
+    context = _order_context(order) | {"amount": amount, "refund_id": refund_id}
+    return _queue_for_order(
+        key=f"order:{order.code}:duplicate_refund:{refund_id}",
+        order=order,
+        template="duplicate_payment_refunded",
+        context=context,
+    )
