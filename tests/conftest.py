@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 import stripe
+from aiosmtpd.controller import Controller
 
+from smtp_listener import MailHandler, free_port
 from stripe_sandbox.server import Sandbox
 
 
@@ -45,3 +47,33 @@ def stripe_sandbox(sandbox_server: Sandbox, settings: Any) -> Iterator[Sandbox]:
 def stripe_client(stripe_sandbox: Sandbox) -> stripe.StripeClient:
     """The SDK as a test uses it to look at the sandbox's side."""
     return stripe.StripeClient(SANDBOX_KEY, base_addresses={"api": stripe_sandbox.base_url}, max_network_retries=0)
+
+
+# --- a real SMTP listener --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[MailHandler, int]]:
+    handler = MailHandler()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server: tuple[MailHandler, int], settings: Any) -> MailHandler:
+    """Django's real SMTP backend pointed at the listener; returns the listener's handler."""
+    handler, port = smtp_server
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    return handler
