@@ -1,0 +1,160 @@
+"""The whole product for browser journeys: live server, Stripe sandbox delivering webhooks, a worker, SMTP.
+
+- the live server answers in threads; Stripe's success and cancel URLs point back at it;
+- the sandbox delivers every event, signed, to the live server's /api/stripe/webhook;
+- a worker thread does what `bookdesk worker` does: processes the inbox, sends due emails,
+  releases lapsed holds;
+- emails go over SMTP to a real listener (aiosmtpd) the tests read;
+- Chromium (Debian's) drives the pages; end states are saved under test-output/screenshots/e2e-*.png.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+from django.db import close_old_connections, connection
+from django_tasks_db.management.commands.db_worker import Worker as DBWorker
+
+from bookdesk.accounts.services import user_ensure_verified
+from bookdesk.ops.management.commands.worker import sweep_once
+from smtp_listener import MailHandler
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses that without this.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output")) / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+PASSWORD = "journey-passphrase-2026"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Worker:
+    """`bookdesk worker` in a thread: the queued tasks (django-tasks-db), then its sweeps, every 100 ms."""
+
+    def __init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="e2e-worker", daemon=True)
+        self.errors: list[str] = []
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.1):
+            try:
+                tasks = DBWorker(
+                    queue_names=["*"],
+                    interval=0,
+                    batch=True,
+                    backend_name="default",
+                    startup_delay=False,
+                    max_tasks=None,
+                    worker_id="e2e-worker",
+                    excluded_queue_names=[],
+                )
+                tasks.run()
+                sweep_once()
+            except Exception as exc:  # kept for the test to report
+                self.errors.append(repr(exc))
+            finally:
+                close_old_connections()
+        connection.close()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+@dataclass
+class Shop:
+    url: str
+    sandbox: Any
+    stripe: stripe.StripeClient
+    mail: MailHandler
+    worker: Worker
+
+    def wait(self, predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            value = predicate()
+            if value:
+                return value
+            time.sleep(0.1)
+        from bookdesk.payments.models import WebhookEvent
+
+        inbox = list(WebhookEvent.objects.order_by("pk").values_list("type", "status", "outcome"))
+        raise AssertionError(f"timed out waiting for {what}; worker errors: {self.worker.errors}; inbox: {inbox}")
+
+
+@pytest.fixture
+def shop(
+    live_server: Any,
+    stripe_sandbox: Any,
+    stripe_client: stripe.StripeClient,
+    mailbox: MailHandler,
+    settings: Any,
+) -> Iterator[Shop]:
+    settings.SITE_URL = live_server.url
+    settings.RATE_LIMITS = {**settings.RATE_LIMITS, "checkout": "1000/60", "checkout_ip": "100000/60"}
+    endpoint = stripe_client.v1.webhook_endpoints.create(
+        params={"url": f"{live_server.url}/api/stripe/webhook", "enabled_events": ["*"]}
+    )
+    settings.STRIPE_WEBHOOK_SECRET = endpoint.secret
+    worker = Worker()
+    worker.start()
+    try:
+        yield Shop(live_server.url, stripe_sandbox, stripe_client, mailbox, worker)
+    finally:
+        worker.stop()
+        stripe_client.v1.webhook_endpoints.delete(endpoint.id)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"e2e-{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, shop: Shop, email: str, *, next_url: str | None = None) -> None:
+    """Sign in through the real form (a verified customer with this email is created if needed)."""
+    user_ensure_verified(email=email, password=PASSWORD)
+    page.goto(f"{shop.url}/accounts/login/" + (f"?next={next_url}" if next_url else ""))
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click(".auth-panel form button[type=submit]")
+    page.wait_for_load_state()
+
+
+def pay_by_card(page: Any, number: str = "4242 4242 4242 4242") -> None:
+    """On the sandbox's hosted page: fill the card form and pay."""
+    page.fill("#card-number", number)
+    page.fill("#card-expiry", "12/34")
+    page.fill("#card-cvc", "123")
+    page.fill("#card-name", "Ada Lovelace")
+    page.click("#pay-button")
