@@ -99,9 +99,20 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         log_requests=args.log_requests,
     )
+    # The handler is in place before anything is printed: whoever reads "listening" may stop us at once.
+    stopped = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, on_signal)
     try:
         base_url = sandbox.start(host=args.host, port=args.port)
     except OSError as error:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         print(f"stripe-sandbox: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 1
     state = str(args.db or "memory")
@@ -111,14 +122,6 @@ def main(argv: list[str] | None = None) -> int:
         endpoint = sandbox.add_webhook_endpoint(url, secret)
         print(f"stripe-sandbox: webhooks for all events → {url} (secret {endpoint['secret']})", flush=True)
 
-    stopped = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stopped.set()
-
-    previous = None
-    if threading.current_thread() is threading.main_thread():
-        previous = signal.signal(signal.SIGTERM, on_signal)
     try:
         while not stopped.wait(0.5):
             pass

@@ -19,7 +19,8 @@ import stripe
 
 from stripe_sandbox.server import Sandbox
 
-FIXTURES = Path(__file__).resolve().parents[2] / "../shared/stripe/fixtures3.json"
+# Stripe's own example objects (fixtures3.json from Stripe's OpenAPI repository, MIT: see the LICENSE beside it).
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "stripe_fixtures3.json"
 API_KEY = "sk_test_sandbox_tests"
 FAST_RETRIES = (0.05, 0.1, 0.2, 0.4)  # 5 attempts within a second
 
