@@ -133,6 +133,8 @@ if REDIS_URL:
             "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
         }
     }
+    # Sessions read from Redis first, written through to the database (they survive a Redis restart).
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:
     CACHES = {
         "default": {
@@ -244,7 +246,9 @@ def _basis_points(percent: str) -> int:
 
 
 # Checkout: holds, tax and shipping. Money is integer minor units.
-HOLD_MINUTES = max(30, int(env("HOLD_MINUTES", "30")))  # also the Checkout Session's lifetime; Stripe's minimum is 30
+HOLD_MINUTES = min(
+    max(30, int(env("HOLD_MINUTES", "30"))), 24 * 60 - 5
+)  # Stripe: 30 min to 24 h  # also the Checkout Session's lifetime; Stripe's minimum is 30
 TAX_RATE_BASIS_POINTS = _basis_points(env("TAX_RATE_PERCENT", "19"))
 PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", True)
 SHIPPING_FLAT_AMOUNT = int(env("SHIPPING_FLAT_AMOUNT", "490"))
@@ -332,5 +336,7 @@ LOGGING = {
         "django.server": {"level": "WARNING" if not DEBUG else "INFO"},
         # One line per request from bookdesk.ops.middleware (Django's own request log would duplicate it).
         "bookdesk.access": {"level": env("ACCESS_LOG_LEVEL", "INFO")},
+        # The stripe SDK logs every request at INFO; our gateway logs what matters.
+        "stripe": {"level": "WARNING"},
     },
 }

@@ -68,11 +68,42 @@ def test_book_now_opens_a_session_for_the_held_seat(stripe_client: stripe.Stripe
     ]
 
 
-def test_a_second_booking_of_the_same_course_is_already_booked(stripe_sandbox: Any) -> None:
+def test_booking_again_while_unpaid_gives_the_same_payment_page(stripe_sandbox: Any) -> None:
+    client = signed_in(UserFactory())
+    course = CourseFactory()
+    first = book(client, course.pk).json()
+
+    again = book(client, course.pk)
+
+    assert again.status_code == 201
+    assert again.json()["session_id"] == first["session_id"]
+    assert Order.objects.count() == 1
+
+
+def test_booking_again_after_a_failed_session_creation_starts_the_same_attempt(
+    stripe_sandbox: Any, stripe_client: stripe.StripeClient, settings: Any
+) -> None:
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # Stripe unreachable for the first try
+    client = signed_in(UserFactory())
+    course = CourseFactory()
+    body = assert_problem(book(client, course.pk), status=502, code="payment_provider_error")
+    assert "Nothing was charged" in body["detail"]
+    settings.STRIPE_API_BASE = stripe_sandbox.base_url
+
+    again = book(client, course.pk)
+
+    assert again.status_code == 201, again.content
+    order = Order.objects.get()
+    assert [(p.attempt, p.status) for p in order.payments.all()] == [(1, "open")]
+
+
+def test_a_confirmed_seat_cannot_be_booked_twice(stripe_sandbox: Any) -> None:
     user = UserFactory()
     course = CourseFactory()
     client = signed_in(user)
-    assert book(client, course.pk).status_code == 201
+    code = book(client, course.pk).json()["order"]["code"]
+    Booking.objects.filter(line__order__code=code).update(status=HoldStatus.CONFIRMED)
+    Order.objects.filter(code=code).update(status=OrderStatus.CONFIRMED)
 
     assert_problem(book(client, course.pk), status=409, code="already_booked")
     assert Order.objects.count() == 1

@@ -43,9 +43,21 @@ def test_readyz_refuses_a_test_key_in_production(client: Client, settings) -> No
     settings.BOOKDESK_PRODUCTION = True
     settings.SECRET_KEY = STRONG_SECRET
     settings.STRIPE_API_BASE = ""
+    settings.STRIPE_WEBHOOK_SECRET = "whsec_from_the_stripe_dashboard"
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["checks"]["config"] == "failed: stripe_test_key_in_production"
+
+
+@pytest.mark.django_db
+def test_readyz_refuses_the_sandbox_webhook_secret_in_production(client: Client, settings) -> None:
+    settings.BOOKDESK_PRODUCTION = True
+    settings.SECRET_KEY = STRONG_SECRET
+    settings.STRIPE_SECRET_KEY = "sk_live_" + "x" * 24
+    settings.STRIPE_API_BASE = ""
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["config"] == "failed: stripe_webhook_secret_default"
 
 
 @pytest.mark.django_db

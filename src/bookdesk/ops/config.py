@@ -59,4 +59,11 @@ def config_problems() -> list[ConfigProblem]:
         problems.append(
             ConfigProblem("stripe_webhook_secret_malformed", "STRIPE_WEBHOOK_SECRET must start with whsec_.")
         )
+    elif production and webhook_secret.startswith("whsec_bookdesk_"):
+        problems.append(
+            ConfigProblem(
+                "stripe_webhook_secret_default",
+                "STRIPE_WEBHOOK_SECRET is the sandbox's local default; set the secret of your Stripe endpoint.",
+            )
+        )
     return problems

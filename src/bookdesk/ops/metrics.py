@@ -56,7 +56,8 @@ PAYMENTS = Counter(
 )
 WEBHOOK_EVENTS = Counter(
     "bookdesk_webhook_events_total",
-    "Stripe webhook events, by event type and outcome (processed, duplicate, failed, dead, bad_signature).",
+    "Stripe webhook events, by type and outcome: received, duplicate, processed, ignored, failed, dead, "
+    "or why intake refused it (signature_invalid, invalid_json, …).",
     ["type", "outcome"],
     registry=REGISTRY,
 )

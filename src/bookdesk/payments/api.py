@@ -10,9 +10,8 @@ from bookdesk.accounts.auth import user_auth
 from bookdesk.errors import PAYING_PROBLEMS
 from bookdesk.ops.ratelimit import client_ip, parse_rate, rate_limit, rate_limit_request
 from bookdesk.orders.schemas import CheckoutOut, CourseCheckoutIn, OrderOut
-from bookdesk.orders.services import ItemRequest, order_place
 from bookdesk.payments.models import Payment
-from bookdesk.payments.services import checkout_start
+from bookdesk.payments.services import book_course
 
 router = Router(tags=["checkout"], auth=user_auth)
 
@@ -40,6 +39,5 @@ def checkout_answer(payment: Payment) -> CheckoutOut:
 def course_checkout(request: HttpRequest, payload: CourseCheckoutIn) -> Status[CheckoutOut]:
     limit_checkout(request)
     user = request.auth  # type: ignore[attr-defined]
-    order = order_place(user=user, items=[ItemRequest(kind="course", course_id=payload.course_id)])
-    payment = checkout_start(order=order, actor=f"user:{user.pk}")
+    payment = book_course(user=user, course_id=payload.course_id, actor=f"user:{user.pk}")
     return Status(201, checkout_answer(payment))

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db import transaction
 
 from bookdesk.cart.models import Cart
+from bookdesk.ops.metrics import PAYMENTS
 from bookdesk.orders import states
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.orders.services import audit, cancel_holds, confirm_holds, order_rehold, order_transition, release_holds
@@ -81,6 +82,7 @@ def _session_expired(payment: Payment, *, actor: str) -> str:
         return f"ignored: payment already {payment.status}"
     payment.status = Payment.Status.EXPIRED
     payment.save(update_fields=["status", "updated_at"])
+    PAYMENTS.labels(outcome="expired").inc()
     audit(actor=actor, action="payment.expired", obj=payment, order=order, data={"session_id": payment.session_id})
     if order.status in states.PAYABLE and not order.payments.filter(status=Payment.Status.OPEN).exists():
         order_transition(order=order, to=OrderStatus.EXPIRED, actor=actor, data={"reason": "session expired"})
@@ -113,6 +115,7 @@ def _payment_failed(payment: Payment, intent_id: str, *, actor: str) -> str:
     payment.status = Payment.Status.FAILED
     payment.payment_intent_id = intent_id or payment.payment_intent_id
     payment.save(update_fields=["status", "payment_intent_id", "updated_at"])
+    PAYMENTS.labels(outcome="failed").inc()
     audit(actor=actor, action="payment.failed", obj=payment, order=order, data={"payment_intent": intent_id})
     if not order_transition(order=order, to=OrderStatus.FAILED, actor=actor, data={"session_id": payment.session_id}):
         return f"payment failed; order stays {order.status}"
@@ -133,6 +136,7 @@ def _apply_paid(payment: Payment, session: Any, intent_id: str, *, actor: str) -
     payment.payment_intent_id = intent_id
     payment.amount_received = amount
     payment.save(update_fields=["status", "payment_intent_id", "amount_received", "updated_at"])
+    PAYMENTS.labels(outcome="paid").inc()
     audit(
         actor=actor,
         action="payment.paid",
@@ -200,6 +204,7 @@ def _record_automatic_refund(payment: Payment, refund: stripe.Refund, *, actor: 
             "reason": "automatic: not needed",
         },
     )
+    PAYMENTS.labels(outcome="refunded").inc()
     payment.status = Payment.Status.REFUNDED
     payment.amount_refunded = refund.amount
     payment.save(update_fields=["status", "amount_refunded", "updated_at"])

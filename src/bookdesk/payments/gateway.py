@@ -97,13 +97,17 @@ def call_with_retries(operation: str, fn: Callable[[], T], *, policy: RetryPolic
             )
             if not transient or last_try:
                 raise GatewayError(
-                    _customer_message(exc, transient=transient), permanent=not transient, stripe_code=exc.code
+                    _customer_message(operation, transient=transient), permanent=not transient, stripe_code=exc.code
                 ) from exc
             time.sleep(policy.delay(attempt))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _customer_message(exc: stripe.StripeError, *, transient: bool) -> str:
+def _customer_message(operation: str, *, transient: bool) -> str:
+    if operation.startswith("refunds"):
+        if transient:
+            return "The payment provider is not answering right now, so the refund was not made; try again in a minute."
+        return "The payment provider refused this refund; see the payment in Stripe's dashboard."
     if transient:
         return "The payment provider is not answering right now. Nothing was charged; please try again in a minute."
     return "The payment provider refused to start this payment. Nothing was charged."

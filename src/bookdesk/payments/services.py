@@ -10,15 +10,19 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from bookdesk.accounts.models import User
 from bookdesk.errors import Conflict, HoldExpired, PaymentProviderError, SoldOut
+from bookdesk.ops.metrics import CHECKOUTS
 from bookdesk.orders import states
-from bookdesk.orders.models import Order, OrderLine, OrderStatus
+from bookdesk.orders.models import HoldStatus, Order, OrderKind, OrderLine, OrderStatus
 from bookdesk.orders.services import (
     InvalidTransition,
+    ItemRequest,
     audit,
     hold_duration,
     order_cancel_unpaid,
     order_expire,
+    order_place,
     order_rehold,
     order_transition,
 )
@@ -107,6 +111,7 @@ def checkout_start(*, order: Order, actor: str) -> Payment:
             metadata=_session_metadata(order, lines),
         )
     except gateway.GatewayError as exc:
+        CHECKOUTS.labels(outcome="refused" if exc.permanent else "provider_error").inc()
         if exc.permanent:
             with transaction.atomic():
                 Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.FAILED)
@@ -134,8 +139,35 @@ def checkout_start(*, order: Order, actor: str) -> Payment:
             order=order,
             data={"session_id": session.id, "attempt": payment.attempt},
         )
+    CHECKOUTS.labels(outcome="created").inc()
     payment.refresh_from_db()
     return payment
+
+
+def book_course(*, user: User, course_id: int, actor: str) -> Payment:
+    """Book now: one seat, straight to payment.
+
+    Asking again while an earlier booking of the same course is still unpaid (a payment page left
+    open, or one that could not be created) answers that order's payment page again instead of
+    `already_booked`, so a customer is never locked out by their own unfinished attempt.
+    """
+    earlier = (
+        Order.objects.filter(
+            user=user,
+            status__in=states.PAYABLE,
+            kind=OrderKind.COURSE_BOOKING,
+            hold_expires_at__gt=timezone.now(),
+            lines__booking__course_id=course_id,
+            lines__booking__status=HoldStatus.HELD,
+        )
+        .order_by("-pk")
+        .first()
+    )
+    if earlier is not None:
+        open_payment = earlier.payments.filter(status=Payment.Status.OPEN).exclude(checkout_url="").first()
+        return open_payment or payment_retry(order=earlier, actor=actor)
+    order = order_place(user=user, items=[ItemRequest(kind="course", course_id=course_id)])
+    return checkout_start(order=order, actor=actor)
 
 
 def payment_retry(*, order: Order, actor: str) -> Payment:

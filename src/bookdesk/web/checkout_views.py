@@ -43,12 +43,12 @@ from bookdesk.errors import BookdeskError, InvalidInput, NotFound, PaymentProvid
 from bookdesk.orders import states
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.orders.selectors import order_for
-from bookdesk.orders.services import ItemRequest, order_place
+from bookdesk.orders.services import ItemRequest
 from bookdesk.payments import gateway
 from bookdesk.payments.api import limit_checkout
 from bookdesk.payments.fulfilment import fulfil_checkout
 from bookdesk.payments.models import Payment
-from bookdesk.payments.services import checkout_start, payment_retry
+from bookdesk.payments.services import book_course, payment_retry
 from bookdesk.web.decorators import noindex, protected_page
 from bookdesk.web.errors import error_page
 
@@ -272,8 +272,7 @@ def course_book_now(request: HttpRequest, slug: str) -> HttpResponse:
         return SeeOther(f"{reverse('account_login')}?{urlencode({'next': back})}")
     try:
         limit_checkout(request)
-        order = order_place(user=user, items=[ItemRequest(kind="course", course_id=course.pk)])
-        return _payment_page(checkout_start(order=order, actor=f"user:{user.pk}"))
+        return _payment_page(book_course(user=user, course_id=course.pk, actor=f"user:{user.pk}"))
     except BookdeskError as exc:
         messages.error(request, exc.detail)
         return SeeOther(back)

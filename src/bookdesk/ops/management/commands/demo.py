@@ -32,6 +32,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, port: int, sandbox_port: int, **options: Any) -> None:
         env = {**os.environ, **{k: v for k, v in DEMO_ENV.items() if k not in os.environ}}
         env["STRIPE_API_BASE"] = f"http://127.0.0.1:{sandbox_port}"
+        # Stripe's success and cancel pages come back to this server, whatever its port.
+        env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
         mail_dir = settings.DATA_DIR / "mail"
         env.setdefault("EMAIL_URL", f"file://{mail_dir}")
         mail_dir.mkdir(parents=True, exist_ok=True)

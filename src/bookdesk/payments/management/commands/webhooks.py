@@ -57,8 +57,9 @@ class Command(BaseCommand):
         for event in targets:
             status = replay(event.pk)
             event.refresh_from_db()
-            self.stdout.write(
-                f"{event.stripe_id} {event.type}: {status or event.status} ({event.outcome or event.last_error})"
-            )
+            if status is None:
+                self.stdout.write(f"{event.stripe_id} {event.type}: already {event.status}; nothing to do")
+            else:
+                self.stdout.write(f"{event.stripe_id} {event.type}: {status} ({event.outcome or event.last_error})")
         if dead and not targets:
             self.stdout.write("No dead events.")
