@@ -32,6 +32,7 @@ from bookdesk.payments.models import Payment, Refund
 
 logger = logging.getLogger("bookdesk.payments.fulfilment")
 
+CONFIRMED = "order confirmed"
 # PaymentIntent states of a completed session whose delayed payment failed for good.
 FAILED_INTENT = frozenset({"requires_payment_method", "canceled"})
 
@@ -63,7 +64,8 @@ def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = No
         return "session still open"
     if payment_status in ("paid", "no_payment_required"):
         outcome = _apply_paid(payment, session, intent_id, actor=actor)
-        _settle_refunds(payment.order_id, actor=actor)
+        if outcome != CONFIRMED:  # any other outcome may have left (or found) a payment to refund
+            _settle_refunds(payment.order_id, actor=actor)
         return outcome
     if intent_status in FAILED_INTENT:
         return _payment_failed(payment, intent_id, actor=actor)
@@ -168,7 +170,7 @@ def _apply_paid(payment: Payment, session: Any, intent_id: str, *, actor: str) -
     from bookdesk.notifications.services import notify_order_confirmed
 
     notify_order_confirmed(order)
-    return "order confirmed"
+    return CONFIRMED
 
 
 def _to_refund(payment: Payment, order: Order, *, actor: str, reason: str) -> None:
