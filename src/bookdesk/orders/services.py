@@ -396,12 +396,24 @@ def _business_zone() -> Any:
     return ZoneInfo(settings.BOOKDESK_TIME_ZONE)
 
 
+# Which hold tables an order of each kind can have rows in (a mixed cart: any of them).
+HOLD_MODELS: dict[str, tuple[type[Booking] | type[Reservation] | type[Grant], ...]] = {
+    OrderKind.COURSE_BOOKING: (Booking,),
+    OrderKind.RESERVATION_PAYMENT: (Reservation,),
+    OrderKind.BEATS_ONLY: (Grant,),
+}
+
+
+def _move_holds(order: Order, *, source: Sequence[str], to: str) -> int:
+    moved = 0
+    for model in HOLD_MODELS.get(order.kind, (Booking, Reservation, Grant)):
+        moved += model.objects.filter(line__order=order, status__in=source).update(status=to)
+    return moved
+
+
 def release_holds(*, order: Order, to: str = HoldStatus.RELEASED) -> int:
     """Give back everything an order holds (seats, slots, licenses); returns how many holds moved."""
-    moved = 0
-    for model in (Booking, Reservation, Grant):
-        moved += model.objects.filter(line__order=order, status=HoldStatus.HELD).update(status=to)
-    return moved
+    return _move_holds(order, source=[HoldStatus.HELD], to=to)
 
 
 @transaction.atomic
@@ -487,17 +499,9 @@ def order_rehold(*, order: Order, actor: str, now: datetime | None = None) -> bo
 
 def confirm_holds(*, order: Order) -> int:
     """Held seats, slots and licenses of a paid order become confirmed; returns how many."""
-    moved = 0
-    for model in (Booking, Reservation, Grant):
-        moved += model.objects.filter(line__order=order, status=HoldStatus.HELD).update(status=HoldStatus.CONFIRMED)
-    return moved
+    return _move_holds(order, source=[HoldStatus.HELD], to=HoldStatus.CONFIRMED)
 
 
 def cancel_holds(*, order: Order) -> int:
     """Everything an order holds or was granted is given back (a full refund, a cancellation)."""
-    moved = 0
-    for model in (Booking, Reservation, Grant):
-        moved += model.objects.filter(line__order=order, status__in=[HoldStatus.HELD, HoldStatus.CONFIRMED]).update(
-            status=HoldStatus.CANCELLED
-        )
-    return moved
+    return _move_holds(order, source=[HoldStatus.HELD, HoldStatus.CONFIRMED], to=HoldStatus.CANCELLED)
