@@ -311,12 +311,14 @@ def _register_routers() -> None:
     from bookdesk.cart.api import router as cart_router
     from bookdesk.catalog.api import router as catalog_router
     from bookdesk.orders.api import router as orders_router
+    from bookdesk.orders.bookings_api import router as bookings_router
     from bookdesk.payments.api import router as payments_router
 
     api.add_router("", catalog_router)
     api.add_router("", cart_router)
     api.add_router("", payments_router)
     api.add_router("", orders_router)
+    api.add_router("", bookings_router)
 
 
 _register_routers()

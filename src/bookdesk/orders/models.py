@@ -134,7 +134,8 @@ class Booking(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["course", "status"], name="booking_course_status"),
-            models.Index(fields=["user", "-created_at"], name="booking_user_recent"),
+            # A customer's list, newest first (`selectors.booking_keys`), answered from the index alone.
+            models.Index(fields=["user", "-created_at", "-id"], include=["line", "status"], name="booking_user_page"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -164,7 +165,9 @@ class Reservation(models.Model):
         ordering = ["starts_at", "id"]
         indexes = [
             models.Index(fields=["resource", "starts_at"], name="reservation_resource_start"),
-            models.Index(fields=["user", "-created_at"], name="reservation_user_recent"),
+            models.Index(
+                fields=["user", "-created_at", "-id"], include=["line", "status"], name="reservation_user_page"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="reservation_ends_after_start"),
@@ -188,7 +191,9 @@ class Grant(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "-created_at"], name="grant_user_recent")]
+        indexes = [
+            models.Index(fields=["user", "-created_at", "-id"], include=["line", "status"], name="grant_user_page")
+        ]
         constraints = [
             # An exclusive license is held or granted at most once, whatever the product's other tiers do.
             models.UniqueConstraint(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bookdesk.web import checkout_views, views
+from bookdesk.web import bookings_views, checkout_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,4 +15,8 @@ urlpatterns = [
     path("payment/success", checkout_views.payment_success, name="payment_success"),
     path("payment/cancel", checkout_views.payment_cancel, name="payment_cancel"),
     path("payment/retry", checkout_views.payment_retry_page, name="payment_retry"),
+    path("bookings", bookings_views.bookings_page, name="bookings"),
+    path("orders/<str:code>", bookings_views.order_page, name="order_detail"),
+    path("orders/<str:code>/cancel", bookings_views.order_cancel_page, name="order_cancel"),
+    path("orders/<str:code>/calendar.ics", bookings_views.order_calendar, name="order_calendar"),
 ]

@@ -1,0 +1,741 @@
+"""Benchmark a customer's bookings list (GET /api/bookings) among a million seats, slots and licenses.
+
+    python bench/bench_bookings.py [--seconds 5] [--concurrency 1,8] [--holds 1000000] [--quick] [--keep-db]
+
+Against PostgreSQL (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432):
+the database ``bookdesk_bench_bookings`` is created, migrated (``bookdesk migrate``) and dropped at the end.
+It is filled with SQL (``INSERT … SELECT … generate_series``): 20,000 customers, 20,011 courses, 199
+studios, 10,000 beats, and one order with one line and one hold per item — 1,000,000 course seats,
+studio slots and licenses in all (40/30/30), in every state (confirmed, failed, expired, refunded,
+pending), consistent with the models' constraints (one active seat per customer and course, no two
+active slots of a studio overlapping, line totals, order amounts). One item in every 1,000 (at an
+offset that turns, so they are of every kind) belongs to the measured customer: 1,000 of theirs among
+the million. Then ``VACUUM ANALYZE``, and the production server — gunicorn with the gthread worker,
+DEBUG off — as a subprocess; the customer logs in through allauth's headless API and the bench prints,
+at each concurrency (client threads, each with its own keep-alive connection):
+
+- ``GET /healthz`` on the same server (the bare endpoint);
+- ``GET /api/bookings`` (first page of 20), ``?page=20`` (items 381–400) and ``?status=confirmed&kind=course``:
+  req/s, p50/p95, and ratios against /healthz;
+
+and every query one page makes (EXPLAIN ANALYZE: time and indexes used), with the plan of the main one.
+Bounded in time; stops by itself; Ctrl-C cleans up (server and database).
+
+Target (DESIGN §8): p95 ≤ 30 ms, a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_PG = "postgres://postgres@127.0.0.1:5432"
+DATABASE = "bookdesk_bench_bookings"
+TARGET_P95 = 0.030  # seconds
+CUSTOMER_EMAIL = "measured@example.com"
+PASSWORD = "bench-Passw0rd-not-secret"
+MINE_EVERY = 1000  # one item in each block of 1,000 is the measured customer's
+
+# Catalog and customers (ids 1..N). The counts are chosen so that the data keeps the models' rules:
+# item n's customer is n mod USERS and its course n mod COURSES; USERS and COURSES are coprime, so no
+# (course, customer) pair repeats below USERS × COURSES. The measured customer's seat in block k of 1,000
+# is on course k, so theirs never repeat either. A slot is studio n mod STUDIOS at hour
+# n div STUDIOS: the same studio never has two slots at one hour.
+USERS = 20_000
+COURSES = 20_011
+STUDIOS = 199
+SERVICES = 20
+BEATS = 10_000
+
+CATALOG_SQL = """
+INSERT INTO accounts_user (id, password, is_superuser, first_name, last_name, is_staff, is_active, date_joined, email)
+SELECT u, '!', false, 'Customer', u::text, false, true, now() - interval '3 years', 'customer' || u || '@bench.invalid'
+FROM generate_series(1, %(users)s) AS u;
+
+INSERT INTO catalog_course (id, title, slug, description, starts_at, ends_at, location, capacity, price_amount,
+                            currency, published, created_at)
+SELECT c, 'Course ' || c, 'course-' || c, '',
+       now() - interval '1 year' + c * interval '2 years' / %(courses)s,
+       now() - interval '1 year' + c * interval '2 years' / %(courses)s + interval '3 hours',
+       'Studio ' || (c %% 5 + 1), 30, 9900, 'eur', true, now() - interval '3 years'
+FROM generate_series(0, %(courses)s - 1) AS c;
+
+INSERT INTO catalog_resource (id, name, kind, description, active)
+SELECT r, 'Studio ' || r, 'room', '', true FROM generate_series(0, %(studios)s - 1) AS r;
+
+INSERT INTO catalog_service (id, name, slug, description, duration_minutes, price_amount, currency, published)
+SELECT s, 'Session type ' || s, 'session-' || s, '', 60, 6000, 'eur', true
+FROM generate_series(0, %(services)s - 1) AS s;
+
+INSERT INTO catalog_service_resources (service_id, resource_id)
+SELECT r %% %(services)s, r FROM generate_series(0, %(studios)s - 1) AS r;
+
+INSERT INTO catalog_product (id, title, slug, kind, description, file, price_amount, currency, published, created_at)
+SELECT p, 'Beat ' || p, 'beat-' || p, 'digital', '', '', NULL, 'eur', true, now() - interval '3 years'
+FROM generate_series(0, %(beats)s - 1) AS p;
+
+INSERT INTO catalog_license (id, tier, name, terms, price_amount, exclusive, active, product_id)
+SELECT p * 3 + t, (ARRAY['basic', 'premium', 'exclusive'])[t + 1],
+       (ARRAY['Basic lease', 'Premium lease', 'Exclusive'])[t + 1],
+       '', (ARRAY[2999, 7999, 49900])[t + 1], t = 2, true, p
+FROM generate_series(0, %(beats)s - 1) AS p, generate_series(0, 2) AS t;
+"""
+
+# One row per item n in 1..holds: its kind, owner, state and times. Every table below is filled from it,
+# so orders, lines and holds agree (ids: order n, line n, hold n).
+ITEMS_SQL = """
+CREATE UNLOGGED TABLE bench_item AS
+SELECT n,
+       CASE WHEN n %% 10 < 4 THEN 'course' WHEN n %% 10 < 7 THEN 'service' ELSE 'product' END AS kind,
+       CASE WHEN n %% %(mine_every)s = n / %(mine_every)s %% 10 THEN %(customer)s ELSE n %% %(users)s + 1 END
+           AS user_id,
+       CASE WHEN (n * 7919) %% 100 < 70 THEN 'confirmed'
+            WHEN (n * 7919) %% 100 < 80 THEN 'failed'
+            WHEN (n * 7919) %% 100 < 88 THEN 'expired'
+            WHEN (n * 7919) %% 100 < 95 THEN 'refunded'
+            ELSE 'pending' END AS order_status,
+       now() - (%(holds)s - n) * interval '1 minute' AS created_at
+FROM generate_series(1::bigint, %(holds)s::bigint) AS n;
+ALTER TABLE bench_item ADD COLUMN hold_status text, ADD COLUMN price bigint, ADD COLUMN course_id bigint;
+UPDATE bench_item SET
+    course_id = CASE WHEN kind <> 'course' THEN NULL
+                     WHEN user_id = %(customer)s THEN n / %(mine_every)s %% %(courses)s
+                     ELSE n %% %(courses)s END,
+    hold_status = CASE order_status WHEN 'confirmed' THEN 'confirmed' WHEN 'refunded' THEN 'cancelled'
+                                    WHEN 'pending' THEN 'held' ELSE 'released' END,
+    price = CASE kind WHEN 'course' THEN 9900 WHEN 'service' THEN 6000
+                      ELSE CASE WHEN n %% 2 = 0 THEN 2999 ELSE 7999 END END;
+"""
+
+ORDERS_SQL = """
+INSERT INTO orders_order (id, code, email, kind, status, currency, subtotal_amount, tax_amount,
+                          shipping_amount, total_amount, amount_refunded, hold_expires_at, review_reason,
+                          created_at, updated_at, user_id)
+SELECT n, 'BD-B' || n, 'customer' || user_id || '@bench.invalid',
+       CASE kind WHEN 'course' THEN 'course_booking' WHEN 'service' THEN 'reservation_payment' ELSE 'beats_only' END,
+       order_status, 'eur', price, price * 19 / 119, 0, price,
+       CASE WHEN order_status = 'refunded' THEN price ELSE 0 END,
+       CASE WHEN order_status = 'pending' THEN now() + interval '30 minutes'
+            ELSE created_at + interval '31 minutes' END,
+       '', created_at, created_at, user_id
+FROM bench_item;
+
+INSERT INTO orders_orderline (id, kind, description, quantity, unit_amount, total_amount, course_id, license_id,
+                              order_id, product_id, service_id)
+SELECT n, kind,
+       CASE kind WHEN 'course' THEN 'Course ' || course_id WHEN 'service' THEN 'Session type '
+            || (n %% %(studios)s %% %(services)s) ELSE 'Beat ' || (n %% %(beats)s) END,
+       1, price, price,
+       course_id,
+       CASE WHEN kind = 'product' THEN (n %% %(beats)s) * 3 + n %% 2 END,
+       n,
+       CASE WHEN kind = 'product' THEN n %% %(beats)s END,
+       CASE WHEN kind = 'service' THEN n %% %(studios)s %% %(services)s END
+FROM bench_item;
+
+INSERT INTO orders_booking (id, status, created_at, course_id, user_id, line_id)
+SELECT n, hold_status, created_at, course_id, user_id, n FROM bench_item WHERE kind = 'course';
+
+INSERT INTO orders_reservation (id, starts_at, ends_at, status, created_at, line_id, resource_id, service_id, user_id)
+SELECT n, date_trunc('hour', now()) - interval '100 days' + (n / %(studios)s) * interval '1 hour',
+       date_trunc('hour', now()) - interval '100 days' + (n / %(studios)s + 1) * interval '1 hour',
+       hold_status, created_at, n, n %% %(studios)s, n %% %(studios)s %% %(services)s, user_id
+FROM bench_item WHERE kind = 'service';
+
+INSERT INTO orders_grant (id, exclusive, status, download_count, created_at, line_id, license_id, product_id, user_id)
+SELECT n, false, hold_status, 0, created_at, n, (n %% %(beats)s) * 3 + n %% 2, n %% %(beats)s, user_id
+FROM bench_item WHERE kind = 'product';
+
+-- The measured customer's payment attempts (the list shows the latest one's status).
+INSERT INTO payments_payment (attempt, session_id, checkout_url, payment_intent_id, status, amount, currency,
+                              amount_received, amount_refunded, expires_at, created_at, updated_at, order_id)
+SELECT 1, 'cs_test_bench_' || n, '',
+       CASE WHEN order_status IN ('confirmed', 'refunded') THEN 'pi_bench_' || n ELSE '' END,
+       CASE order_status WHEN 'confirmed' THEN 'paid' WHEN 'refunded' THEN 'refunded' WHEN 'failed' THEN 'failed'
+                         WHEN 'expired' THEN 'expired' ELSE 'open' END,
+       price, 'eur', CASE WHEN order_status IN ('confirmed', 'refunded') THEN price ELSE 0 END,
+       CASE WHEN order_status = 'refunded' THEN price ELSE 0 END,
+       created_at + interval '31 minutes', created_at, created_at, n
+FROM bench_item WHERE user_id = %(customer)s;
+"""
+
+SEQUENCES = [
+    "accounts_user",
+    "catalog_course",
+    "catalog_resource",
+    "catalog_service",
+    "catalog_product",
+    "catalog_license",
+    "orders_order",
+    "orders_orderline",
+    "orders_booking",
+    "orders_reservation",
+    "orders_grant",
+]
+
+# Foreign keys were not checked during the load (session_replication_role = replica, for speed): check
+# them now, once, with anti-joins. Each count must be 0.
+CONSISTENCY_SQL = """
+SELECT
+  (SELECT count(*) FROM orders_orderline l LEFT JOIN orders_order o ON o.id = l.order_id WHERE o.id IS NULL),
+  (SELECT count(*) FROM orders_booking b LEFT JOIN orders_orderline l ON l.id = b.line_id
+     LEFT JOIN catalog_course c ON c.id = b.course_id LEFT JOIN accounts_user u ON u.id = b.user_id
+     WHERE l.id IS NULL OR c.id IS NULL OR u.id IS NULL),
+  (SELECT count(*) FROM orders_reservation r LEFT JOIN orders_orderline l ON l.id = r.line_id
+     LEFT JOIN catalog_resource s ON s.id = r.resource_id LEFT JOIN catalog_service v ON v.id = r.service_id
+     WHERE l.id IS NULL OR s.id IS NULL OR v.id IS NULL),
+  (SELECT count(*) FROM orders_grant g LEFT JOIN orders_orderline l ON l.id = g.line_id
+     LEFT JOIN catalog_license x ON x.id = g.license_id
+     WHERE l.id IS NULL OR x.id IS NULL OR x.product_id <> g.product_id),
+  (SELECT count(*) FROM orders_order o LEFT JOIN accounts_user u ON u.id = o.user_id WHERE u.id IS NULL)
+"""
+
+# Run inside the server's environment: the measured customer, verified, so allauth lets them log in.
+CUSTOMER_SCRIPT = r"""
+import sys
+import django
+
+django.setup()
+from bookdesk.accounts.services import user_ensure_verified
+
+user, _ = user_ensure_verified(email=sys.argv[1], password=sys.argv[2])
+print(user.pk)
+"""
+
+# Run inside the server's environment after ANALYZE: the plans of the page's main query and its count,
+# built by the app's own selector (so the SQL is exactly what the endpoint runs).
+EXPLAIN_SCRIPT = r"""
+import json, sys
+import django
+
+django.setup()
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from bookdesk.accounts.models import User
+from bookdesk.orders.selectors import BookingFilters, BookingKind, BookingStatusFilter, booking_page
+
+user = User.objects.get(email=sys.argv[1])
+cases = [
+    ("page 1", 1, BookingFilters()),
+    ("page 20", 20, BookingFilters()),
+    ("status=confirmed&kind=course", 1, BookingFilters(status=BookingStatusFilter.CONFIRMED, kind=BookingKind.COURSE)),
+]
+report = []
+for name, page, filters in cases:
+    with CaptureQueriesContext(connection) as captured:
+        booking_page(user=user, filters=filters, page=page, page_size=20)
+    queries = []
+    for query in captured.captured_queries:
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + query["sql"])
+            queries.append({"sql": query["sql"], "plan": [row[0] for row in cursor.fetchall()]})
+    report.append({"name": name, "queries": queries})
+print(json.dumps(report))
+"""
+
+
+@dataclass
+class Run:
+    """Latencies of one timed load run."""
+
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    first_error: str = ""
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+class BenchError(Exception):
+    pass
+
+
+# --- processes and the database --------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pg_base() -> tuple[str, bool]:
+    """The server URL (no database) and whether it was asked for explicitly."""
+    explicit = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or ""
+    parts = urlsplit(explicit or DEFAULT_PG)
+    return f"{parts.scheme}://{parts.netloc}", bool(explicit)
+
+
+@contextmanager
+def bench_database(base: str, *, keep: bool) -> Iterator[str]:
+    admin = f"{base}/postgres"
+    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DATABASE}"')
+    try:
+        yield f"{base}/{DATABASE}"
+    finally:
+        if not keep:
+            with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
+
+
+@contextmanager
+def subprocess_running(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def tail(log: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def request(
+    base: str, method: str, path: str, payload: object = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    parts = urlsplit(base)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        body = json.dumps(payload).encode() if payload is not None else None
+        sent = {"Content-Type": "application/json"} if body is not None else {}
+        connection.request(method, path, body=body, headers={**sent, **(headers or {})})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def wait_answers(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise BenchError(f"gunicorn exited with {process.returncode}:\n{tail(log)}")
+        with contextlib.suppress(OSError):
+            if request(base, "GET", "/healthz")[0] == 200:
+                return
+        time.sleep(0.1)
+    raise BenchError(f"gunicorn did not answer /healthz within 30 s:\n{tail(log)}")
+
+
+def run_checked(argv: list[str], env: dict[str, str], what: str) -> str:
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    if done.returncode != 0:
+        raise BenchError(f"{what} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
+    return done.stdout
+
+
+def bookdesk_command() -> list[str]:
+    """The `bookdesk` console script of this interpreter's environment (else `python -m bookdesk`)."""
+    script = Path(sys.executable).with_name("bookdesk")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "bookdesk"]
+
+
+# --- the data --------------------------------------------------------------------------------
+
+
+def fill(database_url: str, *, holds: int, customer: int) -> dict[str, int]:
+    """The catalog, the other customers, and `holds` orders/lines/holds; returns row counts."""
+    sizes = {
+        "users": USERS,
+        "courses": COURSES,
+        "studios": STUDIOS,
+        "services": SERVICES,
+        "beats": BEATS,
+        "holds": holds,
+        "customer": customer,
+        "mine_every": MINE_EVERY,
+    }
+    with psycopg.connect(database_url, autocommit=False, connect_timeout=5) as conn:
+        # Bulk load: no FK triggers (checked once afterwards), no waiting for the WAL flush.
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("SET synchronous_commit = off")
+        conn.execute("SET maintenance_work_mem = '256MB'")
+        conn.execute("SET work_mem = '64MB'")
+        for sql in (CATALOG_SQL, ITEMS_SQL, ORDERS_SQL):
+            for statement in split(sql % sizes):
+                conn.execute(statement)  # type: ignore[arg-type]
+        for table in SEQUENCES:
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+        conn.execute("DROP TABLE bench_item")
+        conn.commit()
+        broken = conn.execute(CONSISTENCY_SQL).fetchone()
+        if broken is None or any(broken):
+            raise BenchError(f"the generated data breaks a foreign key: {broken}")
+        counts = {}
+        for table in ("orders_order", "orders_orderline", "orders_booking", "orders_reservation", "orders_grant"):
+            counts[table] = int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # type: ignore[index]
+        counts["mine"] = int(
+            conn.execute(
+                "SELECT (SELECT count(*) FROM orders_booking WHERE user_id = %(c)s)"
+                " + (SELECT count(*) FROM orders_reservation WHERE user_id = %(c)s)"
+                " + (SELECT count(*) FROM orders_grant WHERE user_id = %(c)s)",
+                {"c": customer},
+            ).fetchone()[0]  # type: ignore[index]
+        )
+    with psycopg.connect(database_url, autocommit=True, connect_timeout=5) as conn:
+        conn.execute("VACUUM ANALYZE")
+    return counts
+
+
+def split(sql: str) -> list[str]:
+    """The statements of a script (`;` at a line's end), without comment lines."""
+    code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+    return [statement.strip() for statement in code.split(";\n") if statement.strip()]
+
+
+# --- load ------------------------------------------------------------------------------------
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection; reopened after the server closes it."""
+
+    def __init__(self, base: str) -> None:
+        parts = urlsplit(base)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port
+        self.conn: http.client.HTTPConnection | None = None
+
+    def send(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+            self.conn.connect()
+            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[union-attr]
+        try:
+            self.conn.request("GET", path, headers=headers)
+            response = self.conn.getresponse()
+            data = response.read()
+        except Exception:
+            self.conn.close()
+            self.conn = None
+            raise
+        if response.will_close:
+            self.conn.close()
+            self.conn = None
+        return response.status, data
+
+
+def get_call(base: str, path: str, headers: dict[str, str], expect: bytes) -> Callable[[], Callable[[], str | None]]:
+    def make() -> Callable[[], str | None]:
+        connection = Connection(base)
+
+        def call() -> str | None:
+            status, body = connection.send(path, headers)
+            if status != 200 or expect not in body:
+                return f"{status}: GET {path} {body[:160]!r}"
+            return None
+
+        return call
+
+    return make
+
+
+def run_load(make_call: Callable[[], Callable[[], str | None]], concurrency: int, seconds: float) -> Run:
+    """``concurrency`` threads call their own ``make_call()`` for ``seconds``; a call returns None or an error."""
+    run = Run()
+    lock = threading.Lock()
+    ready = threading.Barrier(concurrency + 1)
+    stop_at = [0.0]
+
+    def worker() -> None:
+        call = make_call()
+        latencies: list[float] = []
+        errors: list[str] = []
+        ready.wait()
+        while time.perf_counter() < stop_at[0]:
+            started = time.perf_counter()
+            try:
+                error = call()
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            if error is None:
+                latencies.append(time.perf_counter() - started)
+            else:
+                errors.append(error)
+        with lock:
+            run.latencies.extend(latencies)
+            run.errors += len(errors)
+            run.first_error = run.first_error or (errors[0] if errors else "")
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    started = time.perf_counter()
+    stop_at[0] = started + seconds
+    ready.wait()
+    for thread in threads:
+        thread.join(timeout=seconds + 60)
+    run.seconds = time.perf_counter() - started
+    return run
+
+
+# --- the bench -------------------------------------------------------------------------------
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each load run (default 5)")
+    parser.add_argument("--concurrency", default="1,8", help="comma-separated client counts (default 1,8)")
+    parser.add_argument("--holds", type=int, default=1_000_000, help="seats + slots + licenses in all (default 1M)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
+    parser.add_argument("--quick", action="store_true", help="200,000 items and 2 s runs, for a smoke test")
+    parser.add_argument("--keep-db", action="store_true", help=f"keep the database {DATABASE} for a look afterwards")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the server log and print where")
+    parser.add_argument(
+        "--settings",
+        default="bookdesk.settings",
+        help="the server's Django settings module (default bookdesk.settings; importable from PYTHONPATH), "
+        "e.g. one that turns on PostgreSQL prepared statements to compare",
+    )
+    args = parser.parse_args(argv)
+    seconds = 2.0 if args.quick else args.seconds
+    holds = min(args.holds, 200_000) if args.quick else args.holds
+    levels = [int(level) for level in args.concurrency.split(",") if level.strip()]
+    if holds < MINE_EVERY or holds > USERS * COURSES:
+        parser.error(f"--holds must be between {MINE_EVERY} and {USERS * COURSES}")
+
+    base_url, explicit = pg_base()
+    try:
+        psycopg.connect(f"{base_url}/postgres", connect_timeout=3).close()
+    except psycopg.Error as exc:
+        if explicit:
+            print(f"PostgreSQL does not answer at {base_url}: {type(exc).__name__}")
+            return 1
+        print(f"PostgreSQL not reachable at {base_url}: bookings bench skipped (set BENCH_DATABASE_URL)")
+        return 0
+
+    signal.signal(signal.SIGTERM, raise_on_sigterm)
+    logs = Path(tempfile.mkdtemp(prefix="bench_bookings_"))
+    try:
+        return bench(args, seconds, holds, levels, base_url, logs)
+    except BenchError as exc:
+        print(f"\nFAILED: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted; cleaned up")
+        return 130
+    finally:
+        if args.keep_logs:
+            print(f"logs kept in {logs}")
+        else:
+            for log in logs.iterdir():
+                log.unlink()
+            logs.rmdir()
+
+
+def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int], pg: str, logs: Path) -> int:
+    with bench_database(pg, keep=args.keep_db) as database_url:
+        web_port = free_port()
+        web = f"http://127.0.0.1:{web_port}"
+        env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "PYTHONDONTWRITEBYTECODE")}
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": args.settings,
+                "DATABASE_URL": database_url,
+                "DEBUG": "0",
+                "SECRET_KEY": secrets.token_urlsafe(50),
+                "ALLOWED_HOSTS": "127.0.0.1",
+                "BOOKDESK_PRODUCTION": "0",
+                "BOOKDESK_DATA_DIR": str(logs),
+                "SITE_URL": web,
+                "EMAIL_URL": "locmem:",
+                "ACCESS_LOG_LEVEL": "WARNING",
+                "RATE_LIMIT_API": "1000000/60",
+                "RATE_LIMIT_AUTH": "1000/60",
+            }
+        )
+        started = time.perf_counter()
+        run_checked([*bookdesk_command(), "migrate", "--noinput", "-v", "0"], env, "migrate")
+        # The other customers take ids 1..USERS; the measured one is created by the app after them.
+        with psycopg.connect(database_url, autocommit=True) as conn:
+            conn.execute(f"SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), {USERS})")
+        customer = int(run_checked([sys.executable, "-c", CUSTOMER_SCRIPT, CUSTOMER_EMAIL, PASSWORD], env, "customer"))
+        migrated = time.perf_counter()
+        counts = fill(database_url, holds=holds, customer=customer)
+        filled = time.perf_counter()
+        total = counts["orders_booking"] + counts["orders_reservation"] + counts["orders_grant"]
+        print(
+            f"data: {total:,} seats/slots/licenses ({counts['orders_booking']:,} / {counts['orders_reservation']:,} / "
+            f"{counts['orders_grant']:,}) in {counts['orders_order']:,} orders and "
+            f"{counts['orders_orderline']:,} lines; "
+            f"{counts['mine']:,} of them the measured customer's; migrate {migrated - started:.1f} s, "
+            f"fill + VACUUM ANALYZE {filled - migrated:.1f} s"
+        )
+        plans = json.loads(run_checked([sys.executable, "-c", EXPLAIN_SCRIPT, CUSTOMER_EMAIL], env, "explain"))
+
+        gunicorn_argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bookdesk.wsgi:application",
+            "--worker-class",
+            "gthread",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            "--bind",
+            f"127.0.0.1:{web_port}",
+        ]
+        with subprocess_running(gunicorn_argv, env, logs / "gunicorn.log") as web_process:
+            wait_answers(web, web_process, logs / "gunicorn.log")
+            status, body = request(
+                web, "POST", "/_allauth/app/v1/auth/login", {"email": CUSTOMER_EMAIL, "password": PASSWORD}
+            )
+            if status != 200:
+                raise BenchError(f"login answered {status}: {body[:300]!r}")
+            headers = {"X-Session-Token": json.loads(body)["meta"]["session_token"], "Accept": "application/json"}
+            status, body = request(web, "GET", "/api/bookings", headers=headers)
+            if status != 200 or json.loads(body)["total"] != counts["mine"]:
+                raise BenchError(f"GET /api/bookings answered {status}: {body[:300]!r}")
+            page20 = json.loads(request(web, "GET", "/api/bookings?page=20", headers=headers)[1])
+            print(
+                f"GET /api/bookings: total {counts['mine']}, {json.loads(body)['pages']} pages of 20; "
+                f"page 20 has {len(page20['items'])} items"
+            )
+            print(
+                f"server: gunicorn gthread, {args.workers} workers x {args.threads} threads, DEBUG off, PostgreSQL "
+                f"{pg}; {os.cpu_count()} CPUs; runs of {seconds:g} s\n"
+            )
+            endpoints = [
+                ("GET /healthz", get_call(web, "/healthz", {}, b"ok")),
+                ("GET /api/bookings", get_call(web, "/api/bookings", headers, b'"items"')),
+                ("GET /api/bookings?page=20", get_call(web, "/api/bookings?page=20", headers, b'"items"')),
+                (
+                    "GET …?status=confirmed&kind=course",
+                    get_call(web, "/api/bookings?status=confirmed&kind=course", headers, b'"items"'),
+                ),
+            ]
+            # Warm-up: every server thread opens its database connection, imports settle.
+            for _, make in endpoints:
+                run = run_load(make, max(levels), 1.0)
+                if run.errors:
+                    raise BenchError(f"warm-up: {run.errors} errors, first: {run.first_error}")
+            results: list[tuple[int, str, Run]] = []
+            load_before = os.getloadavg()
+            for concurrency in levels:
+                for name, make in endpoints:
+                    results.append((concurrency, name, run_load(make, concurrency, seconds)))
+                if web_process.poll() is not None:
+                    raise BenchError(f"gunicorn exited with {web_process.returncode}:\n{tail(logs / 'gunicorn.log')}")
+        status = report(results)
+        load_after = os.getloadavg()
+        print(
+            f"machine load (1-minute average) before the runs {load_before[0]:.1f}, after {load_after[0]:.1f} "
+            f"on {os.cpu_count()} CPUs: other processes share the machine; compare with the ratios to /healthz."
+        )
+        report_plans(plans)
+        return status
+
+
+INDEX_USED = re.compile(r"(?:Index Scan|Index Only Scan|Bitmap Index Scan) (?:Backward )?(?:using |on )(\w+)")
+SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
+
+
+def report(results: list[tuple[int, str, Run]]) -> int:
+    header = (
+        f"{'conc':>4}  {'endpoint':<36}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'rate/hz':>9}{'p95/hz':>8}"
+    )
+    print(header)
+    print("-" * len(header))
+    failed, worst = False, 0.0
+    health: dict[int, Run] = {c: run for c, name, run in results if name == "GET /healthz"}
+    for concurrency, name, run in results:
+        base = health.get(concurrency)
+        ratios = ""
+        if name != "GET /healthz" and base and base.rate and base.latencies:
+            ratios = f"{run.rate / base.rate:9.3f}{run.percentile(0.95) / base.percentile(0.95):8.1f}"
+            worst = max(worst, run.percentile(0.95))
+        print(
+            f"{concurrency:>4}  {name:<36}{run.rate:8.1f}{ms(run.percentile(0.5)):>9}{ms(run.percentile(0.95)):>9}"
+            f"{run.errors:>8}{ratios}"
+        )
+        if run.errors:
+            failed = True
+            print(f"      first error: {run.first_error[:200]}")
+    print("\nrate/hz and p95/hz: against GET /healthz on the same server at the same concurrency.")
+    met = worst <= TARGET_P95
+    print(
+        f"target (p95 <= {TARGET_P95 * 1000:.0f} ms for every bookings request): "
+        f"{'MET' if met else 'MISSED'} (worst p95 {ms(worst)} ms)"
+    )
+    if failed:
+        print("FAILED: some requests did not succeed (see above)")
+        return 1
+    return 0
+
+
+def report_plans(report: list[dict[str, Any]]) -> None:
+    """Each page's queries in one line (tables, indexes used, time); the keys query's plan in full."""
+    print("\nQueries of one page (the selector's own SQL, run once, then EXPLAIN ANALYZE):")
+    for case in report:
+        print(f"\n-- {case['name']}: {len(case['queries'])} queries")
+        for number, query in enumerate(case["queries"], 1):
+            plan: list[str] = query["plan"]
+            indexes = sorted({m.group(1) for line in plan if (m := INDEX_USED.search(line))})
+            scans = sorted({m.group(1) for line in plan if (m := SEQ_SCAN.search(line))})
+            took = " + ".join(
+                line.split(":", 1)[1].strip() for line in plan if line.startswith(("Planning Time", "Execution Time"))
+            )
+            print(f"   {number}. {took} (planning + execution)")
+            print(f"      indexes: {', '.join(indexes) or '-'}" + (f"; SEQ SCAN: {', '.join(scans)}" if scans else ""))
+        if case["name"] in {"page 1", "page 20"} and case["queries"]:
+            print(f"   plan of query 1 (the page's keys and the total, {case['name']}):")
+            for line in case["queries"][0]["plan"]:
+                print(f"      {line}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Wire shapes of `GET /api/bookings`: the caller's course seats, studio slots and licenses."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ninja import Field, Schema
+
+from bookdesk.orders.schemas import MoneyOut
+from bookdesk.orders.selectors import BookingKind, BookingStatusFilter
+
+
+class BookingFiltersIn(Schema):
+    """The filters of `GET /api/bookings` (query parameters)."""
+
+    status: BookingStatusFilter | None = Field(
+        None,
+        description="The hold's status: `held` (awaiting payment), `confirmed`, `released` (not paid in time, or "
+        "the payment failed), `cancelled` (cancelled or refunded); or `active` (held or confirmed) and "
+        "`inactive` (released or cancelled).",
+    )
+    kind: BookingKind | None = Field(
+        None, description="`course` (a seat), `service` (a studio slot) or `product` (a license)."
+    )
+    upcoming: bool | None = Field(
+        None,
+        description="`true`: seats and slots that start in the future. `false`: everything else — started or past "
+        "seats and slots, and licenses (they have no date). The two split the whole list.",
+    )
+
+
+class BookingOrderOut(Schema):
+    code: str
+    status: str
+    status_label: str
+    payment_status: str | None = Field(description="The latest payment attempt's status; null before any.")
+
+
+class BookingItemOut(Schema):
+    kind: BookingKind
+    id: int = Field(description="The seat's, slot's or license's id (unique within its kind).")
+    title: str
+    starts_at: datetime | None = Field(description="Null for licenses.")
+    ends_at: datetime | None = Field(description="Null for licenses.")
+    location: str | None
+    resource: str | None = Field(description="The studio or engineer of a slot.")
+    license: str | None = Field(description="The license tier's name, for a license.")
+    license_tier: str | None = Field(description="basic, premium or exclusive, for a license.")
+    exclusive: bool
+    status: str = Field(description="held, confirmed, released or cancelled.")
+    status_label: str
+    order: BookingOrderOut
+    amount: MoneyOut
+    created_at: datetime
+    can_retry_payment: bool = Field(description="The order can be paid (again): POST /api/orders/{code}/retry-payment.")
+    can_cancel: bool = Field(
+        description="The whole order can be cancelled within the policy: POST /api/orders/{code}/cancel."
+    )
+    cancel_until: datetime | None = Field(description="When cancelling stops being possible, if it is now.")
+    cancel_refund: MoneyOut | None = Field(description="What cancelling now gives back, if it is possible.")
+    download_url: str | None = Field(description="A signed download link, for a confirmed license.")
+    calendar_url: str | None = Field(description="The order's .ics, for a confirmed seat or slot.")

@@ -1,0 +1,369 @@
+"""The customer's pages after checkout: /bookings (seats, slots and licenses, filtered and paged), one
+order's page (lines, totals, payments, refunds and a readable timeline), cancelling a confirmed booking
+within the policy, and an order's calendar file.
+
+Thin shells over `orders.selectors` and `payments.refunds`. Someone else's order (or a code that does not
+exist) is the same readable 404 page; staff may look at any order but act on none from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_safe
+
+from bookdesk.errors import BookdeskError, NotFound
+from bookdesk.money import format_money
+from bookdesk.notifications.ics import CONTENT_TYPE as ICS_CONTENT_TYPE
+from bookdesk.notifications.ics import calendar_for
+from bookdesk.orders import selectors
+from bookdesk.orders.downloads import download_url
+from bookdesk.orders.models import AuditEntry, Grant, HoldStatus, Order, OrderLine, OrderStatus
+from bookdesk.orders.selectors import BookingFilters, BookingItem, BookingKind, BookingStatusFilter
+from bookdesk.payments.api import limit_checkout
+from bookdesk.payments.refunds import cancellation_terms, order_cancel_confirmed
+from bookdesk.web.checkout_views import ORDER_CODE, SeeOther
+from bookdesk.web.decorators import protected_page
+from bookdesk.web.errors import error_page
+
+PAGE_SIZE = 20
+MAX_PAGE = 100_000
+
+# The filters as the page offers them: (value, label); "" is "no filter".
+STATUS_CHOICES = (
+    ("", "Any status"),
+    (BookingStatusFilter.CONFIRMED.value, "Confirmed"),
+    (BookingStatusFilter.HELD.value, "Awaiting payment"),
+    (BookingStatusFilter.RELEASED.value, "Not completed"),
+    (BookingStatusFilter.CANCELLED.value, "Cancelled or refunded"),
+)
+KIND_CHOICES = (
+    ("", "Everything"),
+    (BookingKind.COURSE.value, "Courses"),
+    (BookingKind.SERVICE.value, "Studio time"),
+    (BookingKind.PRODUCT.value, "Licenses"),
+)
+WHEN_CHOICES = (("", "Any time"), ("true", "Upcoming"), ("false", "Past and licenses"))
+KIND_LABELS = {BookingKind.COURSE: "Course", BookingKind.SERVICE: "Studio time", BookingKind.PRODUCT: "License"}
+
+
+def _order_not_found(request: HttpRequest) -> HttpResponse:
+    return error_page(
+        request,
+        status=404,
+        title="We could not find this order",
+        detail="This order does not exist or belongs to another account. Your bookings are listed under “My bookings”.",
+    )
+
+
+def _order(request: HttpRequest, code: str, *, owner_only: bool = False) -> Order | None:
+    """The order for its page (the owner's, or any for staff); None when it is not theirs to see."""
+    if not ORDER_CODE.match(code):
+        return None
+    try:
+        order = selectors.order_detail(code=code, user=request.user)
+    except NotFound:
+        return None
+    if owner_only and order.user_id != request.user.pk:
+        return None
+    return order
+
+
+def _is_owner(request: HttpRequest, order: Order) -> bool:
+    return bool(order.user_id == request.user.pk)
+
+
+# --- badges ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Badge:
+    text: str
+    tone: str  # a CSS modifier: ok, wait, off
+
+
+def badge_for(hold_status: str, order_status: str) -> Badge:
+    """One plain badge for a seat, slot or license: its own status, told through its order's."""
+    if hold_status == HoldStatus.CONFIRMED:
+        return Badge("Confirmed", "ok")
+    if hold_status == HoldStatus.HELD:
+        if order_status == OrderStatus.PENDING:
+            return Badge("Awaiting payment", "wait")
+        return Badge(str(OrderStatus(order_status).label), "wait")
+    if hold_status == HoldStatus.RELEASED:
+        texts = {
+            OrderStatus.FAILED: "Payment failed",
+            OrderStatus.EXPIRED: "Expired",
+            OrderStatus.CANCELLED: "Cancelled",
+        }
+        return Badge(texts.get(OrderStatus(order_status), "Not completed"), "off")
+    if order_status == OrderStatus.REFUNDED:
+        return Badge("Refunded", "off")
+    if order_status == OrderStatus.PARTIALLY_REFUNDED:
+        return Badge("Cancelled, partly refunded", "off")
+    return Badge("Cancelled", "off")
+
+
+# --- /bookings --------------------------------------------------------------------------------------
+
+
+def _choice(data: QueryDict, name: str, choices: tuple[tuple[str, str], ...]) -> tuple[str, bool]:
+    """The chosen value of a filter ("" if none), and whether what was sent was not a choice at all."""
+    raw = (data.get(name) or "").strip().lower()
+    if raw in {value for value, _ in choices}:
+        return raw, False
+    return "", True
+
+
+def _page_number(data: QueryDict) -> int:
+    raw = (data.get("page") or "1").strip()
+    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) >= 1 else 1
+
+
+@dataclass(frozen=True)
+class ListedItem:
+    item: BookingItem
+    badge: Badge
+    kind_label: str
+
+
+@protected_page
+@require_safe
+def bookings_page(request: HttpRequest) -> HttpResponse:
+    status, bad_status = _choice(request.GET, "status", STATUS_CHOICES)
+    kind, bad_kind = _choice(request.GET, "kind", KIND_CHOICES)
+    when, bad_when = _choice(request.GET, "upcoming", WHEN_CHOICES)
+    filters = BookingFilters(
+        status=BookingStatusFilter(status) if status else None,
+        kind=BookingKind(kind) if kind else None,
+        upcoming={"true": True, "false": False}.get(when),
+    )
+    page = selectors.booking_page(
+        user=request.user, filters=filters, page=_page_number(request.GET), page_size=PAGE_SIZE
+    )
+    chosen = {name: value for name, value in (("status", status), ("kind", kind), ("upcoming", when)) if value}
+
+    def page_link(number: int) -> str:
+        return "?" + urlencode({**chosen, "page": number})
+
+    context = {
+        "items": [
+            ListedItem(item, badge_for(item.status, item.order.status), KIND_LABELS[item.kind]) for item in page.items
+        ],
+        "page": page,
+        "previous_link": page_link(page.page - 1) if page.has_previous else None,
+        "next_link": page_link(page.page + 1) if page.has_next else None,
+        "first_link": page_link(1) if page.page > page.pages else None,
+        "filters": {"status": status, "kind": kind, "upcoming": when},
+        "filtered": bool(chosen),
+        "status_choices": STATUS_CHOICES,
+        "kind_choices": KIND_CHOICES,
+        "when_choices": WHEN_CHOICES,
+        "filter_error": bad_status or bad_kind or bad_when,
+        "back": request.get_full_path(),
+        "cutoff_hours": settings.CANCELLATION_CUTOFF_HOURS,
+    }
+    return render(request, "web/bookings.html", context, status=400 if context["filter_error"] else 200)
+
+
+# --- /orders/<code> ---------------------------------------------------------------------------------
+
+# What each audit action says to the customer; `{amount}` is filled from the entry's data.
+TIMELINE_SENTENCES = {
+    "order.placed": "Order placed; what you chose is held for you while you pay.",
+    "payment.session_created": "Payment page opened (attempt {attempt}).",
+    "payment.session_expired": "The earlier payment page was closed.",
+    "payment.expired": "The payment page expired without a payment.",
+    "payment.processing": "Your bank is processing the payment.",
+    "payment.paid": "Payment received.",
+    "payment.failed": "The payment did not go through. Nothing was charged.",
+    "payment.refused": "The payment provider refused to start the payment. Nothing was charged.",
+    "payment.refund_due": "A payment that was not needed is being refunded.",
+    "payment.refunded": "A payment that was not needed was refunded.",
+    "order.pending": "Waiting for payment again.",
+    "order.processing": "Payment is being processed.",
+    "order.paid": "Order paid.",
+    "order.confirmed": "Order confirmed.",
+    "order.failed": "Payment failed.",
+    "order.expired": "The time to pay ran out, so the order expired.",
+    "order.cancelled": "Order cancelled.",
+    "order.refunded": "Order refunded in full.",
+    "order.partially_refunded": "Order partly refunded.",
+    "order.needs_review": "We are checking this payment by hand.",
+    "order.holds_released": "What the order held was given back.",
+    "order.holds_retaken": "What the order held is held for you again.",
+    "order.rehold_refused": "Part of the order is no longer available, so it could not be held again.",
+    "order.cancelled_without_refund": "Booking cancelled; under the cancellation policy there is no refund.",
+    "order.disputed": "The payment was disputed with the bank.",
+    "refund.created": "Refund of {amount} issued.",
+    "refund.succeeded": "Refund completed.",
+    "refund.pending": "Refund on its way.",
+    "refund.failed": "A refund failed; we will sort it out.",
+    "refund.canceled": "A refund was cancelled.",
+    "grant.downloaded": "File downloaded.",
+}
+# Bookkeeping that means nothing happened to the order; shown to staff only.
+STAFF_ONLY_ACTIONS = frozenset({"order.transition_refused"})
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    text: str
+    who: str
+    action: str
+
+
+def _who(actor: str, order: Order) -> str:
+    if actor == f"user:{order.user_id}":
+        return "You"
+    if actor == "stripe":
+        return "Payment provider"
+    if actor.startswith(("admin:", "user:")):
+        return "Our team"  # another account acting on the order is staff
+    return "System"
+
+
+def timeline_sentence(entry: AuditEntry, currency: str) -> str:
+    template = TIMELINE_SENTENCES.get(entry.action)
+    data = entry.data if isinstance(entry.data, dict) else {}
+    if template is None:
+        # Unknown actions still read as a line: "payment.something_new" → "Payment: something new."
+        subject, _, verb = entry.action.partition(".")
+        return f"{subject.capitalize()}: {verb.replace('_', ' ')}." if verb else f"{entry.action.capitalize()}."
+    amount = data.get("amount")
+    return template.format(
+        attempt=data.get("attempt", "?"),
+        amount=format_money(amount, currency) if isinstance(amount, int) else "an amount",
+    )
+
+
+def timeline(order: Order, *, staff: bool) -> list[TimelineEntry]:
+    return [
+        TimelineEntry(
+            at=entry.at,
+            text=timeline_sentence(entry, order.currency),
+            who=entry.actor if staff else _who(entry.actor, order),
+            action=entry.action,
+        )
+        for entry in order.audit_entries.all()
+        if staff or entry.action not in STAFF_ONLY_ACTIONS
+    ]
+
+
+@dataclass(frozen=True)
+class DetailLine:
+    line: OrderLine
+    hold: Any
+    badge: Badge | None
+    starts_at: datetime | None
+    download_url: str | None
+
+
+def _download_link(hold: Any) -> str | None:
+    return download_url(hold) if isinstance(hold, Grant) and hold.status == HoldStatus.CONFIRMED else None
+
+
+def _detail_lines(order: Order) -> list[DetailLine]:
+    rows = []
+    for line in order.lines.all():
+        hold = next((h for name in ("booking", "reservation", "grant") if (h := getattr(line, name, None))), None)
+        starts_at = line.course.starts_at if line.course else getattr(hold, "starts_at", None)
+        rows.append(
+            DetailLine(
+                line=line,
+                hold=hold,
+                badge=badge_for(hold.status, order.status) if hold is not None else None,
+                starts_at=starts_at,
+                download_url=_download_link(hold),
+            )
+        )
+    return rows
+
+
+@protected_page
+@require_safe
+def order_page(request: HttpRequest, code: str) -> HttpResponse:
+    order = _order(request, code)
+    if order is None:
+        return _order_not_found(request)
+    owner = _is_owner(request, order)
+    lines = _detail_lines(order)
+    payments = list(order.payments.all())
+    context = {
+        "order": order,
+        "lines": lines,
+        "payments": payments,
+        "refunds": [refund for payment in payments for refund in payment.refunds.all()],
+        "timeline": timeline(order, staff=bool(request.user.is_staff) and not owner),
+        "actions": selectors.order_actions(order=order) if owner else None,
+        "is_owner": owner,
+        "has_calendar": owner and any(r.badge and r.badge.tone == "ok" and r.starts_at for r in lines),
+        "tax_included": order.total_amount == order.subtotal_amount + order.shipping_amount,
+        "back": request.get_full_path(),
+    }
+    return render(request, "web/order_detail.html", context)
+
+
+# --- cancelling a confirmed booking -----------------------------------------------------------------
+
+
+@protected_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def order_cancel_page(request: HttpRequest, code: str) -> HttpResponse:
+    """GET: the terms (refund, deadline) and a confirm button. POST: cancel and refund, then the order page."""
+    order = _order(request, code, owner_only=True)
+    if order is None:
+        return _order_not_found(request)
+    detail = reverse("order_detail", args=[order.code])
+    if request.method != "POST":
+        terms = cancellation_terms(order)
+        return render(
+            request, "web/order_cancel.html", {"order": order, "terms": terms, "lines": list(order.lines.all())}
+        )
+    try:
+        limit_checkout(request)
+        cancelled = order_cancel_confirmed(order=order, actor=f"user:{request.user.pk}")
+    except BookdeskError as exc:
+        messages.error(request, exc.detail)
+        return SeeOther(detail)
+    refunded = cancelled.amount_refunded - order.amount_refunded
+    if refunded > 0:
+        messages.success(
+            request,
+            f"Order {order.code} is cancelled. {format_money(refunded, order.currency)} is being refunded to your "
+            "payment method; it usually shows within 5–10 business days.",
+        )
+    else:
+        messages.success(request, f"Order {order.code} is cancelled. Under the cancellation policy there is no refund.")
+    return SeeOther(detail)
+
+
+# --- the order's calendar file ----------------------------------------------------------------------
+
+
+@protected_page
+@require_safe
+def order_calendar(request: HttpRequest, code: str) -> HttpResponse:
+    order = _order(request, code, owner_only=True)
+    if order is None:
+        return _order_not_found(request)
+    body = calendar_for(order)
+    if body is None:
+        return error_page(
+            request,
+            status=404,
+            title="Nothing to add to a calendar",
+            detail=f"Order {order.code} has no course seat or studio time.",
+        )
+    response = HttpResponse(body, content_type=ICS_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="{order.code}.ics"'
+    return response

@@ -1,0 +1,129 @@
+"""/bookings and /orders/<code> in real Chromium: a customer with a paid seat (through the sandbox and signed
+webhooks), a failed payment, a license and an unpaid slot signs in, sees them, and cancels the seat within the
+policy. End states are saved as test-output/screenshots/bookings-*.png."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+
+from bookdesk.catalog.models import License
+from bookdesk.orders.models import Order, OrderStatus
+from factories import CourseFactory
+from payments.conftest import SECRET, book, deliver, pay, run_inbox, session_events
+
+from .conftest import (
+    PASSWORD,
+    confirm,
+    course_item,
+    customer,
+    fail,
+    license_item,
+    place,
+    signed_in,
+    slot,
+    slot_item,
+    studio,
+)
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM refuses that without this.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output")) / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed at /usr/bin/chromium"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_sync.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    problems: list[str] = []
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.problems = problems
+    yield page
+    context.close()
+
+
+def screenshot(page: Any, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"bookings-{name}.png"), full_page=True)
+
+
+def test_a_customer_sees_their_bookings_and_cancels_a_seat(
+    page: Any, live_server: Any, stripe_client: stripe.StripeClient, settings: Any, beat: Any
+) -> None:
+    settings.SITE_URL = live_server.url
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    shop = str(live_server.url)
+    ada = customer("ada@example.com")
+    service, day = studio(days_ahead=5)
+    fail(place(ada, course_item(CourseFactory(title="Vocal coaching", location="Room 2"))))
+    confirm(place(ada, license_item(beat, License.Tier.PREMIUM)))
+    place(ada, slot_item(service, slot(day, 11)))
+    answer = book(
+        signed_in(ada), CourseFactory(title="Mixing basics", location="Studio A, Berlin", price_amount=14900).pk
+    )
+    pay(stripe_client, answer["session_id"])
+    for event in session_events(stripe_client, answer["session_id"]):
+        assert deliver(event).status_code == 200
+    run_inbox()
+    code = answer["order"]["code"]
+
+    page.goto(f"{shop}/bookings")
+    page.fill("input[name=login]", ada.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click(".auth-panel form button[type=submit]")
+    page.wait_for_url(f"{shop}/bookings")
+    assert page.locator("li.booking").count() == 4
+    assert page.get_by_role("link", name="My bookings").get_attribute("aria-current") == "page"
+    mixing = page.locator("li.booking", has_text="Mixing basics")
+    assert mixing.locator(".badge").first.inner_text() == "Confirmed"
+    assert page.locator("li.booking", has_text="Vocal coaching").get_by_role("button", name="Try paying again").count()
+    screenshot(page, "list")
+
+    page.select_option("#filter-kind", "course")
+    page.click("form.filters button[type=submit]")
+    page.wait_for_url(f"{shop}/bookings?*kind=course*")
+    assert page.locator("li.booking").count() == 2
+    screenshot(page, "list-courses")
+
+    mixing = page.locator("li.booking", has_text="Mixing basics")
+    mixing.get_by_role("link", name="Order details").click()
+    page.wait_for_url(f"{shop}/orders/{code}")
+    assert "Payment received." in page.locator(".timeline").inner_text()
+    assert page.locator("#payment-1").inner_text().count("Paid")
+    screenshot(page, "order")
+
+    page.get_by_role("link", name="Cancel booking").click()
+    page.wait_for_url(f"{shop}/orders/{code}/cancel")
+    screenshot(page, "cancel-confirm")
+    page.click("#confirm-cancel")
+    page.wait_for_url(f"{shop}/orders/{code}")
+    assert f"Order {code} is cancelled." in page.locator(".messages").inner_text()
+    assert "Refund of €149.00 issued." in page.locator(".timeline").inner_text()
+    assert Order.objects.get(code=code).status == OrderStatus.REFUNDED
+    screenshot(page, "order-cancelled")
+    assert not page.problems, page.problems
