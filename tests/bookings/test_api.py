@@ -215,12 +215,15 @@ def test_a_failed_slot_or_license_is_retryable_while_free(ada: Any, bob: Any) ->
     assert flags(client, "product") == [("Free beat", True), ("Sold beat", False)]
 
 
-def test_expired_and_lapsed_orders_are_not_offered_a_retry(ada: Any) -> None:
+def test_an_expired_order_is_offered_a_retry_while_its_seat_is_free(ada: Any, bob: Any) -> None:
     expire(place(ada, course_item(CourseFactory(title="Expired"))))
+    full = CourseFactory(title="Expired, full", capacity=1)
+    expire(place(ada, course_item(full)))
+    confirm(place(bob, course_item(full)))
     lapsed = place(ada, course_item(CourseFactory(title="Lapsed")))
     Order.objects.filter(pk=lapsed.pk).update(hold_expires_at=timezone.now() - dt.timedelta(minutes=1))
 
-    assert flags(signed_in(ada), "course") == [("Lapsed", False), ("Expired", False)]
+    assert flags(signed_in(ada), "course") == [("Lapsed", False), ("Expired, full", False), ("Expired", True)]
 
 
 def test_cancel_is_offered_until_the_cutoff_before_the_first_start(ada: Any, beat: Any, settings: Any) -> None:

@@ -146,7 +146,7 @@ def test_next_steps_are_offered_only_when_allowed(ada: Any, shelf: dict[str, Ord
     assert actions(card_of(html, "Tomorrow")) == {"calendar"}  # inside the 48-hour cutoff
     assert actions(card_of(html, "Retry me")) == {"retry"}
     assert actions(card_of(html, "Full class")) == set()  # the seat went to someone else
-    assert actions(card_of(html, "Too late")) == set()
+    assert actions(card_of(html, "Too late")) == {"retry"}  # expired, and its seat is still free
     assert actions(card_of(html, "Night Drive")) == {"download"}
     assert actions(card_of(html, "Given back")) == set()
     pending = next(card for card in cards(html) if 'data-kind="service"' in card)

@@ -178,3 +178,33 @@ def test_another_customers_order_is_not_found_everywhere(stripe_sandbox: Any) ->
     assert_problem(stranger.post(f"/api/orders/{code}/cancel"), status=404, code="not_found")
     assert owner.get(f"/api/orders/{code}").json()["status"] == "pending"
     assert Order.objects.get(code=code).status == OrderStatus.PENDING
+
+
+def test_an_expired_order_can_be_paid_again_while_its_seat_is_free(
+    stripe_sandbox: Any, stripe_client: stripe.StripeClient
+) -> None:
+    course = CourseFactory(capacity=1)
+    client = signed_in()
+    answer = book(client, course.pk).json()
+    Order.objects.update(hold_expires_at=timezone.now() - timedelta(seconds=1))
+    holds_sweep()
+    code = answer["order"]["code"]
+    assert Order.objects.get(code=code).status == OrderStatus.EXPIRED
+
+    retry = client.post(f"/api/orders/{code}/retry-payment")
+
+    assert retry.status_code == 201, retry.content
+    assert retry.json()["order"]["status"] == "pending"
+    assert Booking.objects.get(line__order__code=code).status == HoldStatus.HELD
+    assert stripe_client.v1.checkout.sessions.retrieve(retry.json()["session_id"]).status == "open"
+
+
+def test_an_expired_order_whose_seat_was_sold_cannot_be_paid_again(stripe_sandbox: Any) -> None:
+    course = CourseFactory(capacity=1)
+    client = signed_in()
+    code = book(client, course.pk).json()["order"]["code"]
+    Order.objects.update(hold_expires_at=timezone.now() - timedelta(seconds=1))
+    assert book(signed_in(), course.pk).status_code == 201  # the next buyer takes the seat
+
+    assert_problem(client.post(f"/api/orders/{code}/retry-payment"), status=409, code="sold_out")
+    assert Order.objects.get(code=code).status == OrderStatus.EXPIRED

@@ -104,10 +104,9 @@ STATUS_SETS: dict[BookingStatusFilter, tuple[str, ...]] = {
     BookingStatusFilter.INACTIVE: (HoldStatus.RELEASED, HoldStatus.CANCELLED),
 }
 
-# An order that can be paid again after a failed payment takes back what it held if it is still free
-# (`payments.services.payment_retry` → `order_rehold`). An expired order is not listed: `payment_retry`
-# refuses it today (only pending and failed orders are payable).
-RETRY_AFTER_REHOLD = frozenset({OrderStatus.FAILED})
+# An order that can be paid again after a failed payment or a lapsed hold takes back what it held if it is
+# still free (`payments.services.payment_retry` → `order_rehold`).
+RETRY_AFTER_REHOLD = frozenset({OrderStatus.FAILED, OrderStatus.EXPIRED})
 
 
 @dataclass(frozen=True)

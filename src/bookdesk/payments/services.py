@@ -170,6 +170,10 @@ def book_course(*, user: User, course_id: int, actor: str) -> Payment:
     return checkout_start(order=order, actor=actor)
 
 
+# Orders a customer may pay (again): those still payable, and an expired one whose capacity is still free.
+RETRYABLE = states.PAYABLE | {OrderStatus.EXPIRED}
+
+
 def payment_retry(*, order: Order, actor: str) -> Payment:
     """Expire the open session first (so no order is payable twice), re-check the holds, start the next attempt."""
     for payment in order.payments.filter(status=Payment.Status.OPEN).exclude(session_id=None):
@@ -190,21 +194,20 @@ def payment_retry(*, order: Order, actor: str) -> Payment:
         )
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        if order.status not in states.PAYABLE:
+        if order.status not in RETRYABLE:
             raise InvalidTransition(
                 f"Order {order.code} cannot be paid again (it is {order.get_status_display().lower()})."
             )
-        if order.status == OrderStatus.FAILED:
-            # A failed payment gave its seats, slots and licenses back: take them again if they are free.
+        if order.status in (OrderStatus.FAILED, OrderStatus.EXPIRED):
+            # A failed payment or a lapsed hold gave its seats, slots and licenses back: take them again if free.
             if not order_rehold(order=order, actor=actor):
                 raise SoldOut(
                     "Part of this order is no longer available, so it cannot be paid again. Nothing was charged; "
                     "please check out again."
                 )
+            order_transition(order=order, to=OrderStatus.PENDING, actor=actor, data={"reason": "retry"})
         elif order.hold_expires_at <= timezone.now():
             raise HoldExpired("The hold on this order has lapsed. Please check out again.")
-        if order.status == OrderStatus.FAILED:
-            order_transition(order=order, to=OrderStatus.PENDING, actor=actor, data={"reason": "retry"})
         # Each attempt gets a full hold again, the same time the new session lives.
         order.hold_expires_at = timezone.now() + hold_duration()
         order.save(update_fields=["hold_expires_at", "updated_at"])
