@@ -80,6 +80,12 @@ def test_1_book_a_course_pay_and_get_the_confirmation_with_its_calendar(page: An
     assert "Your booking is confirmed" in page.locator("h1").inner_text()
     screenshot(page, "1-success")
 
+    page.goto(f"{shop.url}/bookings")
+    card = page.locator("li.booking", has_text="Mixing Fundamentals")
+    assert card.get_attribute("data-status") == "confirmed"
+    assert "Confirmed" in card.locator(".badge").first.inner_text()
+    screenshot(page, "1-bookings")
+
     (message,) = shop.wait(lambda: emails_to(shop, "ada@example.com", order.code), "the confirmation email")
     calendar = attachment(message, "text/calendar")
     assert calendar is not None
@@ -270,6 +276,9 @@ def test_8_a_hold_that_lapses_expires_the_order_and_the_seat_sells_again(page: A
     shop.wait(lambda: Order.objects.get(pk=order.pk).status == OrderStatus.EXPIRED, "the sweep to expire the order")
     page.reload()
     screenshot(page, "8-payment-page-expired")
+    page.goto(f"{shop.url}/orders/{order.code}")
+    assert page.locator("#order-status").inner_text() == "Expired"
+    screenshot(page, "8-order-expired")
     assert shop.stripe.v1.checkout.sessions.retrieve(order.payments.get().session_id).status == "expired"
     page.goto(f"{shop.url}/courses/{small.slug}")
     seats_after = small.capacity - Booking.objects.filter(course=small, status__in=["held", "confirmed"]).count()
@@ -312,11 +321,14 @@ def test_10_a_customer_cancels_within_the_policy_refunded_told_seat_for_sale(pag
     order = confirmed(shop, order_of_page(page))
     taken = Booking.objects.filter(course=course(), status__in=["held", "confirmed"]).count()
 
-    response = page.request.post(
-        f"{shop.url}/api/orders/{order.code}/cancel",
-        headers={"X-CSRFToken": next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")},
-    )
-    assert response.status == 200, response.text()
+    page.goto(f"{shop.url}/bookings")
+    page.locator("li.booking", has_text="Mixing Fundamentals").locator("[data-action=cancel]").click()
+    page.wait_for_url(f"{shop.url}/orders/{order.code}/cancel")
+    screenshot(page, "10-cancel-terms")
+    page.click("#confirm-cancel")
+    page.wait_for_url(f"{shop.url}/orders/{order.code}*")
+    assert page.locator("#order-status").inner_text() == "Refunded"
+    screenshot(page, "10-refunded")
 
     assert Order.objects.get(pk=order.pk).status == OrderStatus.REFUNDED
     assert Refund.objects.filter(payment__order=order).count() == 1
