@@ -171,6 +171,14 @@ def bench_database(base: str) -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def lock_waiters(admin: psycopg.Connection[Any], database_url: str) -> float:
+    """How many of the bench database's backends wait on a lock (a row lock, mostly) right now."""
+    name = urlsplit(database_url).path.lstrip("/")
+    query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
+    row = admin.execute(query, [name]).fetchone()
+    return float(row[0]) if row else 0.0
+
+
 def backend_pids(admin: psycopg.Connection[Any], database_url: str) -> list[int]:
     """PostgreSQL's backend processes serving the bench database."""
     name = urlsplit(database_url).path.lstrip("/")
@@ -255,9 +263,11 @@ class CpuParts:
     """
 
     groups: dict[str, Callable[[], list[int]]]
+    probes: dict[str, Callable[[], float]] = field(default_factory=dict)  # averaged over the samples
     spent: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.probed: dict[str, list[float]] = {name: [] for name in self.probes}
         self.first: dict[tuple[str, int], float] = {}
         self.last: dict[tuple[str, int], float] = {}
         self.stop = threading.Event()
@@ -274,6 +284,12 @@ class CpuParts:
     def _sample_until_stopped(self) -> None:
         while not self.stop.wait(0.5):
             self._sample(starting=False)
+            for name, probe in self.probes.items():
+                self.probed[name].append(probe())
+
+    def average(self, name: str) -> float:
+        values = self.probed.get(name) or [0.0]
+        return sum(values) / len(values)
 
     def __enter__(self) -> CpuParts:
         self._sample(starting=True)
@@ -675,12 +691,13 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             }
             if redis_process is not None:
                 groups["redis"] = lambda: [redis_process.pid]
+            probes = {"lock waiters": lambda: lock_waiters(admin, database_url)}
             results = []
             cpu = []
             for concurrency in levels:
                 health = run_load(healthz_call(web), concurrency, seconds)
                 direct = run_load(sandbox_call(sandbox), concurrency, seconds)
-                with CpuParts(groups) as parts:
+                with CpuParts(groups, probes) as parts:
                     checkout = run_load(checkout_call(web, pairs), concurrency, seconds)
                 results.append((concurrency, health, direct, checkout))
                 cpu.append((concurrency, checkout, parts))
@@ -689,7 +706,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             # The same load with Stripe answering at once: what the stack can do when nothing waits.
             request(sandbox, "POST", "/_sandbox/faults", {"latency_ms": 0})
             top = max(levels)
-            with CpuParts(groups) as parts:
+            with CpuParts(groups, probes) as parts:
                 capacity = run_load(checkout_call(web, pairs), top, seconds)
             status = report(results, args.latency_ms)
             at_top, top_parts = results[-1][3], cpu[-1][2]
@@ -700,17 +717,21 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             )
             busy = machine_busy(top_parts, at_top)
             worker = top_parts.busiest("gunicorn (app)")
+            waiting = top_parts.average("lock waiters")
             if busy >= 90:
                 verdict = f"CPU-bound: the machine was {busy:.0f}% busy; more threads or async would not help"
-            elif worker >= 85:
-                verdict = (
-                    f"GIL-bound: its busiest worker process used {worker:.0f}% of a core (the machine {busy:.0f}%);"
-                    "\n  Python runs one thread at a time per process, and keep-alive clients stay with one worker"
-                )
+            elif waiting >= 1:
+                verdict = f"lock-bound: {waiting:.1f} PostgreSQL backends waited on a lock, on average"
             elif capacity.rate > at_top.rate * 1.25:
                 verdict = f"waiting on Stripe: the machine was {busy:.0f}% busy; more threads (or async) would help"
             else:
-                verdict = f"neither CPU ({busy:.0f}% busy) nor Stripe waits: look for lock waits (PostgreSQL)"
+                verdict = (
+                    f"short of CPU without saturating it: the machine {busy:.0f}% busy, the busiest worker"
+                    f" {worker:.0f}% of a core,\n  {waiting:.1f} backends waiting on locks on average. Most likely"
+                    " the GIL: a worker runs one thread at a time and\n  loses time handing it between 30-odd threads,"
+                    " and keep-alive clients stay with one worker, unevenly.\n  More threads or async would not help;"
+                    " less CPU per checkout (or more cores) would"
+                )
             print(f"at {top} clients and {args.latency_ms} ms the server is {verdict}")
             if capacity.errors:
                 print(f"      first error: {capacity.first_error[:200]}")
