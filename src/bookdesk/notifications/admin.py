@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from bookdesk.admin_base import ReadOnlyAdmin
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.notifications.services import email_requeue
 
 
 @admin.register(OutgoingEmail)
-class OutgoingEmailAdmin(admin.ModelAdmin[OutgoingEmail]):
+class OutgoingEmailAdmin(ReadOnlyAdmin[OutgoingEmail]):
     list_display = ["key", "to", "subject", "status", "attempts", "next_attempt_at", "sent_at", "created_at"]
     list_filter = ["status", "created_at"]
     search_fields = ["key", "to", "subject", "order__code"]
@@ -34,15 +33,6 @@ class OutgoingEmailAdmin(admin.ModelAdmin[OutgoingEmail]):
         "html_body",
     )
     actions = ["send_again"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.action(description="Send again (failed or dead emails)", permissions=["view"])
     def send_again(self, request: HttpRequest, queryset: QuerySet[OutgoingEmail]) -> None:

@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
+from bookdesk.admin_base import NoAddDeleteAdmin, ReadOnlyAdmin
 from bookdesk.errors import BookdeskError
 from bookdesk.money import format_money
 from bookdesk.orders.models import AuditEntry, Booking, Grant, Order, OrderLine, Reservation
@@ -59,7 +60,7 @@ class AuditInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(admin.ModelAdmin[Order]):
+class OrderAdmin(NoAddDeleteAdmin[Order]):
     list_display = ["code", "email", "kind", "status", "total", "hold_expires_at", "created_at"]
     list_filter = ["status", "kind", "currency", "created_at"]
     search_fields = ["code", "email", "user__email", "payments__session_id"]
@@ -84,12 +85,6 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "created_at",
         "updated_at",
     ]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="total", ordering="total_amount")
     def total(self, obj: Order) -> str:
@@ -144,18 +139,9 @@ class RefundForm(forms.Form):
     reason = forms.CharField(max_length=200)
 
 
-class HoldAdmin(admin.ModelAdmin[Any]):
+class HoldAdmin(ReadOnlyAdmin[Any]):
     list_filter = ["status"]
     search_fields = ["line__order__code", "user__email"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="order")
     def order(self, obj: Any) -> str:
@@ -185,18 +171,9 @@ class GrantAdmin(HoldAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin[AuditEntry]):
+class AuditEntryAdmin(ReadOnlyAdmin[AuditEntry]):
     list_display = ["at", "actor", "action", "object_type", "object_id", "order"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_id", "order__code", "actor", "action"]
     date_hierarchy = "at"
     list_select_related = ["order"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

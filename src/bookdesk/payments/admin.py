@@ -3,33 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from bookdesk.admin_base import NoAddDeleteAdmin, ReadOnlyAdmin
 from bookdesk.money import format_money
 from bookdesk.payments.models import Payment, Refund, WebhookEvent
 from bookdesk.payments.webhooks import replay
 
 
 @admin.register(Payment)
-class PaymentAdmin(admin.ModelAdmin[Payment]):
+class PaymentAdmin(ReadOnlyAdmin[Payment]):
     list_display = ["order", "attempt", "status", "amount_shown", "session_id", "expires_at", "created_at"]
     list_filter = ["status", "currency", "created_at"]
     search_fields = ["order__code", "session_id", "payment_intent_id", "order__email"]
     list_select_related = ["order"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="amount", ordering="amount")
     def amount_shown(self, obj: Payment) -> str:
@@ -37,7 +28,7 @@ class PaymentAdmin(admin.ModelAdmin[Payment]):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin[WebhookEvent]):
+class WebhookEventAdmin(NoAddDeleteAdmin[WebhookEvent]):
     """The dead-letter view: every event with its status, attempts and last error; dead ones can be replayed."""
 
     list_display = ["stripe_id", "type", "status", "attempts", "outcome", "short_error", "received_at"]
@@ -60,12 +51,6 @@ class WebhookEventAdmin(admin.ModelAdmin[WebhookEvent]):
         "payload",
     ]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
     @admin.display(description="last error")
     def short_error(self, obj: WebhookEvent) -> str:
         return obj.last_error.splitlines()[0][:80] if obj.last_error else ""
@@ -78,20 +63,11 @@ class WebhookEventAdmin(admin.ModelAdmin[WebhookEvent]):
 
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin[Refund]):
+class RefundAdmin(ReadOnlyAdmin[Refund]):
     list_display = ["stripe_refund_id", "payment", "amount_shown", "status", "reason", "created_at"]
     list_filter = ["status", "created_at"]
     search_fields = ["stripe_refund_id", "payment__order__code"]
     list_select_related = ["payment__order"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="amount", ordering="amount")
     def amount_shown(self, obj: Refund) -> str:
