@@ -24,7 +24,6 @@ from email.mime.base import MIMEBase
 from email.mime.text import MIMEText
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -34,6 +33,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from bookdesk.catalog.selectors import business_time_zone
 from bookdesk.notifications import ics
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.ops.metrics import EMAILS
@@ -68,10 +68,6 @@ def max_attempts() -> int:
     return int(getattr(settings, "EMAIL_MAX_ATTEMPTS", DEFAULT_MAX_ATTEMPTS))
 
 
-def business_zone() -> ZoneInfo:
-    return ZoneInfo(settings.BOOKDESK_TIME_ZONE)
-
-
 def render_email(template: str, context: Mapping[str, Any]) -> tuple[str, str, str]:
     """(subject, text, html) from `notifications/<template>_subject.txt`, `.txt` and `.html` (optional).
 
@@ -79,7 +75,7 @@ def render_email(template: str, context: Mapping[str, Any]) -> tuple[str, str, s
     """
     full_context = {"site_name": settings.BOOKDESK_NAME, "site_url": settings.SITE_URL, **context}
     html = ""
-    with timezone.override(business_zone()):
+    with timezone.override(business_time_zone()):
         subject = str(render_to_string(f"notifications/{template}_subject.txt", full_context))
         text = str(render_to_string(f"notifications/{template}.txt", full_context))
         with contextlib.suppress(TemplateDoesNotExist):  # an HTML part is optional

@@ -21,6 +21,7 @@ from django.utils import timezone
 from bookdesk.accounts.models import User
 from bookdesk.cart.pricing import PricedLine, price
 from bookdesk.catalog.models import Course, License, Product, Resource, Service
+from bookdesk.catalog.selectors import business_time_zone, service_free_slots
 from bookdesk.errors import (
     AlreadyBooked,
     BookdeskError,
@@ -255,7 +256,7 @@ def _field(name: str, message: str) -> dict[str, str]:
 
 
 def _local(moment: datetime) -> str:
-    return f"{timezone.localtime(moment, _business_zone()):%d %b %Y %H:%M}"
+    return f"{timezone.localtime(moment, business_time_zone()):%d %b %Y %H:%M}"
 
 
 def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
@@ -282,8 +283,6 @@ def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
 
 
 def _plan_service(item: ItemRequest, placement: _Placement) -> _Plan:
-    from bookdesk.catalog.selectors import service_free_slots
-
     service = placement.services.get(item.service_id or 0)
     if service is None or not service.published:
         raise NotFound("Service not found.")
@@ -295,7 +294,7 @@ def _plan_service(item: ItemRequest, placement: _Placement) -> _Plan:
         *reservations.exclude(line__order=placement.ignoring).values_list("resource_id", "starts_at", "ends_at"),
         *placement.planned_slots,
     ]
-    day = timezone.localtime(starts_at, _business_zone()).date()
+    day = timezone.localtime(starts_at, business_time_zone()).date()
     slot = next(
         (s for s in service_free_slots(service=service, day=day, taken=taken) if s.starts_at == starts_at), None
     )
@@ -390,12 +389,6 @@ def _integrity_to_conflict(exc: IntegrityError) -> BookdeskError:
     return Conflict("Someone else just took what you asked for. Please try again.")
 
 
-def _business_zone() -> Any:
-    from zoneinfo import ZoneInfo
-
-    return ZoneInfo(settings.BOOKDESK_TIME_ZONE)
-
-
 # Which hold tables an order of each kind can have rows in (a mixed cart: any of them).
 HOLD_MODELS: dict[str, tuple[type[Booking] | type[Reservation] | type[Grant], ...]] = {
     OrderKind.COURSE_BOOKING: (Booking,),
@@ -421,14 +414,7 @@ def order_expire(*, order: Order, actor: str, reason: str) -> bool:
     order = Order.objects.select_for_update().get(pk=order.pk)
     if not order_transition(order=order, to=OrderStatus.EXPIRED, actor=actor, data={"reason": reason}):
         return False
-    released = release_holds(order=order)
-    audit(
-        actor=actor,
-        action="order.holds_released",
-        obj=order,
-        order=order,
-        data={"released": released, "reason": reason},
-    )
+    _release_and_record(order=order, actor=actor, reason=reason)
     return True
 
 
@@ -438,6 +424,11 @@ def order_cancel_unpaid(*, order: Order, actor: str, reason: str) -> bool:
     if order.status not in states.PAYABLE:
         raise InvalidTransition("Only an order that has not been paid can be cancelled this way.")
     order_transition(order=order, to=OrderStatus.CANCELLED, actor=actor, data={"reason": reason})
+    _release_and_record(order=order, actor=actor, reason=reason)
+    return True
+
+
+def _release_and_record(*, order: Order, actor: str, reason: str) -> None:
     released = release_holds(order=order)
     audit(
         actor=actor,
@@ -446,7 +437,6 @@ def order_cancel_unpaid(*, order: Order, actor: str, reason: str) -> bool:
         order=order,
         data={"released": released, "reason": reason},
     )
-    return True
 
 
 def _hold_of(line: OrderLine) -> Booking | Reservation | Grant | None:
