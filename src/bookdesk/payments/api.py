@@ -24,8 +24,7 @@ def limit_checkout(request: HttpRequest) -> None:
 
 
 def checkout_answer(payment: Payment) -> CheckoutOut:
-    order = payment.order
-    order.refresh_from_db()
+    order = payment.order  # read fresh: checkout_start reloads the payment, which drops the cached order
     return CheckoutOut(
         order=OrderOut.from_order(order), checkout_url=payment.checkout_url, session_id=payment.session_id or ""
     )

@@ -37,10 +37,10 @@ class PaymentRefused(PaymentProviderError):
     title = "The payment provider refused this payment"
 
 
-def _session_lines(order: Order) -> list[gateway.SessionLine]:
+def _session_lines(order: Order, order_lines: list[OrderLine]) -> list[gateway.SessionLine]:
     lines = [
         gateway.SessionLine(name=line.description, unit_amount=line.unit_amount, quantity=line.quantity)
-        for line in OrderLine.objects.filter(order=order).order_by("pk")
+        for line in order_lines
     ]
     if order.shipping_amount:
         lines.append(gateway.SessionLine(name="Shipping", unit_amount=order.shipping_amount, quantity=1))
@@ -49,8 +49,8 @@ def _session_lines(order: Order) -> list[gateway.SessionLine]:
     return lines
 
 
-def _session_metadata(order: Order, lines: list[gateway.SessionLine]) -> dict[str, Any]:
-    kinds = list(OrderLine.objects.filter(order=order).values_list("kind", "total_amount"))
+def _session_metadata(order: Order, order_lines: list[OrderLine]) -> dict[str, Any]:
+    kinds = [(line.kind, line.total_amount) for line in order_lines]
     return {
         "order": order.code,
         "user": order.user_id,
@@ -97,7 +97,8 @@ def _reserve_attempt(order: Order) -> Payment:
 def checkout_start(*, order: Order, actor: str) -> Payment:
     """Create the Checkout Session of the order's next attempt; the Stripe call runs outside any lock."""
     payment = _reserve_attempt(order)
-    lines = _session_lines(order)
+    order_lines = list(OrderLine.objects.filter(order=order).order_by("pk"))
+    lines = _session_lines(order, order_lines)
     try:
         session = gateway.create_checkout_session(
             order_code=order.code,
@@ -108,7 +109,7 @@ def checkout_start(*, order: Order, actor: str) -> Payment:
             expires_at=payment.expires_at,
             success_url=f"{settings.SITE_URL}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{settings.SITE_URL}/payment/cancel?order={order.code}",
-            metadata=_session_metadata(order, lines),
+            metadata=_session_metadata(order, order_lines),
         )
     except gateway.GatewayError as exc:
         CHECKOUTS.labels(outcome="refused" if exc.permanent else "provider_error").inc()
