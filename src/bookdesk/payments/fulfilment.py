@@ -77,6 +77,12 @@ def _locked(payment: Payment) -> tuple[Payment, Order]:
     return Payment.objects.select_for_update().get(pk=payment.pk), order
 
 
+def _locked_by_intent(obj: dict[str, Any]) -> tuple[Payment, Order] | None:
+    """The payment (and its order), locked, of a charge's or dispute's PaymentIntent; None if not ours."""
+    payment = Payment.objects.filter(payment_intent_id=obj.get("payment_intent") or "").first()
+    return _locked(payment) if payment is not None else None
+
+
 @transaction.atomic
 def _session_expired(payment: Payment, *, actor: str) -> str:
     payment, order = _locked(payment)
@@ -148,9 +154,7 @@ def _apply_paid(payment: Payment, session: Any, intent_id: str, *, actor: str) -
     )
     if amount != payment.amount or currency != order.currency:
         reason = f"paid {amount} {currency}, expected {payment.amount} {order.currency}"
-        order.review_reason = reason[:200]
-        order.save(update_fields=["review_reason", "updated_at"])
-        order_transition(order=order, to=OrderStatus.NEEDS_REVIEW, actor=actor, data={"reason": reason})
+        _put_under_review(order, actor=actor, note=reason, reason=reason)
         return "needs review: amount or currency differs"
     if order.payments.filter(status__in=[Payment.Status.PAID]).exclude(pk=payment.pk).exists():
         _to_refund(payment, order, actor=actor, reason="duplicate")
@@ -171,6 +175,13 @@ def _apply_paid(payment: Payment, session: Any, intent_id: str, *, actor: str) -
 
     notify_order_confirmed(order)
     return CONFIRMED
+
+
+def _put_under_review(order: Order, *, actor: str, note: str, reason: str) -> None:
+    """Money that does not fit the order: an operator decides (the note shows in the admin)."""
+    order.review_reason = note[:200]
+    order.save(update_fields=["review_reason", "updated_at"])
+    order_transition(order=order, to=OrderStatus.NEEDS_REVIEW, actor=actor, data={"reason": reason})
 
 
 def _to_refund(payment: Payment, order: Order, *, actor: str, reason: str) -> None:
@@ -230,10 +241,10 @@ def _record_automatic_refund(payment: Payment, refund: stripe.Refund, *, actor: 
 @transaction.atomic
 def apply_charge_refunded(charge: Any, *, actor: str = "stripe") -> str:
     """A charge was refunded (by us or in Stripe's dashboard): record it on the payment and the order."""
-    payment = Payment.objects.filter(payment_intent_id=charge.get("payment_intent") or "").first()
-    if payment is None:
+    found = _locked_by_intent(charge)
+    if found is None:
         return "unknown payment"
-    payment, order = _locked(payment)
+    payment, order = found
     refunded = int(charge.get("amount_refunded") or 0)
     if refunded <= payment.amount_refunded:
         return "already applied"
@@ -266,20 +277,17 @@ def apply_refund_updated(refund: Any, *, actor: str = "stripe") -> str:
     order = found.payment.order
     audit(actor=actor, action=f"refund.{status}", obj=found, order=order, data={"refund": found.stripe_refund_id})
     if status == Refund.Status.FAILED:
-        order.review_reason = f"refund {found.stripe_refund_id} failed"
-        order.save(update_fields=["review_reason", "updated_at"])
-        order_transition(order=order, to=OrderStatus.NEEDS_REVIEW, actor=actor, data={"reason": "refund failed"})
+        _put_under_review(order, actor=actor, note=f"refund {found.stripe_refund_id} failed", reason="refund failed")
     return f"refund {status}"
 
 
 @transaction.atomic
 def apply_dispute(dispute: Any, *, actor: str = "stripe") -> str:
-    payment = Payment.objects.filter(payment_intent_id=dispute.get("payment_intent") or "").first()
-    if payment is None:
+    found = _locked_by_intent(dispute)
+    if found is None:
         return "unknown payment"
-    payment, order = _locked(payment)
-    order.review_reason = f"dispute {dispute.get('id')}: {dispute.get('reason') or 'no reason given'}"[:200]
-    order.save(update_fields=["review_reason", "updated_at"])
+    _, order = found
     audit(actor=actor, action="order.disputed", obj=order, order=order, data={"dispute": dispute.get("id")})
-    order_transition(order=order, to=OrderStatus.NEEDS_REVIEW, actor=actor, data={"reason": "dispute"})
+    note = f"dispute {dispute.get('id')}: {dispute.get('reason') or 'no reason given'}"
+    _put_under_review(order, actor=actor, note=note, reason="dispute")
     return "order flagged for review (dispute)"
