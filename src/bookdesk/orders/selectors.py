@@ -47,15 +47,20 @@ def reservations_taking_slots(now: datetime) -> QuerySet[Reservation]:
     return Reservation.objects.filter(live_hold(now))
 
 
-def order_for(*, code: str, user: Any) -> Order:
-    """One order of the caller (staff see every order); anyone else's is simply not found."""
-    orders = Order.objects.prefetch_related("lines", "payments")
+def _owned(orders: QuerySet[Order], *, code: str, user: Any) -> Order:
+    """The order with this code among `orders`, if it is the caller's (staff: any); else not found."""
     if not user.is_staff:
         orders = orders.filter(user=user)
     order = orders.filter(code=code.upper()).first()
     if order is None:
         raise NotFound("Order not found.")
     return order
+
+
+def order_for(*, code: str, user: Any) -> Order:
+    """One order of the caller (staff see every order); anyone else's is simply not found."""
+    orders = Order.objects.prefetch_related("lines", "payments")
+    return _owned(orders, code=code, user=user)
 
 
 # --- the caller's bookings: course seats, studio slots and licenses in one list -------------------
@@ -568,9 +573,4 @@ def order_detail(*, code: str, user: Any) -> Order:
         Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds").order_by("attempt")),
         "audit_entries",
     )
-    if not user.is_staff:
-        orders = orders.filter(user=user)
-    order = orders.filter(code=code.upper()).first()
-    if order is None:
-        raise NotFound("Order not found.")
-    return order
+    return _owned(orders, code=code, user=user)
