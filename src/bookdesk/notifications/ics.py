@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 
-from bookdesk.orders.models import ACTIVE_HOLD, Booking, Order, Reservation
+from bookdesk.orders.models import ACTIVE_HOLD, Order, OrderLine
 
 CONTENT_TYPE = "text/calendar; method=PUBLISH; charset=utf-8"
 LINE_OCTETS = 75
@@ -42,6 +43,13 @@ def escape_text(value: str) -> str:
 
 def fold(line: str) -> str:
     """Fold a content line into chunks of at most 75 octets, continuation lines starting with a space."""
+    if line.isascii():  # one octet per character: plain slices
+        if len(line) <= LINE_OCTETS:
+            return line
+        rest = LINE_OCTETS - 1
+        return (CRLF + " ").join(
+            [line[:LINE_OCTETS], *(line[i : i + rest] for i in range(LINE_OCTETS, len(line), rest))]
+        )
     chunks: list[str] = []
     current, size, limit = "", 0, LINE_OCTETS
     for char in line:
@@ -94,45 +102,55 @@ def _uid_domain() -> str:
     return urlsplit(settings.SITE_URL).hostname or "bookdesk.invalid"
 
 
-def order_events(order: Order) -> list[Event]:
-    """One event per course seat and studio slot the order holds or has confirmed."""
+def order_lines(order: Order) -> QuerySet[OrderLine]:
+    """The order's lines with what they hold, as `order_events` (and the order emails) read them."""
+    return (
+        OrderLine.objects.filter(order=order)
+        .select_related("booking__course", "reservation__service", "reservation__resource", "grant")
+        .order_by("pk")
+    )
+
+
+def order_events(order: Order, lines: Iterable[OrderLine] | None = None) -> list[Event]:
+    """One event per course seat and studio slot the order holds or has confirmed.
+
+    `lines` are the order's lines as `order_lines` reads them, when the caller has them already.
+    """
     domain = _uid_domain()
     order_url = f"{settings.SITE_URL}/orders/{order.code}"
     description = f"{settings.BOOKDESK_NAME} — order {order.code}\n{order_url}"
-    bookings = Booking.objects.filter(line__order=order, status__in=ACTIVE_HOLD).select_related("course").order_by("pk")
-    reservations = (
-        Reservation.objects.filter(line__order=order, status__in=ACTIVE_HOLD)
-        .select_related("service", "resource")
-        .order_by("pk")
-    )
-    events = [
-        Event(
-            uid=f"booking-{booking.pk}@{domain}",
-            starts_at=booking.course.starts_at,
-            ends_at=booking.course.ends_at,
-            summary=booking.course.title,
-            location=booking.course.location,
-            description=description,
-            url=order_url,
-        )
-        for booking in bookings
-    ]
-    events += [
-        Event(
-            uid=f"reservation-{reservation.pk}@{domain}",
-            starts_at=reservation.starts_at,
-            ends_at=reservation.ends_at,
-            summary=f"{reservation.service.name} — {reservation.resource.name}",
-            location=f"{reservation.resource.name}, {settings.BOOKDESK_NAME}",
-            description=description,
-            url=order_url,
-        )
-        for reservation in reservations
-    ]
+    events = []
+    for line in order_lines(order) if lines is None else lines:
+        booking = getattr(line, "booking", None)
+        reservation = getattr(line, "reservation", None)
+        if booking is not None and booking.status in ACTIVE_HOLD:
+            events.append(
+                Event(
+                    uid=f"booking-{booking.pk}@{domain}",
+                    starts_at=booking.course.starts_at,
+                    ends_at=booking.course.ends_at,
+                    summary=booking.course.title,
+                    location=booking.course.location,
+                    description=description,
+                    url=order_url,
+                )
+            )
+        elif reservation is not None and reservation.status in ACTIVE_HOLD:
+            events.append(
+                Event(
+                    uid=f"reservation-{reservation.pk}@{domain}",
+                    starts_at=reservation.starts_at,
+                    ends_at=reservation.ends_at,
+                    summary=f"{reservation.service.name} — {reservation.resource.name}",
+                    location=f"{reservation.resource.name}, {settings.BOOKDESK_NAME}",
+                    description=description,
+                    url=order_url,
+                )
+            )
     return sorted(events, key=lambda event: (event.starts_at, event.uid))
 
 
-def calendar_for(order: Order) -> bytes | None:
+def calendar_for(order: Order, lines: Iterable[OrderLine] | None = None) -> bytes | None:
     """The order's .ics file, or None when it has no course seat or studio slot."""
-    events = order_events(order)
+    events = order_events(order, lines)
     return render(events) if events else None

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Max, QuerySet
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
@@ -104,9 +104,6 @@ def email_queue(
 
     Call it inside the business write's transaction: the email exists if and only if the write commits.
     """
-    existing = OutgoingEmail.objects.filter(key=key).first()
-    if existing is not None:
-        return existing
     subject, text, html = render_email(template, context)
     stored = [
         {
@@ -116,17 +113,12 @@ def email_queue(
         }
         for item in attachments
     ]
-    try:
-        with transaction.atomic():
-            return OutgoingEmail.objects.create(
-                key=key, to=to, subject=subject, text_body=text, html_body=html, attachments=stored, order=order
-            )
-    except IntegrityError:
-        # Another transaction queued the same key between our look and our insert: theirs stands.
-        raced = OutgoingEmail.objects.filter(key=key).first()
-        if raced is None:
-            raise
-        return raced
+    email = OutgoingEmail(
+        key=key, to=to, subject=subject, text_body=text, html_body=html, attachments=stored, order=order
+    )
+    # One statement whoever else queues the same key meanwhile (ON CONFLICT DO NOTHING): the first row stands.
+    OutgoingEmail.objects.bulk_create([email], ignore_conflicts=True)
+    return OutgoingEmail.objects.get(key=key)
 
 
 @transaction.atomic
@@ -322,8 +314,8 @@ def _line_view(line: OrderLine) -> LineView:
     return LineView(**fields)
 
 
-def _order_context(order: Order) -> dict[str, Any]:
-    lines = order.lines.select_related("booking__course", "reservation__resource", "grant").order_by("pk")
+def _order_context(order: Order, lines: Iterable[OrderLine] | None = None) -> dict[str, Any]:
+    lines = ics.order_lines(order) if lines is None else lines
     return {
         "order": order,
         "lines": [_line_view(line) for line in lines],
@@ -339,11 +331,9 @@ def _queue_for_order(*, key: str, order: Order, template: str, context: dict[str
 def notify_order_confirmed(order: Order) -> OutgoingEmail:
     """The confirmation: lines and totals, an .ics for course seats and studio slots, download links."""
     key = f"order:{order.code}:confirmation"
-    existing = OutgoingEmail.objects.filter(key=key).first()
-    if existing is not None:  # before signing links and building the calendar for nothing
-        return existing
-    context = _order_context(order)
-    calendar = ics.calendar_for(order)
+    lines = list(ics.order_lines(order))
+    context = _order_context(order, lines)
+    calendar = ics.calendar_for(order, lines)
     link_days = link_lifetime().days
     context |= {
         "has_calendar": calendar is not None,
