@@ -12,22 +12,22 @@ server (gunicorn, gthread worker, DEBUG off) as subprocesses, then:
    (``Stripe-Signature: t=…,v1=HMAC-SHA256``) to ``POST /api/stripe/webhook``, and as many
    ``GET /healthz`` (the bare endpoint on the same server) — events/s, p50/p95/p99, ratios. No worker
    runs meanwhile; every answer must be 200 ``{"received": true, "duplicate": false}``, and the inbox
-   and the task queue must then hold exactly one row per event.
+   must then hold exactly one row per event, received and due for a worker.
 2. Fulfilment: ``2 × --orders`` orders placed through the real services (``order_place`` +
    ``checkout_start``, which creates each Checkout Session in the sandbox), every session paid
    through the sandbox's test helper, and its ``checkout.session.completed`` event taken from the
    sandbox's ``GET /v1/events``. Per round (first one ``bookdesk worker`` process, then two, each
-   round with fresh orders): the round's events are POSTed signed to the intake (one task each) and
-   their tasks held back; the worker processes start (``--interval`` between polls, the sweep at its
-   default); once they poll, the tasks are released and the bench polls the database until every
-   order is ``confirmed``. Throughput is taken from the inbox's own ``processed_at`` stamps (first
-   to last); the time from release to the last confirmation is shown too. Each fulfilment retrieves
-   the session from the sandbox (``sessions.retrieve``, expanded), whose own speed is measured
-   alongside.
+   round with fresh orders): the round's events are POSTed signed to the intake and held back (their
+   ``next_attempt_at`` set far ahead); the worker processes start (``--interval`` between idle polls);
+   once they poll, the events are made due and the bench polls the database until every order is
+   ``confirmed``. Each worker applies the events and sends the confirmation emails they queue (to
+   Django's locmem backend). Throughput is taken from the inbox's own ``processed_at`` stamps (first
+   to last); the time from release to the last confirmation is shown too. The sandbox's
+   ``sessions.retrieve`` (expanded) speed is measured alongside, for what a re-read costs.
 3. CPU per event / per order by process group (app server or worker, PostgreSQL, sandbox, this
    client, everything else on the machine), and the ceiling that CPU cost sets, so a missed target
    says where the time went. ``--profile`` adds a round of one worker under cProfile and prints
-   where its main thread spent its time, per task.
+   where its main thread spent its time, per order.
 
 Each intake run stops after 25 s and each round after 75 s (a slow round is reported, not failed), so
 the whole run stays within 5 minutes on a slow or busy machine; ``--quick`` takes about 40 s. Exits 1
@@ -72,8 +72,7 @@ WEBHOOK_SECRET = "whsec_bench_webhooks"
 STRIPE_KEY = "sk_test_bench_webhooks"
 TARGET_INTAKE = 800.0  # events/s
 TARGET_FULFIL = 200.0  # orders/s per worker
-TASKS = "django_tasks_database_dbtaskresult"
-HELD = "2999-01-01T00:00:00Z"  # a run_after no worker picks up yet
+HELD = "2999-01-01T00:00:00Z"  # a next_attempt_at no worker picks up yet
 INTAKE_SECONDS = 25.0  # at most, per load run: the whole bench stays within 5 minutes on a slow machine
 ROUND_SECONDS = 75.0  # at most, per fulfilment round
 USERS = 64  # a power of two; the number of courses is odd, so (k % users, k % courses) never repeats
@@ -707,10 +706,8 @@ def intake(web: str, db: Db, events: int, levels: list[int], groups: dict[str, C
         cpu_lines.append(f"{concurrency:>4}  {cpu.line(len(posted.latencies), 'event')}")
         rates.append((concurrency, posted.rate))
     stored = db.value("SELECT count(*) FROM payments_webhookevent")
-    received = db.value("SELECT count(*) FROM payments_webhookevent WHERE status = 'received'")
-    queued = db.value(
-        f"SELECT count(*) FROM {TASKS} WHERE status = 'READY' AND task_path = %s",
-        ["bookdesk.payments.tasks.process_webhook_event"],
+    received = db.value(
+        "SELECT count(*) FROM payments_webhookevent WHERE status = 'received' AND next_attempt_at <= now()"
     )
     print("\n" + "\n".join(cpu_lines))
     if server_cpu:
@@ -720,8 +717,8 @@ def intake(web: str, db: Db, events: int, levels: list[int], groups: dict[str, C
             f"CPU ceiling: {cores} CPUs / {min(server_cpu):.2f} ms of server CPU per event = {ceiling:.0f} events/s,"
             "\n  if nothing else (this client, other processes) used the machine"
         )
-    check = f"inbox {stored} rows ({received} received), {queued} tasks queued; expected {expected} of each"
-    if stored == received == queued == expected:
+    check = f"inbox {stored} rows, {received} of them received and due for a worker; expected {expected} of each"
+    if stored == received == expected:
         print(f"check: {check}: OK")
     else:
         failed = True
@@ -732,8 +729,7 @@ def intake(web: str, db: Db, events: int, levels: list[int], groups: dict[str, C
         + ", ".join(f"{rate:.0f}/s at {concurrency}" for concurrency, rate in rates)
         + ")"
     )
-    # The intake's events and tasks are not the fulfilment's: a clean queue for part 2.
-    db.conn.execute(f"DELETE FROM {TASKS}")
+    # The intake's events are not the fulfilment's: a clean inbox for part 2.
     db.conn.execute("DELETE FROM payments_webhookevent")
     return failed
 
@@ -779,12 +775,12 @@ def fulfilment(
             f"p50 {ms(run.percentile(0.5))} ms, p95 {ms(run.percentile(0.95))} ms"
         )
     print(
-        f"   worker: `bookdesk worker --interval {args.interval:g}` (sweep every "
-        f"{env.get('SWEEP_INTERVAL_SECONDS', '10')} s); orders/s from the inbox's processed_at stamps\n"
+        f"   worker: `bookdesk worker --interval {args.interval:g}` (the events, then the emails they queued, "
+        f"sent to Django's locmem backend); orders/s from the inbox's processed_at stamps\n"
     )
     header = (
         f"{'workers':>7}  {'orders':>6}{'orders/s':>10}{'per worker':>12}{'release→done s':>16}"
-        f"{'by task':>9}{'by sweep':>10}{'emails sent':>13}{'not confirmed':>15}"
+        f"{'emails sent':>13}{'not confirmed':>15}"
     )
     print(header)
     print("-" * len(header))
@@ -803,10 +799,12 @@ def fulfilment(
             "SELECT min(id) FROM payments_webhookevent WHERE stripe_id = ANY(%s)",
             [[json.loads(events[s])["id"] for s in batch]],
         )
-        # The round's tasks are held back until the workers are up, so their start-up is not measured.
-        queued = db.conn.execute(f"UPDATE {TASKS} SET run_after = %s WHERE status = 'READY'", [HELD]).rowcount
+        # The round's events are held back until the workers are up, so their start-up is not measured.
+        queued = db.conn.execute(
+            "UPDATE payments_webhookevent SET next_attempt_at = %s WHERE status = 'received'", [HELD]
+        ).rowcount
         if queued != orders:
-            raise BenchError(f"{queued} tasks queued for {orders} events")
+            raise BenchError(f"{queued} events received for {orders} orders")
         emails_before = db.value("SELECT count(*) FROM notifications_outgoingemail WHERE status = 'sent'")
         profiler = ["-m", "cProfile", "-o", str(profile_file)] if profiling else []
         argv = [python, *profiler, "-m", "bookdesk", "worker", "--interval", str(args.interval)]
@@ -821,7 +819,7 @@ def fulfilment(
             }
             with Cpu(groups) as cpu:
                 released = time.perf_counter()
-                db.conn.execute(f"UPDATE {TASKS} SET run_after = now() WHERE status = 'READY'")
+                db.conn.execute("UPDATE payments_webhookevent SET next_attempt_at = now() WHERE status = 'received'")
                 done_at = wait_confirmed(db, batch, processes, worker_logs, timeout=ROUND_SECONDS)
         # Stopped with SIGTERM: the worker exits cleanly (SystemExit), and cProfile then writes its file.
         emails = db.value("SELECT count(*) FROM notifications_outgoingemail WHERE status = 'sent'") - emails_before
@@ -831,12 +829,6 @@ def fulfilment(
             [first_pk],
         )[0]
         rate = (count - 1) / float(span) if span else float("nan")
-        by_sweep = db.value(
-            f"SELECT count(*) FROM {TASKS} WHERE status = 'SUCCESSFUL' "
-            "AND (return_value IS NULL OR return_value = 'null'::jsonb) "
-            "AND enqueued_at >= (SELECT received_at FROM payments_webhookevent WHERE id = %s)",
-            [first_pk],
-        )
         not_confirmed = db.value(
             "SELECT count(*) FROM payments_payment p JOIN orders_order o ON o.id = p.order_id "
             "WHERE p.session_id = ANY(%s) AND o.status <> 'confirmed'",
@@ -851,14 +843,13 @@ def fulfilment(
         name = f"{workers}{' prof' if profiling else ''}"
         print(
             f"{name:>7}  {count:>6}{rate:10.1f}{rate / workers:12.1f}{done_at - released:16.1f}"
-            f"{count - by_sweep:>9}{by_sweep:>10}{emails:>13}{not_confirmed:>15}"
+            f"{emails:>13}{not_confirmed:>15}"
         )
         if wrong:
             failed = True
             print(f"         {len(wrong)} events went wrong, e.g. {wrong[0]}")
         if not_confirmed:
             print(f"         stopped after {ROUND_SECONDS:g} s; the round's unprocessed events are dropped")
-            db.conn.execute(f"DELETE FROM {TASKS} WHERE status = 'READY'")
             db.conn.execute("DELETE FROM payments_webhookevent WHERE status = 'received'")
         cpu_lines.append(f"{name:>7}  {cpu.line(count, 'order')}")
         if not profiling:
@@ -882,14 +873,14 @@ def fulfilment(
 
 
 def wait_started(processes: list[subprocess.Popen[bytes]], logs: list[Path]) -> None:
-    """Until every worker has entered its task loop, and slept its random start-up delay (at most 1 s)."""
+    """Until every worker has entered its loop (and polled the empty inbox once)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for process, log in zip(processes, logs, strict=True):
             if process.poll() is not None:
                 raise BenchError(f"a worker exited with {process.returncode}:\n{tail(log)}")
-        if all("Starting worker" in log.read_text(errors="replace") for log in logs):
-            time.sleep(1.2)
+        if all("worker running" in log.read_text(errors="replace") for log in logs):
+            time.sleep(0.3)
             return
         time.sleep(0.1)
     raise BenchError(f"the workers did not start within 60 s:\n{tail(logs[0])}")
@@ -916,24 +907,23 @@ def wait_confirmed(
 
 
 def print_profile(path: Path) -> None:
-    """Where the worker's main thread (the task loop) spent its time, per task, by function (cumulative)."""
+    """Where the worker's main thread spent its busy time (events, then emails), per order, by function."""
     stats = pstats.Stats(str(path))
     wanted = [
-        ("django_tasks_db/models.py", "get_locked", "  claim: SELECT … FOR UPDATE SKIP LOCKED"),
-        ("django_tasks_db/models.py", "claim", "  claim: UPDATE status RUNNING"),
-        ("django_tasks_db/management/commands/db_worker.py", "run_task", "  run_task"),
-        ("bookdesk/payments/webhooks.py", "process", "    webhooks.process (its own transaction)"),
-        ("bookdesk/payments/fulfilment.py", "fulfil_checkout", "      fulfil_checkout"),
-        ("bookdesk/payments/gateway.py", "retrieve_session", "        gateway.retrieve_session (Stripe)"),
-        ("bookdesk/payments/fulfilment.py", "_apply_paid", "        _apply_paid (order row lock held)"),
-        ("bookdesk/orders/services.py", "audit", "          audit"),
-        ("bookdesk/orders/services.py", "order_transition", "          order_transition"),
-        ("bookdesk/orders/services.py", "confirm_holds", "          confirm_holds"),
-        ("bookdesk/notifications/services.py", "notify_order_confirmed", "          notify_order_confirmed"),
-        ("bookdesk/notifications/ics.py", "calendar_for", "            ics.calendar_for"),
-        ("bookdesk/notifications/services.py", "email_queue", "            email_queue (render + store)"),
-        ("bookdesk/payments/fulfilment.py", "_settle_refunds", "        _settle_refunds"),
-        ("django_tasks_db/models.py", "set_successful", "  set_successful: UPDATE status SUCCESSFUL"),
+        ("bookdesk/payments/webhooks.py", "process_next", "  webhooks.process_next (one transaction)"),
+        ("bookdesk/payments/webhooks.py", "_lock_first", "    claim: SELECT … FOR UPDATE SKIP LOCKED"),
+        ("bookdesk/payments/fulfilment.py", "fulfil_checkout", "    fulfil_checkout"),
+        ("bookdesk/payments/gateway.py", "retrieve_session", "      gateway.retrieve_session (Stripe)"),
+        ("bookdesk/payments/fulfilment.py", "_apply_paid", "      _apply_paid (order row lock held)"),
+        ("bookdesk/orders/services.py", "audit", "        audit"),
+        ("bookdesk/orders/services.py", "order_transition", "        order_transition"),
+        ("bookdesk/orders/services.py", "confirm_holds", "        confirm_holds"),
+        ("bookdesk/notifications/services.py", "notify_order_confirmed", "        notify_order_confirmed"),
+        ("bookdesk/notifications/services.py", "render_email", "          render_email (templates)"),
+        ("bookdesk/notifications/ics.py", "calendar_for", "          ics.calendar_for"),
+        ("bookdesk/payments/webhooks.py", "_finish", "    _finish (the event's new status)"),
+        ("bookdesk/notifications/services.py", "emails_send_due", "  emails_send_due (claim, build, send)"),
+        ("bookdesk/notifications/services.py", "build_message", "    build_message (MIME)"),
         ("psycopg/cursor.py", "execute", "SQL statements (psycopg execute, all of the above)"),
         ("psycopg/connection.py", "commit", "COMMITs"),
     ]
@@ -942,18 +932,18 @@ def print_profile(path: Path) -> None:
         for suffix, name, label in wanted:
             if function == name and filename.endswith(suffix) and found.get(label, (0, -1.0))[1] < cumulative:
                 found[label] = (calls, cumulative)
-    tasks = found.get("  run_task", (0, 0.0))[0]
-    if not tasks:
-        print("\nprofile: no task ran under cProfile")
+    orders = found.get("    fulfil_checkout", (0, 0.0))[0]
+    if not orders:
+        print("\nprofile: no event was applied under cProfile")
         return
-    # Busy time: claiming and running tasks (the loop's sleeps and start-up left out).
-    busy = sum(found.get(label, (0, 0.0))[1] for label in ("  run_task", wanted[0][2], wanted[1][2]))
-    print(f"\nprofile of one worker's main thread over {tasks} tasks (cProfile; it inflates Python-heavy parts):")
+    # Busy time: applying events and sending emails (the loop's idle polls and sleeps left out).
+    busy = sum(found.get(label, (0, 0.0))[1] for label in (wanted[0][2], wanted[12][2]))
+    print(f"\nprofile of one worker's main thread over {orders} orders (cProfile; it inflates Python-heavy parts):")
     for _, _, label in wanted:
         if label in found:
             calls, cumulative = found[label]
             print(
-                f"  {label:<58}{calls / tasks:6.1f} calls/task{cumulative / tasks * 1000:8.2f} ms/task"
+                f"  {label:<58}{calls / orders:6.1f} calls/order{cumulative / orders * 1000:8.2f} ms/order"
                 f"{cumulative / busy * 100 if busy else 0:6.0f}%"
             )
 

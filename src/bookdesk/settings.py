@@ -6,7 +6,11 @@ import os
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+# Generic classes (`admin.ModelAdmin[Course]`, `QuerySet[Order]`) work at runtime, not only for mypy.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("BOOKDESK_DATA_DIR", Path.cwd() / "var"))
@@ -55,8 +59,6 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.headless",
     "ninja",  # serves Swagger UI's assets itself (/api/docs), no CDN
-    "django_tasks",
-    "django_tasks_db",
     "bookdesk.accounts",
     "bookdesk.catalog",
     "bookdesk.cart",
@@ -313,8 +315,8 @@ RATE_LIMITS = {
 
 NINJA_PAGINATION_PER_PAGE = 20
 
-# Background work: durable rows in our own database, enqueued in the same transaction as the business write.
-TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Background work: durable rows in our own database (the webhook inbox, the email outbox, the holds),
+# written in the business write's transaction and claimed by `bookdesk worker` with SKIP LOCKED.
 SWEEP_INTERVAL_SECONDS = int(env("SWEEP_INTERVAL_SECONDS", "10"))
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")

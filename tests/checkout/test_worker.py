@@ -1,18 +1,25 @@
-"""`bookdesk worker --once`: one hold sweep and the queued tasks, then exit."""
+"""`bookdesk worker`: the loop over the webhook inbox and the email outbox, and `--once`."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 from io import StringIO
 from typing import Any
 
 import pytest
+import stripe
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from bookdesk.ops.management.commands.worker import run
 from bookdesk.orders.models import Order, OrderStatus
+from bookdesk.payments.models import WebhookEvent
 from factories import CourseFactory, UserFactory
+from payments.conftest import SECRET, deliver, pay, session_events
 
 # The worker closes stale connections as it polls, as a long-running process must: no test transaction here.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,3 +38,32 @@ def test_worker_once_expires_lapsed_holds(stripe_sandbox: Any) -> None:
 
     assert "1 holds expired" in out.getvalue()
     assert Order.objects.get(code=code).status == OrderStatus.EXPIRED
+
+
+def test_the_worker_applies_events_and_sends_emails_as_they_arrive(
+    stripe_sandbox: Any, stripe_client: stripe.StripeClient, settings: Any
+) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client = Client()
+    client.force_login(UserFactory(email="loop@example.com"))
+    answer = client.post("/api/stripe/checkout", {"course_id": CourseFactory().pk}, content_type="application/json")
+    session_id = answer.json()["session_id"]
+    stop = threading.Event()
+    worker = threading.Thread(target=run, args=(stop,), kwargs={"interval": 0.05, "sweep_interval": 60})
+    worker.start()
+    try:
+        pay(stripe_client, session_id)
+        for event in session_events(stripe_client, session_id):
+            assert deliver(event).status_code == 200
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not mail.outbox:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        worker.join(10)
+
+    assert not worker.is_alive()
+    assert Order.objects.get(code=answer.json()["order"]["code"]).status == OrderStatus.CONFIRMED
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) <= {"processed", "ignored"}
+    assert [message.to for message in mail.outbox] == [["loop@example.com"]]

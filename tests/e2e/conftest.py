@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 import stripe
 from django.db import close_old_connections, connection
-from django_tasks_db.management.commands.db_worker import Worker as DBWorker
 
 from bookdesk.accounts.services import user_ensure_verified
 from bookdesk.ops.management.commands.worker import sweep_once
@@ -47,7 +46,7 @@ def browser() -> Iterator[Any]:
 
 
 class Worker:
-    """`bookdesk worker` in a thread: the queued tasks (django-tasks-db), then its sweeps, every 100 ms."""
+    """`bookdesk worker` in a thread: a round of everything it does (events, emails, holds) every 100 ms."""
 
     def __init__(self) -> None:
         self._stop = threading.Event()
@@ -57,17 +56,6 @@ class Worker:
     def _run(self) -> None:
         while not self._stop.wait(0.1):
             try:
-                tasks = DBWorker(
-                    queue_names=["*"],
-                    interval=0,
-                    batch=True,
-                    backend_name="default",
-                    startup_delay=False,
-                    max_tasks=None,
-                    worker_id="e2e-worker",
-                    excluded_queue_names=[],
-                )
-                tasks.run()
                 sweep_once()
             except Exception as exc:  # kept for the test to report
                 self.errors.append(repr(exc))

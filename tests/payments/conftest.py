@@ -49,7 +49,7 @@ def sandbox_events(stripe_client: stripe.StripeClient, *, about: set[str]) -> li
 
 
 def run_inbox() -> int:
-    """What the worker does: process every stored event that is due (tasks aside, all of them)."""
+    """What the worker does: process every stored event that is due (failed ones' backoff skipped)."""
     return webhooks.process_due(now=timezone.now() + timedelta(hours=2))
 
 

@@ -6,18 +6,21 @@ would (duplicates and wrong order included); `run_inbox` is the worker's process
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 import stripe
+from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, OrderStatus
 from bookdesk.orders.services import order_expire
+from bookdesk.payments import webhooks
 from bookdesk.payments.models import Payment, Refund, WebhookEvent
 from bookdesk.payments.services import checkout_start
 from factories import CourseFactory, UserFactory
@@ -278,7 +281,8 @@ def test_a_handler_failing_again_and_again_goes_dead_then_succeeds_on_replay(
     from bookdesk.payments.webhooks import replay
 
     answer = book(customer, CourseFactory().pk)
-    pay(stripe_client, answer["session_id"])
+    # A bank debit still settling: its `completed` event must be checked against Stripe when applied.
+    pay(stripe_client, answer["session_id"], "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds=600)
     deliver_all(stripe_client, answer["session_id"])
     settings.WEBHOOK_MAX_ATTEMPTS = 2
     working_base = settings.STRIPE_API_BASE
@@ -294,24 +298,68 @@ def test_a_handler_failing_again_and_again_goes_dead_then_succeeds_on_replay(
 
     settings.STRIPE_API_BASE = working_base
     assert replay(completed.pk) == "processed"
-    assert order_of(answer).status == OrderStatus.CONFIRMED
+    assert order_of(answer).status == OrderStatus.PROCESSING
 
 
+def test_a_paid_or_expired_session_is_applied_from_the_signed_event_without_asking_stripe(
+    customer: Client, stripe_client: stripe.StripeClient, settings: Any
+) -> None:
+    paid, lapsed = book(customer, CourseFactory().pk), book(customer, CourseFactory().pk)
+    pay(stripe_client, paid["session_id"])
+    stripe_client.v1.checkout.sessions.expire(lapsed["session_id"])
+    events = session_events(stripe_client, paid["session_id"]) + session_events(stripe_client, lapsed["session_id"])
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # a paid or expired session cannot change: no need to ask
+
+    for event in events:
+        deliver(event)
+    run_inbox()
+
+    assert order_of(paid).status == OrderStatus.CONFIRMED
+    assert order_of(lapsed).status == OrderStatus.EXPIRED
+    assert not WebhookEvent.objects.exclude(status__in=["processed", "ignored"]).exists()
+
+
+@pytest.mark.django_db(transaction=True)
 def test_an_event_whose_worker_died_is_finished_by_the_next(
     customer: Client, stripe_client: stripe.StripeClient
 ) -> None:
-    from django_tasks_db.models import DBTaskResult
-
     answer = book(customer, CourseFactory().pk)
     pay(stripe_client, answer["session_id"])
     deliver_all(stripe_client, answer["session_id"])
-    # The task was claimed by a worker that died: it stays "running" and never finishes.
-    assert DBTaskResult.objects.count() == WebhookEvent.objects.count()
-    DBTaskResult.objects.update(status="RUNNING")
+    claimed, die = threading.Event(), threading.Event()
+
+    def dying_worker() -> None:
+        # Claims the oldest due event as a worker does, then dies before finishing: its transaction
+        # (and with it the claim) is rolled back.
+        try:
+            with transaction.atomic():
+                completed = WebhookEvent.objects.filter(type="checkout.session.completed")
+                assert webhooks._lock_first(completed) is not None
+                claimed.set()
+                die.wait(10)
+                raise RuntimeError("killed")
+        except RuntimeError:
+            pass
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=dying_worker)
+    thread.start()
+    assert claimed.wait(10)
+    if connection.vendor == "postgresql":
+        # Another worker meanwhile skips the locked event instead of waiting for it.
+        started = time.monotonic()
+        run_inbox()
+        assert time.monotonic() - started < 2
+        assert WebhookEvent.objects.get(type="checkout.session.completed").status == "received"
+        assert order_of(answer).status == OrderStatus.PENDING
+    die.set()
+    thread.join(10)
 
     run_inbox()
 
     assert order_of(answer).status == OrderStatus.CONFIRMED
+    assert WebhookEvent.objects.filter(status="received").count() == 0
 
 
 def test_unknown_event_types_are_stored_and_ignored() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from io import StringIO
 from typing import Any
 
@@ -54,15 +55,24 @@ def test_reconcile_rejects_a_window_it_cannot_read() -> None:
 
 
 def dead_event(stripe_client: stripe.StripeClient, settings: Any) -> tuple[Order, WebhookEvent]:
-    order = paid_without_webhooks(stripe_client)
-    payment = order.payments.get()
-    for event in session_events(stripe_client, payment.session_id or ""):
+    """An order paid by a bank debit whose `completed` event went dead: Stripe was unreachable to re-read it."""
+    client = Client()
+    client.force_login(UserFactory())
+    answer = book(client, CourseFactory().pk)
+    session_id = answer["session_id"]
+    pay(stripe_client, session_id, "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds=0.2)
+    for event in session_events(stripe_client, session_id):
         deliver(event)
     settings.WEBHOOK_MAX_ATTEMPTS = 1
     working = settings.STRIPE_API_BASE
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"
     run_inbox()
     settings.STRIPE_API_BASE = working
+    deadline = time.monotonic() + 10  # the debit settles meanwhile: a replay finds the session paid
+    while stripe_client.v1.checkout.sessions.retrieve(session_id).payment_status != "paid":
+        assert time.monotonic() < deadline, "the delayed payment never settled"
+        time.sleep(0.05)
+    order = Order.objects.get(code=answer["order"]["code"])
     return order, WebhookEvent.objects.get(type="checkout.session.completed", status="dead")
 
 

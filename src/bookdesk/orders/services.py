@@ -8,7 +8,9 @@ On SQLite the transaction is IMMEDIATE (settings), so the whole placement runs u
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -76,10 +78,14 @@ def hold_duration() -> timedelta:
     return timedelta(minutes=max(30, int(settings.HOLD_MINUTES)), seconds=60)
 
 
+# The audit entries of the step in progress, when it batches them (see `audit_batch`).
+_batch: ContextVar[list[AuditEntry] | None] = ContextVar("audit_batch", default=None)
+
+
 def audit(
     *, actor: str, action: str, obj: Any, order: Order | None = None, data: dict[str, Any] | None = None
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         actor=actor,
         action=action,
         order=order,
@@ -87,12 +93,40 @@ def audit(
         object_id=str(getattr(obj, "code", None) or obj.pk),
         data=data or {},
     )
+    batch = _batch.get()
+    if batch is None:
+        entry.save()
+    else:
+        batch.append(entry)
+    return entry
 
 
-def order_transition(*, order: Order, to: str, actor: str, data: dict[str, Any] | None = None) -> bool:
+@contextmanager
+def audit_batch() -> Iterator[None]:
+    """Within the block, audit entries are collected and written in one INSERT when it ends.
+
+    For a step that writes several entries (paid → confirmed writes three). Nothing is written if the
+    block raises: its transaction rolls back anyway.
+    """
+    if _batch.get() is not None:  # already batching: the outer block writes
+        yield
+        return
+    entries: list[AuditEntry] = []
+    token = _batch.set(entries)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    AuditEntry.objects.bulk_create(entries)
+
+
+def order_transition(
+    *, order: Order, to: str, actor: str, data: dict[str, Any] | None = None, save: bool = True
+) -> bool:
     """Move an order through the state machine table; returns False (and logs) for a refused move.
 
-    Moving to the state it is already in is a no-op, so redelivered events change nothing.
+    Moving to the state it is already in is a no-op, so redelivered events change nothing. `save=False`
+    leaves writing the status to the caller (a step that moves on again before it commits).
     """
     if order.status == to:
         return False
@@ -108,7 +142,8 @@ def order_transition(*, order: Order, to: str, actor: str, data: dict[str, Any] 
         return False
     previous = order.status
     order.status = to
-    order.save(update_fields=["status", "updated_at"])
+    if save:
+        order.save(update_fields=["status", "updated_at"])
     audit(actor=actor, action=f"order.{to}", obj=order, order=order, data={"from": previous, **(data or {})})
     return True
 

@@ -16,6 +16,7 @@ the decision (payment `refunding`) and the refund is finished by the next try.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import stripe
@@ -26,13 +27,22 @@ from bookdesk.cart.models import Cart
 from bookdesk.ops.metrics import PAYMENTS
 from bookdesk.orders import states
 from bookdesk.orders.models import Order, OrderStatus
-from bookdesk.orders.services import audit, cancel_holds, confirm_holds, order_rehold, order_transition, release_holds
+from bookdesk.orders.services import (
+    audit,
+    audit_batch,
+    cancel_holds,
+    confirm_holds,
+    order_rehold,
+    order_transition,
+    release_holds,
+)
 from bookdesk.payments import gateway
 from bookdesk.payments.models import Payment, Refund
 
 logger = logging.getLogger("bookdesk.payments.fulfilment")
 
 CONFIRMED = "order confirmed"
+UNKNOWN = "unknown session"  # not one of ours (another integration on the same account), or not recorded yet
 # PaymentIntent states of a completed session whose delayed payment failed for good.
 FAILED_INTENT = frozenset({"requires_payment_method", "canceled"})
 
@@ -48,33 +58,58 @@ def _intent(session: Any) -> tuple[str, str]:
 
 
 def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = None) -> str:
-    """Apply the current state of a Checkout Session to its payment and order; returns what it did."""
+    """Apply the current state of a Checkout Session to its payment and order; returns what it did.
+
+    `session` is the session as the caller has it (a signed event's payload, the success page's
+    retrieve); without it the session is retrieved from Stripe. The step runs in the caller's
+    transaction when there is one (the webhook worker's), in its own otherwise.
+    """
     session = session if session is not None else gateway.retrieve_session(session_id)
     if not isinstance(session, dict):
         session = session.to_dict()
-    payment = Payment.objects.filter(session_id=session["id"]).first()
-    if payment is None:
-        # Not one of ours (another integration on the same account), or not yet recorded.
-        return "unknown session"
+    session_id = str(session.get("id") or session_id)
     status, payment_status = session.get("status"), session.get("payment_status")
     intent_id, intent_status = _intent(session)
+    step: Step
     if status == "expired":
-        return _session_expired(payment, actor=actor)
-    if status != "complete":
-        return "session still open"
-    if payment_status in ("paid", "no_payment_required"):
-        outcome = _apply_paid(payment, session, intent_id, actor=actor)
-        if outcome != CONFIRMED:  # any other outcome may have left (or found) a payment to refund
-            _settle_refunds(payment.order_id, actor=actor)
-        return outcome
-    if intent_status in FAILED_INTENT:
-        return _payment_failed(payment, intent_id, actor=actor)
-    return _payment_processing(payment, intent_id, actor=actor)
+        step = _session_expired
+    elif status != "complete":
+        return "session still open" if Payment.objects.filter(session_id=session_id).exists() else UNKNOWN
+    elif payment_status in ("paid", "no_payment_required"):
+        step = _apply_paid
+    elif intent_status in FAILED_INTENT:
+        step = _payment_failed
+    else:
+        step = _payment_processing
+    with transaction.atomic(savepoint=False):  # nested, a savepoint would only cost two more statements
+        found = _locked_by_session(session_id)
+        if found is None:
+            return UNKNOWN
+        payment, order = found
+        outcome = step(payment, order, session=session, intent_id=intent_id, actor=actor)
+    if step is _apply_paid and outcome != CONFIRMED:  # it may have left (or found) a payment to refund
+        _settle_refunds(order.pk, actor=actor)
+    return outcome
+
+
+def is_final(session: dict[str, Any]) -> bool:
+    """A session that cannot change any more: expired, or complete and paid (Stripe never undoes either)."""
+    if session.get("status") == "expired":
+        return True
+    return session.get("status") == "complete" and session.get("payment_status") in ("paid", "no_payment_required")
 
 
 def _locked(payment: Payment) -> tuple[Payment, Order]:
     order = Order.objects.select_for_update().get(pk=payment.order_id)
     return Payment.objects.select_for_update().get(pk=payment.pk), order
+
+
+def _locked_by_session(session_id: str) -> tuple[Payment, Order] | None:
+    """The payment of a Checkout Session and its order, both locked (the order first, as everywhere)."""
+    order = Order.objects.select_for_update(of=("self",)).filter(payments__session_id=session_id).first()
+    if order is None:
+        return None
+    return Payment.objects.select_for_update().get(session_id=session_id), order
 
 
 def _locked_by_intent(obj: dict[str, Any]) -> tuple[Payment, Order] | None:
@@ -83,9 +118,11 @@ def _locked_by_intent(obj: dict[str, Any]) -> tuple[Payment, Order] | None:
     return _locked(payment) if payment is not None else None
 
 
-@transaction.atomic
-def _session_expired(payment: Payment, *, actor: str) -> str:
-    payment, order = _locked(payment)
+# The steps of `fulfil_checkout`: each gets the session's payment and order, both locked.
+Step = Callable[..., str]
+
+
+def _session_expired(payment: Payment, order: Order, *, session: dict[str, Any], intent_id: str, actor: str) -> str:
     if payment.status not in (Payment.Status.OPEN, Payment.Status.CREATING):
         return f"ignored: payment already {payment.status}"
     payment.status = Payment.Status.EXPIRED
@@ -99,9 +136,7 @@ def _session_expired(payment: Payment, *, actor: str) -> str:
     return "payment expired"
 
 
-@transaction.atomic
-def _payment_processing(payment: Payment, intent_id: str, *, actor: str) -> str:
-    payment, order = _locked(payment)
+def _payment_processing(payment: Payment, order: Order, *, session: dict[str, Any], intent_id: str, actor: str) -> str:
     if payment.status not in (Payment.Status.OPEN, Payment.Status.CREATING, Payment.Status.EXPIRED):
         return f"ignored: payment already {payment.status}"
     payment.status = Payment.Status.PROCESSING
@@ -115,9 +150,7 @@ def _payment_processing(payment: Payment, intent_id: str, *, actor: str) -> str:
     return "order processing"
 
 
-@transaction.atomic
-def _payment_failed(payment: Payment, intent_id: str, *, actor: str) -> str:
-    payment, order = _locked(payment)
+def _payment_failed(payment: Payment, order: Order, *, session: dict[str, Any], intent_id: str, actor: str) -> str:
     if payment.status in (Payment.Status.FAILED, Payment.Status.PAID, Payment.Status.REFUNDED):
         return f"ignored: payment already {payment.status}"
     payment.status = Payment.Status.FAILED
@@ -134,9 +167,7 @@ def _payment_failed(payment: Payment, intent_id: str, *, actor: str) -> str:
     return "order failed, holds released, customer told"
 
 
-@transaction.atomic
-def _apply_paid(payment: Payment, session: Any, intent_id: str, *, actor: str) -> str:
-    payment, order = _locked(payment)
+def _apply_paid(payment: Payment, order: Order, *, session: dict[str, Any], intent_id: str, actor: str) -> str:
     if payment.status in (Payment.Status.PAID, Payment.Status.REFUNDING, Payment.Status.REFUNDED):
         return f"already applied (payment {payment.status})"
     amount, currency = int(session.get("amount_total") or 0), str(session.get("currency") or "")
@@ -145,28 +176,32 @@ def _apply_paid(payment: Payment, session: Any, intent_id: str, *, actor: str) -
     payment.amount_received = amount
     payment.save(update_fields=["status", "payment_intent_id", "amount_received", "updated_at"])
     PAYMENTS.labels(outcome="paid").inc()
-    audit(
-        actor=actor,
-        action="payment.paid",
-        obj=payment,
-        order=order,
-        data={"amount": amount, "currency": currency, "payment_intent": intent_id},
-    )
-    if amount != payment.amount or currency != order.currency:
-        reason = f"paid {amount} {currency}, expected {payment.amount} {order.currency}"
-        _put_under_review(order, actor=actor, note=reason, reason=reason)
-        return "needs review: amount or currency differs"
-    if order.payments.filter(status__in=[Payment.Status.PAID]).exclude(pk=payment.pk).exists():
-        _to_refund(payment, order, actor=actor, reason="duplicate")
-        return "paid twice: this payment will be refunded"
-    if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING) and not order_rehold(order=order, actor=actor):
-        order_transition(order=order, to=OrderStatus.PAID, actor=actor, data={"late": True})
-        _to_refund(payment, order, actor=actor, reason="late")
-        return "late payment, capacity gone: refunding"
-    if not order_transition(order=order, to=OrderStatus.PAID, actor=actor, data={"session_id": payment.session_id}):
-        return f"paid; order left {order.status}"
-    confirmed = confirm_holds(order=order)
-    order_transition(order=order, to=OrderStatus.CONFIRMED, actor=actor, data={"holds": confirmed})
+    with audit_batch():  # payment.paid, order.paid and order.confirmed in one INSERT
+        audit(
+            actor=actor,
+            action="payment.paid",
+            obj=payment,
+            order=order,
+            data={"amount": amount, "currency": currency, "payment_intent": intent_id},
+        )
+        if amount != payment.amount or currency != order.currency:
+            reason = f"paid {amount} {currency}, expected {payment.amount} {order.currency}"
+            _put_under_review(order, actor=actor, note=reason, reason=reason)
+            return "needs review: amount or currency differs"
+        if order.payments.filter(status=Payment.Status.PAID).exclude(pk=payment.pk).exists():
+            _to_refund(payment, order, actor=actor, reason="duplicate")
+            return "paid twice: this payment will be refunded"
+        if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING) and not order_rehold(
+            order=order, actor=actor
+        ):
+            order_transition(order=order, to=OrderStatus.PAID, actor=actor, data={"late": True})
+            _to_refund(payment, order, actor=actor, reason="late")
+            return "late payment, capacity gone: refunding"
+        paid = {"session_id": payment.session_id}
+        if not order_transition(order=order, to=OrderStatus.PAID, actor=actor, data=paid, save=False):
+            return f"paid; order left {order.status}"
+        confirmed = confirm_holds(order=order)
+        order_transition(order=order, to=OrderStatus.CONFIRMED, actor=actor, data={"holds": confirmed})
     # The cart it was checked out from has done its job (a "Book now" order leaves the cart alone).
     for cart in Cart.objects.filter(order=order):
         cart.items.all().delete()

@@ -1,13 +1,14 @@
 """Stripe webhooks: verify and store (intake), then apply each stored event exactly once (processing).
 
 Intake (`POST /api/stripe/webhook`) verifies the signature on the raw body, stores the event in the
-`WebhookEvent` inbox (its Stripe id is unique: a duplicate is answered 200 and ignored), enqueues its
-processing in the same transaction and answers at once. Anything a sender can get wrong is a 400
-problem document that stores nothing.
+`WebhookEvent` inbox (its Stripe id is unique: a duplicate is answered 200 and ignored) and answers at
+once. Anything a sender can get wrong is a 400 problem document that stores nothing.
 
-Processing runs in `bookdesk worker`: the task enqueued at intake, and a sweep that picks up events
-whose task never ran or whose worker died, and failed ones whose backoff is over. Each event is
-claimed under its row lock; its handler runs in its own transaction with the event's new status.
+The inbox is the work queue: storing an event is enqueuing it (one row, one statement). `bookdesk worker`
+claims the oldest due event with `SELECT … FOR UPDATE SKIP LOCKED` (workers never wait on each other,
+and an event whose worker died is simply due again once its transaction rolled back), applies its
+handler and records the event's new status in the same transaction. A handler that raises rolls all of
+that back; the failure is then recorded with a backoff, and the event is `dead` after too many.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import stripe
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -35,8 +37,8 @@ logger = logging.getLogger("bookdesk.payments.webhooks")
 
 MAX_BODY_BYTES = 256 * 1024
 SIGNATURE_TOLERANCE = 300
-# An event whose task has not run after this long is picked up by the sweep.
-PICKUP_GRACE = timedelta(seconds=30)
+# Events a worker may claim (when their `next_attempt_at` has come).
+DUE = (WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED)
 
 
 def webhook_secrets() -> list[str]:
@@ -117,22 +119,19 @@ def intake(request: HttpRequest) -> HttpResponse:
 
 
 def store(event: dict[str, Any]) -> bool:
-    """Put the event in the inbox and enqueue its processing, in one transaction; False for a duplicate."""
+    """Put the event in the inbox, due at once for the workers; False for a duplicate."""
     stamp = event.get("created")
     created = datetime.fromtimestamp(stamp if isinstance(stamp, int) and 0 < stamp < 2**34 else time.time(), tz=UTC)
     try:
         with transaction.atomic():
-            row = WebhookEvent.objects.create(
+            WebhookEvent.objects.create(
                 stripe_id=event["id"],
                 type=event["type"],
                 payload=event,
                 livemode=bool(event.get("livemode")),
                 stripe_created=created,
-                next_attempt_at=timezone.now() + PICKUP_GRACE,
+                next_attempt_at=timezone.now(),
             )
-            from bookdesk.payments.tasks import process_webhook_event
-
-            process_webhook_event.enqueue(row.pk)
     except IntegrityError:
         return False
     return True
@@ -141,16 +140,22 @@ def store(event: dict[str, Any]) -> bool:
 # --- processing ----------------------------------------------------------------------------------
 
 
-def _session_id(obj: dict[str, Any]) -> str:
-    return str(obj.get("id") or "")
+def _checkout_session(session: dict[str, Any]) -> str:
+    """Apply a Checkout Session event through `fulfil_checkout`.
+
+    A session in a final state (expired, or complete and paid) is applied from the signed payload: it
+    cannot have changed since. Any other (a delayed payment in flight) may be stale by the time it is
+    applied, or arrive after a later event: it is re-read from Stripe.
+    """
+    session_id = str(session.get("id") or "")
+    return fulfilment.fulfil_checkout(session_id, session=session if fulfilment.is_final(session) else None)
 
 
 HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
-    # Each re-reads the session from Stripe: the payload may be stale or arrive out of order.
-    "checkout.session.completed": lambda obj: fulfilment.fulfil_checkout(_session_id(obj)),
-    "checkout.session.async_payment_succeeded": lambda obj: fulfilment.fulfil_checkout(_session_id(obj)),
-    "checkout.session.async_payment_failed": lambda obj: fulfilment.fulfil_checkout(_session_id(obj)),
-    "checkout.session.expired": lambda obj: fulfilment.fulfil_checkout(_session_id(obj)),
+    "checkout.session.completed": _checkout_session,
+    "checkout.session.async_payment_succeeded": _checkout_session,
+    "checkout.session.async_payment_failed": _checkout_session,
+    "checkout.session.expired": _checkout_session,
     "payment_intent.payment_failed": lambda obj: "card declined on the payment page; the session stays open",
     "charge.refunded": fulfilment.apply_charge_refunded,
     "refund.updated": fulfilment.apply_refund_updated,
@@ -158,45 +163,52 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 
 
-def _claim(event_pk: int, *, force: bool) -> WebhookEvent | None:
-    """Lock the event row; None when another worker has it or there is nothing (more) to do."""
-    rows = WebhookEvent.objects.filter(pk=event_pk)
+def _lock_first(rows: QuerySet[WebhookEvent]) -> WebhookEvent | None:
+    """The first of `rows`, row-locked; rows another worker holds are skipped, never waited for.
+
+    SQLite has no row locks: its write lock (transactions begin IMMEDIATE) serialises the workers.
+    """
     if connection.features.has_select_for_update_skip_locked:
         rows = rows.select_for_update(skip_locked=True)
-    event = rows.first()
-    if event is None:
-        return None
-    if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
-        return None
-    if event.status == WebhookEvent.Status.DEAD and not force:
-        return None
-    return event
+    return rows.first()
+
+
+def process_next(*, now: datetime | None = None) -> str | None:
+    """Claim the oldest due event and apply it; its new status, or None when nothing is due."""
+    due = WebhookEvent.objects.filter(status__in=DUE, next_attempt_at__lte=now or timezone.now())
+    return _apply(due.order_by("next_attempt_at", "pk"), force=False)
 
 
 def process(event_pk: int, *, force: bool = False) -> str | None:
-    """Apply one stored event; returns its new status (None when there was nothing to do).
+    """Apply one stored event now, due or not (`force` runs a dead one too); None if nothing to do."""
+    return _apply(WebhookEvent.objects.filter(pk=event_pk), force=force)
 
-    The row lock is held while the handler runs, so two workers never apply one event at once. The
-    handler's writes and the event's new status commit together; if the handler raises, its writes
-    roll back and the failure is recorded for a retry with backoff, `dead` after too many.
+
+def _apply(rows: QuerySet[WebhookEvent], *, force: bool) -> str | None:
+    """Lock the first of `rows` and run its handler; the handler's writes and the new status commit together.
+
+    The row lock is held while the handler runs, so two workers never apply one event at once. If the
+    handler raises, everything it wrote rolls back with the claim, and the failure is recorded in a
+    transaction of its own (for a retry with backoff, `dead` after too many attempts).
     """
-    with transaction.atomic():
-        event = _claim(event_pk, force=force)
-        if event is None:
-            return None
-        handler = HANDLERS.get(event.type)
-        if handler is None:
-            _finish(event, WebhookEvent.Status.IGNORED, "no handler for this event type")
+    claimed: WebhookEvent | None = None
+    try:
+        with transaction.atomic():
+            event = _lock_first(rows)
+            if event is None or event.status not in (*DUE, *([WebhookEvent.Status.DEAD] if force else [])):
+                return None
+            claimed = event
+            handler = HANDLERS.get(event.type)
+            if handler is None:
+                _finish(event, WebhookEvent.Status.IGNORED, "no handler for this event type")
+            else:
+                _finish(event, WebhookEvent.Status.PROCESSED, handler(event.payload["data"]["object"]))
             return event.status
-        try:
-            with transaction.atomic():
-                outcome = handler(event.payload.get("data", {}).get("object", {}))
-        except Exception as exc:
-            logger.exception("webhook %s (%s) failed on attempt %d", event.stripe_id, event.type, event.attempts + 1)
-            _fail(event, exc)
-            return event.status
-        _finish(event, WebhookEvent.Status.PROCESSED, outcome)
-        return event.status
+    except Exception as exc:
+        if claimed is None:
+            raise  # the claim itself failed (the database is away): nothing was taken, nothing to record
+        logger.exception("webhook %s (%s) failed on attempt %d", claimed.stripe_id, claimed.type, claimed.attempts + 1)
+        return _fail(claimed.pk, exc, force=force)
 
 
 def _finish(event: WebhookEvent, status: str, outcome: str) -> None:
@@ -212,7 +224,12 @@ def _finish(event: WebhookEvent, status: str, outcome: str) -> None:
     logger.info("webhook %s %s: %s (%s)", event.stripe_id, event.type, status, outcome)
 
 
-def _fail(event: WebhookEvent, exc: Exception) -> None:
+@transaction.atomic
+def _fail(event_pk: int, exc: Exception, *, force: bool) -> str | None:
+    """Record a failed attempt; None if another worker has finished the event meanwhile."""
+    event = WebhookEvent.objects.select_for_update().filter(pk=event_pk).first()
+    if event is None or event.status not in (*DUE, *([WebhookEvent.Status.DEAD] if force else [])):
+        return None
     event.attempts += 1
     event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
     dead = event.attempts >= max_attempts()
@@ -220,18 +237,14 @@ def _fail(event: WebhookEvent, exc: Exception) -> None:
     event.next_attempt_at = timezone.now() + backoff(event.attempts)
     event.save(update_fields=["status", "attempts", "last_error", "next_attempt_at"])
     WEBHOOK_EVENTS.labels(type=event.type, outcome=event.status).inc()
+    return event.status
 
 
 def process_due(*, now: datetime | None = None, limit: int = 100) -> int:
-    """Process events that are due: never picked up by their task, or failed and past their backoff."""
-    now = now or timezone.now()
-    due = WebhookEvent.objects.filter(
-        status__in=[WebhookEvent.Status.RECEIVED, WebhookEvent.Status.FAILED], next_attempt_at__lte=now
-    ).order_by("next_attempt_at", "pk")
+    """Process due events, oldest first, until none is due or `limit` were taken; returns how many."""
     done = 0
-    for pk in list(due.values_list("pk", flat=True)[:limit]):
-        if process(pk) is not None:
-            done += 1
+    while done < limit and process_next(now=now) is not None:
+        done += 1
     return done
 
 

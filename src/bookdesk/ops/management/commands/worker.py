@@ -1,56 +1,66 @@
-"""`bookdesk worker`: runs queued tasks (django-tasks, database backend) and the periodic sweeps.
+"""`bookdesk worker`: applies stored webhook events, sends due emails, runs the periodic sweeps.
 
-The sweeps: lapsed holds are released, webhook events whose task never ran (or whose worker died)
-or whose retry is due are processed, and due emails are sent.
+The queues are our own durable tables, written in the business write's transaction: the webhook inbox
+and the email outbox. Each round the worker applies the due webhook events (oldest first), then sends
+the due emails; it sleeps `--interval` only when a round found nothing to do. Every `--sweep-interval`
+it releases lapsed holds, and every `RECONCILE_INTERVAL_SECONDS` it reconciles with Stripe.
 
-Run as many as you like on PostgreSQL: tasks are claimed with SELECT … FOR UPDATE SKIP LOCKED, and
-every sweep is idempotent, so two workers sweeping at once do no harm.
+Run as many as you like on PostgreSQL: rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, and every
+sweep is idempotent, so two workers at once do no harm. SIGTERM or Ctrl-C lets the current event finish.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 import time
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from django.db import close_old_connections
-from django_tasks_db.management.commands.db_worker import Worker
-
-from bookdesk.payments.services import holds_sweep
+from django.db import close_old_connections, connections
+from django.utils import timezone
 
 logger = logging.getLogger("bookdesk.worker")
 
+# Work taken per round from each queue, so neither starves the other.
+BATCH = 100
 
-def sweep_once() -> dict[str, int]:
-    """One round of every sweep; each is idempotent, so two workers sweeping at once do no harm."""
+
+def _guarded(name: str, work: Callable[[], int]) -> int:
+    """Run one piece of work; a failure is logged and retried next round, never the end of the worker."""
+    try:
+        return work()
+    except Exception:
+        logger.exception("%s failed; trying again next round", name)
+        return 0
+    finally:
+        close_old_connections()
+
+
+def work_once() -> dict[str, int]:
+    """One round over the queues: due webhook events, then due emails."""
     from bookdesk.notifications.services import emails_send_due
     from bookdesk.payments.webhooks import process_due
 
-    done: dict[str, int] = {}
-    for name, sweep in (
-        ("holds expired", holds_sweep),
-        ("webhooks processed", process_due),
-        ("emails sent", emails_send_due),
-    ):
-        try:
-            done[name] = sweep()
-        except Exception:
-            logger.exception("sweep %r failed; trying again next round", name)
-            done[name] = 0
-        finally:
-            close_old_connections()
-    return done
+    return {
+        "webhooks processed": _guarded("webhook processing", lambda: process_due(limit=BATCH)),
+        "emails sent": _guarded("email sending", lambda: emails_send_due(limit=BATCH)),
+    }
+
+
+def sweep_once() -> dict[str, int]:
+    """Everything the worker does, once: lapsed holds released, then a round over the queues."""
+    from bookdesk.payments.services import holds_sweep
+
+    return {"holds expired": _guarded("hold sweep", holds_sweep), **work_once()}
 
 
 def reconcile_once() -> None:
     """Repair what missed webhooks left behind (see `bookdesk reconcile`); logged, never raised."""
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     from bookdesk.payments.reconcile import reconcile
 
     try:
@@ -63,48 +73,49 @@ def reconcile_once() -> None:
         close_old_connections()
 
 
-def sweep_forever(stop: threading.Event, interval: float) -> None:
+def _report(done: dict[str, int]) -> str:
+    return ", ".join(f"{n} {name}" for name, n in done.items() if n)
+
+
+def run(stop: threading.Event, *, interval: float, sweep_interval: float) -> None:
+    """Rounds until `stop` is set: the queues as fast as there is work, the sweeps on their timers."""
+    from bookdesk.payments.services import holds_sweep
+
     reconcile_every = float(settings.RECONCILE_INTERVAL_SECONDS)
-    last_reconcile = time.monotonic()
-    while not stop.wait(interval):
-        done = sweep_once()
-        if any(done.values()):
-            logger.info("sweep: %s", ", ".join(f"{n} {name}" for name, n in done.items() if n))
-        if reconcile_every and time.monotonic() - last_reconcile >= reconcile_every:
-            last_reconcile = time.monotonic()
-            reconcile_once()
+    last_sweep = last_reconcile = time.monotonic()
+    try:
+        while not stop.is_set():
+            done = work_once()
+            now = time.monotonic()
+            if now - last_sweep >= sweep_interval:
+                last_sweep = now
+                done["holds expired"] = _guarded("hold sweep", holds_sweep)
+            if reconcile_every and now - last_reconcile >= reconcile_every:
+                last_reconcile = now
+                reconcile_once()
+            if any(done.values()):
+                logger.info("worker: %s", _report(done))
+            else:
+                stop.wait(interval)
+    finally:
+        connections.close_all()
 
 
 class Command(BaseCommand):
-    help = "Run background tasks and the periodic hold sweep until stopped."
+    help = "Apply stored webhook events, send due emails and release lapsed holds until stopped."
 
     def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--interval", type=float, default=0.5, help="Seconds between polls for tasks.")
+        parser.add_argument("--interval", type=float, default=0.5, help="Seconds to sleep when nothing is due.")
         parser.add_argument("--sweep-interval", type=float, default=float(settings.SWEEP_INTERVAL_SECONDS))
-        parser.add_argument("--once", action="store_true", help="Run one sweep and the queued tasks, then exit.")
+        parser.add_argument("--once", action="store_true", help="Do one round of everything, then exit.")
 
     def handle(self, *args: Any, interval: float, sweep_interval: float, once: bool, **options: Any) -> None:
-        worker = Worker(
-            queue_names=["*"],
-            interval=interval,
-            batch=once,
-            backend_name="default",
-            startup_delay=not once,
-            max_tasks=None,
-            worker_id=f"bookdesk-{threading.get_native_id()}",
-            excluded_queue_names=[],
-        )
         if once:
-            worker.run()
-            done = sweep_once()
-            self.stdout.write("sweep: " + ", ".join(f"{n} {name}" for name, n in done.items()))
+            self.stdout.write("worker: " + ", ".join(f"{n} {name}" for name, n in sweep_once().items()))
             return
         stop = threading.Event()
-        sweeper = threading.Thread(target=sweep_forever, args=(stop, sweep_interval), name="sweeper", daemon=True)
-        sweeper.start()
-        self.stdout.write(f"worker running (tasks every {interval}s, hold sweep every {sweep_interval}s)")
-        worker.configure_signals()
-        try:
-            worker.run()
-        finally:
-            stop.set()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        self.stdout.write(f"worker running (polls every {interval}s when idle, hold sweep every {sweep_interval}s)")
+        run(stop, interval=interval, sweep_interval=sweep_interval)
+        self.stdout.write("worker stopped")
