@@ -18,12 +18,14 @@ class MailHandler:
         self.messages: list[Message] = []
         self.raw: list[bytes] = []
         self.data_commands = 0
+        self.peers: set[Any] = set()  # one per SMTP connection a sender opened
         self.refuse = 0
         self.delay = 0.0
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.data_commands += 1
+            self.peers.add(session.peer)
             refused = self.data_commands <= self.refuse
         if self.delay:
             await asyncio.sleep(self.delay)

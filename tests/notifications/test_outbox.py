@@ -202,6 +202,22 @@ def test_sent_emails_are_counted(mailbox: MailHandler) -> None:
     assert emails_metric("sent") - before == 2
 
 
+def test_a_round_sends_over_one_connection_and_a_fresh_one_after_a_refusal(mailbox: MailHandler) -> None:
+    for key in ("a", "b", "c"):
+        queue_refund_email(key=key)
+
+    assert emails_send_due() == 3
+    assert len(mailbox.peers) == 1
+
+    mailbox.refuse = mailbox.data_commands + 1  # the next DATA is refused
+    for key in ("d", "e"):
+        queue_refund_email(key=key)
+
+    assert emails_send_due() == 1
+    assert len(mailbox.peers) == 3
+    assert OutgoingEmail.objects.filter(status=Status.FAILED).count() == 1
+
+
 def test_limit_bounds_one_sweep(mailbox: MailHandler) -> None:
     for key in ("a", "b", "c"):
         queue_refund_email(key=key)
