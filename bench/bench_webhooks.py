@@ -595,10 +595,11 @@ def main(argv: list[str] | None = None) -> int:
 def bench(args: argparse.Namespace, levels: list[int], pg: str, logs: Path) -> int:
     python = sys.executable
     # (worker processes, orders, under cProfile) per round; every round has fresh orders.
-    rounds = [(1, args.orders, False), (2, args.orders, False)]
+    # (worker processes, threads each, orders, under cProfile)
+    rounds = [(1, 1, args.orders, False), (1, 2, args.orders, False), (2, 2, args.orders, False)]
     if args.profile:
-        rounds.append((1, min(args.orders, 300), True))
-    total_orders = sum(orders for _, orders, _ in rounds)
+        rounds.append((1, 1, min(args.orders, 300), True))
+    total_orders = sum(orders for _, _, orders, _ in rounds)
     courses_count = (total_orders // USERS + 2) | 1  # odd: coprime with USERS, so no pair repeats
     started = time.perf_counter()
     with bench_database(pg) as database_url:
@@ -741,7 +742,7 @@ def fulfilment(
     sandbox: str,
     web: str,
     sandbox_process: subprocess.Popen[bytes],
-    rounds: list[tuple[int, int, bool]],
+    rounds: list[tuple[int, int, int, bool]],
     total_orders: int,
     courses_count: int,
     logs: Path,
@@ -768,29 +769,29 @@ def fulfilment(
     )
     # What each fulfilment asks Stripe, straight from here: the sandbox's share of an order.
     sample = sessions[: min(len(sessions), 300)]
-    retrieves = {c: run_requests(sandbox, sample, c, retrieve_session) for c in sorted({w for w, _, _ in rounds})}
+    retrieves = {c: run_requests(sandbox, sample, c, retrieve_session) for c in sorted({w for w, _, _, _ in rounds})}
     for concurrency, run in retrieves.items():
         print(
             f"   the sandbox alone, sessions.retrieve (expanded) at {concurrency} client(s): {run.rate:.0f}/s, "
             f"p50 {ms(run.percentile(0.5))} ms, p95 {ms(run.percentile(0.95))} ms"
         )
     print(
-        f"   worker: `bookdesk worker --interval {args.interval:g}` (the events, then the emails they queued, "
-        f"sent to Django's locmem backend); orders/s from the inbox's processed_at stamps\n"
+        f"   worker: `bookdesk worker --interval {args.interval:g} --threads N` (the events, then the emails they "
+        f"queued, sent to Django's locmem backend); orders/s from the inbox's processed_at stamps\n"
     )
     header = (
-        f"{'workers':>7}  {'orders':>6}{'orders/s':>10}{'per worker':>12}{'release→done s':>16}"
+        f"{'workers×threads':>15}  {'orders':>6}{'orders/s':>10}{'per worker':>12}{'release→done s':>16}"
         f"{'emails sent':>13}{'not confirmed':>15}"
     )
     print(header)
     print("-" * len(header))
     failed = False
     cpu_lines = []
-    per_worker: dict[int, float] = {}
+    per_worker: dict[str, float] = {}
     worker_cpu: list[float] = []
     profile_file = logs / "worker.prof"
     offset = 0
-    for workers, orders, profiling in rounds:
+    for workers, threads_each, orders, profiling in rounds:
         batch, offset = sessions[offset : offset + orders], offset + orders
         posted = run_requests(web, [events[s] for s in batch], 16, post_event)
         if posted.failed:
@@ -807,7 +808,10 @@ def fulfilment(
             raise BenchError(f"{queued} events received for {orders} orders")
         emails_before = db.value("SELECT count(*) FROM notifications_outgoingemail WHERE status = 'sent'")
         profiler = ["-m", "cProfile", "-o", str(profile_file)] if profiling else []
-        argv = [python, *profiler, "-m", "bookdesk", "worker", "--interval", str(args.interval)]
+        argv = [
+            *(python, *profiler, "-m", "bookdesk", "worker"),
+            *("--interval", str(args.interval), "--threads", str(threads_each)),
+        ]
         with contextlib.ExitStack() as stack:
             worker_logs = [logs / f"worker{n}.{offset}.log" for n in range(workers)]
             processes = [stack.enter_context(subprocess_running(argv, env, log)) for log in worker_logs]
@@ -840,9 +844,9 @@ def fulfilment(
             "AND (status IN ('failed', 'dead') OR (status = 'processed' AND outcome <> 'order confirmed'))",
             [first_pk],
         )
-        name = f"{workers}{' prof' if profiling else ''}"
+        name = f"{workers}×{threads_each}{' prof' if profiling else ''}"
         print(
-            f"{name:>7}  {count:>6}{rate:10.1f}{rate / workers:12.1f}{done_at - released:16.1f}"
+            f"{name:>15}  {count:>6}{rate:10.1f}{rate / workers:12.1f}{done_at - released:16.1f}"
             f"{emails:>13}{not_confirmed:>15}"
         )
         if wrong:
@@ -851,9 +855,9 @@ def fulfilment(
         if not_confirmed:
             print(f"         stopped after {ROUND_SECONDS:g} s; the round's unprocessed events are dropped")
             db.conn.execute("DELETE FROM payments_webhookevent WHERE status = 'received'")
-        cpu_lines.append(f"{name:>7}  {cpu.line(count, 'order')}")
+        cpu_lines.append(f"{name:>15}  {cpu.line(count, 'order')}")
         if not profiling:
-            per_worker[workers] = rate / workers
+            per_worker[name] = rate / workers
             worker_cpu.append(cpu.spent["worker"] * 1000 / max(1, count))
     print("\n" + "\n".join(cpu_lines))
     if worker_cpu:
@@ -864,7 +868,7 @@ def fulfilment(
     met = all(rate >= TARGET_FULFIL for rate in per_worker.values()) and not failed
     print(
         f"target fulfilment >= {TARGET_FULFIL:.0f} orders/s per worker: {'MET' if met else 'MISSED'} ("
-        + ", ".join(f"{rate:.1f}/s per worker with {n}" for n, rate in per_worker.items())
+        + ", ".join(f"{rate:.1f}/s per worker at {n}" for n, rate in per_worker.items())
         + f"); part 2 took {time.perf_counter() - started:.0f} s"
     )
     if args.profile and profile_file.exists():

@@ -318,6 +318,8 @@ NINJA_PAGINATION_PER_PAGE = 20
 # Background work: durable rows in our own database (the webhook inbox, the email outbox, the holds),
 # written in the business write's transaction and claimed by `bookdesk worker` with SKIP LOCKED.
 SWEEP_INTERVAL_SECONDS = int(env("SWEEP_INTERVAL_SECONDS", "10"))
+# Threads per `bookdesk worker` working the queues: two keep a core busy while one waits for the database.
+WORKER_THREADS = int(env("WORKER_THREADS", "2"))
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {

@@ -50,7 +50,7 @@ def test_the_worker_applies_events_and_sends_emails_as_they_arrive(
     answer = client.post("/api/stripe/checkout", {"course_id": CourseFactory().pk}, content_type="application/json")
     session_id = answer.json()["session_id"]
     stop = threading.Event()
-    worker = threading.Thread(target=run, args=(stop,), kwargs={"interval": 0.05, "sweep_interval": 60})
+    worker = threading.Thread(target=run, args=(stop,), kwargs={"interval": 0.05, "sweep_interval": 60, "threads": 2})
     worker.start()
     try:
         pay(stripe_client, session_id)

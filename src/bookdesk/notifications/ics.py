@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from bookdesk.orders.models import ACTIVE_HOLD, Order, OrderLine
+from bookdesk.orders.models import ACTIVE_HOLD, Booking, Order, OrderLine, Reservation
+from bookdesk.orders.selectors import lines_with_holds
 
 CONTENT_TYPE = "text/calendar; method=PUBLISH; charset=utf-8"
 LINE_OCTETS = 75
@@ -102,47 +102,39 @@ def _uid_domain() -> str:
     return urlsplit(settings.SITE_URL).hostname or "bookdesk.invalid"
 
 
-def order_lines(order: Order) -> QuerySet[OrderLine]:
-    """The order's lines with what they hold, as `order_events` (and the order emails) read them."""
-    return (
-        OrderLine.objects.filter(order=order)
-        .select_related("booking__course", "reservation__service", "reservation__resource", "grant")
-        .order_by("pk")
-    )
-
-
 def order_events(order: Order, lines: Iterable[OrderLine] | None = None) -> list[Event]:
     """One event per course seat and studio slot the order holds or has confirmed.
 
-    `lines` are the order's lines as `order_lines` reads them, when the caller has them already.
+    `lines` are the order's lines as `lines_with_holds` reads them, when the caller has them already.
     """
     domain = _uid_domain()
     order_url = f"{settings.SITE_URL}/orders/{order.code}"
     description = f"{settings.BOOKDESK_NAME} — order {order.code}\n{order_url}"
     events = []
-    for line in order_lines(order) if lines is None else lines:
-        booking = getattr(line, "booking", None)
-        reservation = getattr(line, "reservation", None)
-        if booking is not None and booking.status in ACTIVE_HOLD:
+    for line in lines_with_holds(order) if lines is None else lines:
+        hold = line.hold
+        if hold is None or hold.status not in ACTIVE_HOLD:
+            continue
+        if isinstance(hold, Booking):
             events.append(
                 Event(
-                    uid=f"booking-{booking.pk}@{domain}",
-                    starts_at=booking.course.starts_at,
-                    ends_at=booking.course.ends_at,
-                    summary=booking.course.title,
-                    location=booking.course.location,
+                    uid=f"booking-{hold.pk}@{domain}",
+                    starts_at=hold.course.starts_at,
+                    ends_at=hold.course.ends_at,
+                    summary=hold.course.title,
+                    location=hold.course.location,
                     description=description,
                     url=order_url,
                 )
             )
-        elif reservation is not None and reservation.status in ACTIVE_HOLD:
+        elif isinstance(hold, Reservation):
             events.append(
                 Event(
-                    uid=f"reservation-{reservation.pk}@{domain}",
-                    starts_at=reservation.starts_at,
-                    ends_at=reservation.ends_at,
-                    summary=f"{reservation.service.name} — {reservation.resource.name}",
-                    location=f"{reservation.resource.name}, {settings.BOOKDESK_NAME}",
+                    uid=f"reservation-{hold.pk}@{domain}",
+                    starts_at=hold.starts_at,
+                    ends_at=hold.ends_at,
+                    summary=f"{hold.service.name} — {hold.resource.name}",
+                    location=f"{hold.resource.name}, {settings.BOOKDESK_NAME}",
                     description=description,
                     url=order_url,
                 )

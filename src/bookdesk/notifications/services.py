@@ -40,7 +40,8 @@ from bookdesk.notifications import ics
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.ops.metrics import EMAILS
 from bookdesk.orders.downloads import download_url, link_lifetime
-from bookdesk.orders.models import HoldStatus, Order, OrderLine
+from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderLine, Reservation
+from bookdesk.orders.selectors import lines_with_holds
 
 logger = logging.getLogger("bookdesk.notifications")
 
@@ -322,29 +323,19 @@ def _line_view(line: OrderLine) -> LineView:
         "unit_amount": line.unit_amount,
         "total_amount": line.total_amount,
     }
-    booking = getattr(line, "booking", None)
-    reservation = getattr(line, "reservation", None)
-    grant = getattr(line, "grant", None)
+    hold = line.hold
     # Dates show in any hold state (a failed payment's email names what was tried); a link needs a confirmed grant.
-    if booking is not None:
-        fields |= {
-            "starts_at": booking.course.starts_at,
-            "ends_at": booking.course.ends_at,
-            "location": booking.course.location,
-        }
-    elif reservation is not None:
-        fields |= {
-            "starts_at": reservation.starts_at,
-            "ends_at": reservation.ends_at,
-            "location": reservation.resource.name,
-        }
-    elif grant is not None and grant.status == HoldStatus.CONFIRMED:
-        fields["download_url"] = download_url(grant)
+    if isinstance(hold, Booking):
+        fields |= {"starts_at": hold.course.starts_at, "ends_at": hold.course.ends_at, "location": hold.course.location}
+    elif isinstance(hold, Reservation):
+        fields |= {"starts_at": hold.starts_at, "ends_at": hold.ends_at, "location": hold.resource.name}
+    elif isinstance(hold, Grant) and hold.status == HoldStatus.CONFIRMED:
+        fields["download_url"] = download_url(hold)
     return LineView(**fields)
 
 
 def _order_context(order: Order, lines: Iterable[OrderLine] | None = None) -> dict[str, Any]:
-    lines = ics.order_lines(order) if lines is None else lines
+    lines = lines_with_holds(order) if lines is None else lines
     return {
         "order": order,
         "lines": [_line_view(line) for line in lines],
@@ -360,7 +351,7 @@ def _queue_for_order(*, key: str, order: Order, template: str, context: dict[str
 def notify_order_confirmed(order: Order) -> OutgoingEmail:
     """The confirmation: lines and totals, an .ics for course seats and studio slots, download links."""
     key = f"order:{order.code}:confirmation"
-    lines = list(ics.order_lines(order))
+    lines = list(lines_with_holds(order))
     context = _order_context(order, lines)
     calendar = ics.calendar_for(order, lines)
     link_days = link_lifetime().days

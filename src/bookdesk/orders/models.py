@@ -120,6 +120,11 @@ class OrderLine(models.Model):
     def __str__(self) -> str:
         return f"{self.description} × {self.quantity}"
 
+    @property
+    def hold(self) -> Booking | Reservation | Grant | None:
+        """What the line holds, by its kind: its booking, reservation or grant (a product without a license: None)."""
+        return getattr(self, LINE_HOLDS[self.kind], None)
+
 
 class Booking(models.Model):
     """A course seat held for, or confirmed to, a customer."""
@@ -224,3 +229,11 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.object_type}:{self.object_id}"
+
+
+# The one-to-one relation that holds what a line of each kind sold.
+LINE_HOLDS: dict[str, str] = {
+    OrderLine.Kind.COURSE: "booking",
+    OrderLine.Kind.SERVICE: "reservation",
+    OrderLine.Kind.PRODUCT: "grant",
+}

@@ -19,7 +19,17 @@ from django.utils.dateparse import parse_datetime
 from bookdesk.catalog.models import Course, License, Product, Resource, Service
 from bookdesk.errors import NotFound
 from bookdesk.money import MoneyDict, money
-from bookdesk.orders.models import ACTIVE_HOLD, Booking, Grant, HoldStatus, Order, OrderLine, OrderStatus, Reservation
+from bookdesk.orders.models import (
+    ACTIVE_HOLD,
+    Booking,
+    Grant,
+    HoldStatus,
+    Order,
+    OrderKind,
+    OrderLine,
+    OrderStatus,
+    Reservation,
+)
 from bookdesk.orders.states import PAYABLE
 from bookdesk.paging import Page
 
@@ -37,6 +47,27 @@ def live_hold(now: datetime, *, order_path: str = "line__order") -> Q:
         Q(**{f"{order_path}__hold_expires_at__gt": now}) | ~Q(**{f"{order_path}__status__in": PAYABLE})
     )
     return Q(status=HoldStatus.CONFIRMED) | held
+
+
+# What `lines_with_holds` joins for an order of each kind (a mixed cart: all of it).
+_HOLD_PATHS: dict[str, tuple[str, ...]] = {
+    OrderKind.COURSE_BOOKING: ("booking__course",),
+    OrderKind.RESERVATION_PAYMENT: ("reservation__service", "reservation__resource"),
+    OrderKind.BEATS_ONLY: ("grant",),
+}
+_ALL_HOLD_PATHS = ("booking__course", "reservation__service", "reservation__resource", "grant")
+
+
+def lines_with_holds(order: Order) -> QuerySet[OrderLine]:
+    """The order's lines, each with its hold (`line.hold`) and what that holds, in one query.
+
+    Only the relations an order of its kind can have are joined: each join costs the query more to build.
+    """
+    return (
+        OrderLine.objects.filter(order=order)
+        .select_related(*_HOLD_PATHS.get(order.kind, _ALL_HOLD_PATHS))
+        .order_by("pk")
+    )
 
 
 def bookings_taking_seats(now: datetime) -> QuerySet[Booking]:

@@ -474,14 +474,6 @@ def _release_and_record(*, order: Order, actor: str, reason: str) -> None:
     )
 
 
-def _hold_of(line: OrderLine) -> Booking | Reservation | Grant | None:
-    for name in ("booking", "reservation", "grant"):
-        hold = getattr(line, name, None)
-        if hold is not None:
-            return hold  # type: ignore[no-any-return]
-    return None
-
-
 def _item_of(line: OrderLine, hold: Any) -> ItemRequest:
     if line.kind == OrderLine.Kind.COURSE:
         return ItemRequest(kind="course", course_id=line.course_id)
@@ -500,7 +492,7 @@ def order_rehold(*, order: Order, actor: str, now: datetime | None = None) -> bo
     """
     now = now or timezone.now()
     lines = OrderLine.objects.filter(order=order).select_related("booking", "reservation", "grant")
-    released = [(line, hold) for line in lines if (hold := _hold_of(line)) and hold.status == HoldStatus.RELEASED]
+    released = [(line, hold) for line in lines if (hold := line.hold) and hold.status == HoldStatus.RELEASED]
     if not released:
         return True
     try:

@@ -85,8 +85,8 @@ def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = No
         found = _locked_by_session(session_id)
         if found is None:
             return UNKNOWN
-        payment, order = found
-        outcome = step(payment, order, session=session, intent_id=intent_id, actor=actor)
+        payment, order, others = found
+        outcome = step(payment, order, others=others, session=session, intent_id=intent_id, actor=actor)
     if step is _apply_paid and outcome != CONFIRMED:  # it may have left (or found) a payment to refund
         _settle_refunds(order.pk, actor=actor)
     return outcome
@@ -104,12 +104,14 @@ def _locked(payment: Payment) -> tuple[Payment, Order]:
     return Payment.objects.select_for_update().get(pk=payment.pk), order
 
 
-def _locked_by_session(session_id: str) -> tuple[Payment, Order] | None:
-    """The payment of a Checkout Session and its order, both locked (the order first, as everywhere)."""
+def _locked_by_session(session_id: str) -> tuple[Payment, Order, list[Payment]] | None:
+    """The payment of a Checkout Session, its order and the order's other payments, all locked (order first)."""
     order = Order.objects.select_for_update(of=("self",)).filter(payments__session_id=session_id).first()
     if order is None:
         return None
-    return Payment.objects.select_for_update().get(session_id=session_id), order
+    payments = list(Payment.objects.select_for_update().filter(order=order).order_by("pk"))
+    payment = next(payment for payment in payments if payment.session_id == session_id)
+    return payment, order, [other for other in payments if other.pk != payment.pk]
 
 
 def _locked_by_intent(obj: dict[str, Any]) -> tuple[Payment, Order] | None:
@@ -118,25 +120,30 @@ def _locked_by_intent(obj: dict[str, Any]) -> tuple[Payment, Order] | None:
     return _locked(payment) if payment is not None else None
 
 
-# The steps of `fulfil_checkout`: each gets the session's payment and order, both locked.
+# The steps of `fulfil_checkout`: each gets the session's payment, its order and the order's other
+# payments (attempts), all locked.
 Step = Callable[..., str]
 
 
-def _session_expired(payment: Payment, order: Order, *, session: dict[str, Any], intent_id: str, actor: str) -> str:
+def _session_expired(
+    payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any], intent_id: str, actor: str
+) -> str:
     if payment.status not in (Payment.Status.OPEN, Payment.Status.CREATING):
         return f"ignored: payment already {payment.status}"
     payment.status = Payment.Status.EXPIRED
     payment.save(update_fields=["status", "updated_at"])
     PAYMENTS.labels(outcome="expired").inc()
     audit(actor=actor, action="payment.expired", obj=payment, order=order, data={"session_id": payment.session_id})
-    if order.status in states.PAYABLE and not order.payments.filter(status=Payment.Status.OPEN).exists():
+    if order.status in states.PAYABLE and not any(other.status == Payment.Status.OPEN for other in others):
         order_transition(order=order, to=OrderStatus.EXPIRED, actor=actor, data={"reason": "session expired"})
         release_holds(order=order)
         return "order expired, holds released"
     return "payment expired"
 
 
-def _payment_processing(payment: Payment, order: Order, *, session: dict[str, Any], intent_id: str, actor: str) -> str:
+def _payment_processing(
+    payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any], intent_id: str, actor: str
+) -> str:
     if payment.status not in (Payment.Status.OPEN, Payment.Status.CREATING, Payment.Status.EXPIRED):
         return f"ignored: payment already {payment.status}"
     payment.status = Payment.Status.PROCESSING
@@ -150,7 +157,9 @@ def _payment_processing(payment: Payment, order: Order, *, session: dict[str, An
     return "order processing"
 
 
-def _payment_failed(payment: Payment, order: Order, *, session: dict[str, Any], intent_id: str, actor: str) -> str:
+def _payment_failed(
+    payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any], intent_id: str, actor: str
+) -> str:
     if payment.status in (Payment.Status.FAILED, Payment.Status.PAID, Payment.Status.REFUNDED):
         return f"ignored: payment already {payment.status}"
     payment.status = Payment.Status.FAILED
@@ -167,7 +176,9 @@ def _payment_failed(payment: Payment, order: Order, *, session: dict[str, Any], 
     return "order failed, holds released, customer told"
 
 
-def _apply_paid(payment: Payment, order: Order, *, session: dict[str, Any], intent_id: str, actor: str) -> str:
+def _apply_paid(
+    payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any], intent_id: str, actor: str
+) -> str:
     if payment.status in (Payment.Status.PAID, Payment.Status.REFUNDING, Payment.Status.REFUNDED):
         return f"already applied (payment {payment.status})"
     amount, currency = int(session.get("amount_total") or 0), str(session.get("currency") or "")
@@ -188,7 +199,7 @@ def _apply_paid(payment: Payment, order: Order, *, session: dict[str, Any], inte
             reason = f"paid {amount} {currency}, expected {payment.amount} {order.currency}"
             _put_under_review(order, actor=actor, note=reason, reason=reason)
             return "needs review: amount or currency differs"
-        if order.payments.filter(status=Payment.Status.PAID).exclude(pk=payment.pk).exists():
+        if any(other.status == Payment.Status.PAID for other in others):
             _to_refund(payment, order, actor=actor, reason="duplicate")
             return "paid twice: this payment will be refunded"
         if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING) and not order_rehold(

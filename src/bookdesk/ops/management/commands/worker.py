@@ -20,7 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connections
 from django.utils import timezone
 
@@ -77,10 +77,20 @@ def _report(done: dict[str, int]) -> str:
     return ", ".join(f"{n} {name}" for name, n in done.items() if n)
 
 
-def run(stop: threading.Event, *, interval: float, sweep_interval: float) -> None:
-    """Rounds until `stop` is set: the queues as fast as there is work, the sweeps on their timers."""
+def run(stop: threading.Event, *, interval: float, sweep_interval: float, threads: int = 1) -> None:
+    """Rounds until `stop` is set: the queues as fast as there is work, the sweeps on their timers.
+
+    With `threads` > 1, more threads work the queues alongside (each claims its own rows): while one
+    waits for the database, another runs.
+    """
     from bookdesk.payments.services import holds_sweep
 
+    helpers = [
+        threading.Thread(target=_work_forever, args=(stop, interval), name=f"worker-{n}", daemon=True)
+        for n in range(1, threads)
+    ]
+    for helper in helpers:
+        helper.start()
     reconcile_every = float(settings.RECONCILE_INTERVAL_SECONDS)
     last_sweep = last_reconcile = time.monotonic()
     try:
@@ -98,7 +108,22 @@ def run(stop: threading.Event, *, interval: float, sweep_interval: float) -> Non
             else:
                 stop.wait(interval)
     finally:
+        stop.set()
+        for helper in helpers:
+            helper.join()
         connections.close_all()
+
+
+def _work_forever(stop: threading.Event, interval: float) -> None:
+    try:
+        while not stop.is_set():
+            done = work_once()
+            if any(done.values()):
+                logger.info("worker: %s", _report(done))
+            else:
+                stop.wait(interval)
+    finally:
+        connections.close_all()  # this thread's own
 
 
 class Command(BaseCommand):
@@ -107,15 +132,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--interval", type=float, default=0.5, help="Seconds to sleep when nothing is due.")
         parser.add_argument("--sweep-interval", type=float, default=float(settings.SWEEP_INTERVAL_SECONDS))
+        parser.add_argument(
+            "--threads", type=int, default=int(settings.WORKER_THREADS), help="Threads working the queues."
+        )
         parser.add_argument("--once", action="store_true", help="Do one round of everything, then exit.")
 
-    def handle(self, *args: Any, interval: float, sweep_interval: float, once: bool, **options: Any) -> None:
+    def handle(
+        self, *args: Any, interval: float, sweep_interval: float, threads: int, once: bool, **options: Any
+    ) -> None:
         if once:
             self.stdout.write("worker: " + ", ".join(f"{n} {name}" for name, n in sweep_once().items()))
             return
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
-        self.stdout.write(f"worker running (polls every {interval}s when idle, hold sweep every {sweep_interval}s)")
-        run(stop, interval=interval, sweep_interval=sweep_interval)
+        if threads < 1:
+            raise CommandError("--threads must be at least 1.")
+        self.stdout.write(
+            f"worker running ({threads} thread{'s' if threads > 1 else ''}, polls every {interval}s when idle, "
+            f"hold sweep every {sweep_interval}s)"
+        )
+        run(stop, interval=interval, sweep_interval=sweep_interval, threads=threads)
         self.stdout.write("worker stopped")
