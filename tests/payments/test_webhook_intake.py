@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import requests
 from django.test import Client
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,12 +40,37 @@ def post(body: bytes, header: str | None) -> Any:
 
 
 def test_a_signed_event_is_stored_and_answered_200() -> None:
-    response = deliver(event())
+    sent = event()
+    before = timezone.now()
+    response = deliver(sent)
     assert response.status_code == 200
     assert response.json() == {"received": True, "duplicate": False}
     stored = WebhookEvent.objects.get()
     assert (stored.stripe_id, stored.type, stored.status) == ("evt_test_1", "customer.created", "received")
-    assert stored.payload["data"]["object"]["id"] == "cus_1"
+    assert stored.payload == sent
+    assert (stored.livemode, stored.attempts, stored.outcome, stored.processed_at) == (False, 0, "", None)
+    assert stored.stripe_created == datetime.fromtimestamp(sent["created"], tz=UTC)
+    # Due for a worker at once: the inbox is the queue.
+    assert before <= stored.received_at == stored.next_attempt_at <= timezone.now()
+    assert WebhookEvent.objects.filter(status="received", next_attempt_at__lte=timezone.now()).count() == 1
+
+
+@pytest.mark.parametrize("text", ["nul \x00 inside", "emoji 🎟️ outside the BMP", 'quote " and backslash \\'])
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_unusual_strings_in_a_signed_event_are_stored_as_sent_or_refused_cleanly(text: str, ascii_only: bool) -> None:
+    sent = event("evt_odd")
+    sent["data"]["object"]["name"] = text
+    body = json.dumps(sent, ensure_ascii=ascii_only).encode()
+
+    response = post(body, sign(body))
+
+    if response.status_code == 400:  # PostgreSQL's jsonb cannot hold a NUL character
+        assert "\x00" in text
+        assert_problem(response, status=400, code="invalid_event")
+        assert not WebhookEvent.objects.exists()
+    else:
+        assert response.status_code == 200
+        assert WebhookEvent.objects.get().payload == sent
 
 
 def test_a_duplicate_delivery_is_answered_200_and_ignored() -> None:
