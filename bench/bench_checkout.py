@@ -1,21 +1,22 @@
 """Benchmark checkout creation (POST /api/stripe/checkout) while Stripe answers in 300 ms.
 
-    python bench/bench_checkout.py [--seconds 6] [--concurrency 1,16,64] [--workers 2] [--threads 32]
+    python bench/bench_checkout.py [--seconds 6] [--concurrency 1,16,64] [--server serve|gunicorn] [--workers 2] [--threads 32]
                                    [--cache redis|db] [--latency-ms 300] [--quick] [--keep-logs]
 
 Against PostgreSQL (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432;
 a throw-away database ``bookdesk_bench_<pid>`` is created, migrated and dropped at the end). Starts, as
 subprocesses, the Stripe sandbox (``python -m stripe_sandbox``; latency set through ``POST /_sandbox/faults``),
 a private redis-server for the shared cache (REDIS_URL, as production runs more than one process; the
-database cache with ``--cache db``) and the production server: gunicorn with the gthread worker, DEBUG
-off. Then, for each concurrency (client threads, each with its own keep-alive ``http.client`` connection):
+database cache with ``--cache db``) and the production server: ``bookdesk serve`` (granian, WSGI; ``--server
+gunicorn`` for gunicorn's gthread worker instead), DEBUG off. Then, for each concurrency (client threads,
+each with its own keep-alive ``http.client`` connection):
 
 1. ``GET /healthz`` on the same server: the bare endpoint (req/s, p50/p95);
 2. the sandbox alone: the SDK's ``checkout.sessions.create`` straight from this process at the same
    concurrency, i.e. Stripe's answer time (p50/p95);
 3. ``POST /api/stripe/checkout``: sessions/s, p50/p95 total latency, and the app's own share
    (each request's latency minus the sandbox's p50 from 2.), with ratios against ``/healthz``;
-4. where the CPU went during 3. (gunicorn, this database's PostgreSQL backends, sandbox, Redis, this
+4. where the CPU went during 3. (the web server, this database's PostgreSQL backends, sandbox, Redis, this
    client, other processes), per checkout, and the ceiling that puts on sessions/s.
 
 Every checkout is a distinct (user, course) pair, so none is ``already_booked``; any answer other
@@ -55,6 +56,8 @@ from urllib.parse import urlsplit
 
 import psycopg
 import stripe
+
+from benchkit import SERVERS, server_argv, server_label
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432"
@@ -534,8 +537,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="duration of each load run (default 6)")
     parser.add_argument("--concurrency", default="1,16,64", help="comma-separated client counts (default 1,16,64)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=32, help="gunicorn threads per worker (default 32)")
+    parser.add_argument("--server", choices=SERVERS, default="serve", help="web server (default: bookdesk serve)")
+    parser.add_argument("--workers", type=int, default=2, help="web server processes (default 2)")
+    parser.add_argument("--threads", type=int, default=32, help="web server threads per process (default 32)")
     parser.add_argument("--latency-ms", type=int, default=300, help="the sandbox's latency fault (default 300)")
     parser.add_argument(
         "--cache",
@@ -588,7 +592,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
         sandbox_port, web_port = free_port(), free_port()
         sandbox = f"http://127.0.0.1:{sandbox_port}"
         web = f"http://127.0.0.1:{web_port}"
-        # The configuration under test is spelled out here and in gunicorn's arguments, nowhere else.
+        # The configuration under test is spelled out here and in the server's arguments, nowhere else.
         env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "GUNICORN_CMD_ARGS")}
         env.update(
             {
@@ -633,29 +637,16 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             courses: list[int] = setup["courses"]
 
             sandbox_argv = [python, "-m", "stripe_sandbox", "--port", str(sandbox_port)]
-            gunicorn_argv = [
-                python,
-                "-m",
-                "gunicorn",
-                "bookdesk.wsgi:application",
-                "--worker-class",
-                "gthread",
-                "--workers",
-                str(args.workers),
-                "--threads",
-                str(args.threads),
-                "--bind",
-                f"127.0.0.1:{web_port}",
-            ]
+            web_argv = server_argv(args.server, port=web_port, workers=args.workers, threads=args.threads)
             sandbox_process = stack.enter_context(
                 subprocess_running("sandbox", sandbox_argv, env, logs / "sandbox.log")
             )
-            web_process = stack.enter_context(subprocess_running("gunicorn", gunicorn_argv, env, logs / "gunicorn.log"))
+            web_process = stack.enter_context(subprocess_running("web", web_argv, env, logs / "web.log"))
             wait_answers(sandbox, "/_sandbox/health", sandbox_process, logs / "sandbox.log", "the sandbox")
             status, body = request(sandbox, "POST", "/_sandbox/faults", {"latency_ms": args.latency_ms})
             if status != 200 or json.loads(body).get("latency_ms") != args.latency_ms:
                 raise BenchError(f"POST /_sandbox/faults answered {status}: {body[:200]!r}")
-            wait_answers(web, "/healthz", web_process, logs / "gunicorn.log", "gunicorn")
+            wait_answers(web, "/healthz", web_process, logs / "web.log", "the web server")
 
             # One user through allauth's headless login, to show the tokens are the real thing.
             status, body = request(
@@ -667,7 +658,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             pairs = Pairs(tokens, courses)
             cache = "Redis" if redis_process else "the database"
             print(
-                f"bookdesk on gunicorn gthread, {args.workers} workers x {args.threads} threads, DEBUG off, "
+                f"bookdesk on {server_label(args.server, workers=args.workers, threads=args.threads)}, DEBUG off, "
                 f"PostgreSQL {pg}, cache (rate limits) in {cache}; sandbox latency {args.latency_ms} ms; "
                 f"{os.cpu_count()} CPUs"
             )
@@ -685,7 +676,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
 
             admin = stack.enter_context(psycopg.connect(f"{pg}/postgres", autocommit=True, connect_timeout=5))
             groups: dict[str, Callable[[], list[int]]] = {
-                "gunicorn (app)": lambda: [web_process.pid, *children(web_process.pid)],
+                "web server (app)": lambda: [web_process.pid, *children(web_process.pid)],
                 "postgres": lambda: backend_pids(admin, database_url),
                 "sandbox": lambda: [sandbox_process.pid],
             }
@@ -702,7 +693,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
                 results.append((concurrency, health, direct, checkout))
                 cpu.append((concurrency, checkout, parts))
                 if web_process.poll() is not None:
-                    raise BenchError(f"gunicorn exited with {web_process.returncode}:\n{tail(logs / 'gunicorn.log')}")
+                    raise BenchError(f"the web server exited with {web_process.returncode}:\n{tail(logs / 'web.log')}")
             # The same load with Stripe answering at once: what the stack can do when nothing waits.
             request(sandbox, "POST", "/_sandbox/faults", {"latency_ms": 0})
             top = max(levels)
@@ -716,7 +707,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
                 f" (vs {at_top.rate:.1f}/s at {args.latency_ms} ms)"
             )
             busy = machine_busy(top_parts, at_top)
-            worker = top_parts.busiest("gunicorn (app)")
+            worker = top_parts.busiest("web server (app)")
             waiting = top_parts.average("lock waiters")
             if busy >= 90:
                 verdict = f"CPU-bound: the machine was {busy:.0f}% busy; more threads or async would not help"
@@ -751,7 +742,7 @@ def report_cpu(cpu: list[tuple[int, Run, CpuParts]], labels: list[str]) -> None:
     names = [name for name in cpu[0][2].spent if name != "machine"]
     print(
         "\nCPU per checkout (ms, all cores) during the checkout runs; how busy the machine was, and the busiest"
-        "\ngunicorn worker (percent of one core: a Python process runs one thread at a time):"
+        "\nbusiest web server process (percent of one core: a Python process runs one thread at a time):"
     )
     header = (
         f"{'conc':>8}  "
@@ -765,7 +756,7 @@ def report_cpu(cpu: list[tuple[int, Run, CpuParts]], labels: list[str]) -> None:
         count = max(1, len(run.latencies))
         cells = "".join(f"{parts.spent[name] * 1000 / count:16.1f}" for name in names)
         busy = machine_busy(parts, run)
-        worker = parts.busiest("gunicorn (app)")
+        worker = parts.busiest("web server (app)")
         print(f"{label:>8}  {cells}{parts.spent['machine'] * 1000 / count:10.1f}{busy:13.0f}%{worker:11.0f}%")
     _, run, parts = cpu[-2] if len(cpu) > 1 else cpu[-1]  # the most clients, Stripe at its latency
     ours = sum(v for k, v in parts.spent.items() if k not in ("machine", "other processes"))

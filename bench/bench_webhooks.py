@@ -5,7 +5,8 @@
 Against PostgreSQL (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432;
 a throw-away database ``bookdesk_bench_webhooks_<pid>`` is created, migrated and dropped at the end, also
 on failure and Ctrl-C). Starts the Stripe sandbox (``python -m stripe_sandbox``) and the production
-server (gunicorn, gthread worker, DEBUG off) as subprocesses, then:
+server (``bookdesk serve``: granian, WSGI; ``--server gunicorn`` for gunicorn's gthread worker), DEBUG
+off, as subprocesses, then:
 
 1. Intake: at each concurrency (client threads, each with its own keep-alive ``http.client``
    connection), POSTs ``--events`` distinct ``customer.created`` events, each signed as Stripe signs
@@ -65,6 +66,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import psycopg
+
+from benchkit import SERVERS, server_argv, server_label
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432"
@@ -551,8 +554,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=4000, help="events POSTed at each concurrency (default 4000)")
     parser.add_argument("--concurrency", default="1,8,32", help="comma-separated client counts (default 1,8,32)")
     parser.add_argument("--orders", type=int, default=800, help="orders fulfilled in each round (default 800)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=16, help="gunicorn threads per worker (default 16)")
+    parser.add_argument("--workers", type=int, default=2, help="web server processes (default 2)")
+    parser.add_argument("--server", choices=SERVERS, default="serve", help="web server (default: bookdesk serve)")
+    parser.add_argument("--threads", type=int, default=16, help="web server threads per process (default 16)")
     parser.add_argument("--interval", type=float, default=0.05, help="bookdesk worker --interval (default 0.05)")
     parser.add_argument("--quick", action="store_true", help="a short run (500 events, 200 orders) as a smoke test")
     parser.add_argument("--profile", action="store_true", help="add a round of one worker under cProfile")
@@ -624,20 +628,17 @@ def bench(args: argparse.Namespace, levels: list[int], pg: str, logs: Path) -> i
         run_checked([*bookdesk, "migrate", "--noinput", "-v", "0"], env, "migrate")
         run_checked([*bookdesk, "createcachetable", "-v", "0"], env, "createcachetable")
         db = Db(database_url)
-        gunicorn_argv = [
-            python, "-m", "gunicorn", "bookdesk.wsgi:application", "--worker-class", "gthread",
-            "--workers", str(args.workers), "--threads", str(args.threads), "--bind", f"127.0.0.1:{web_port}",
-        ]  # fmt: skip
+        web_argv = server_argv(args.server, port=web_port, workers=args.workers, threads=args.threads)
         with (
             subprocess_running(
                 [python, "-m", "stripe_sandbox", "--port", str(sandbox_port)], env, logs / "sandbox.log"
             ) as sandbox_process,
-            subprocess_running(gunicorn_argv, env, logs / "gunicorn.log") as web_process,
+            subprocess_running(web_argv, env, logs / "web.log") as web_process,
         ):
             wait_answers(sandbox, "/_sandbox/health", sandbox_process, logs / "sandbox.log", "the sandbox")
-            wait_answers(web, "/healthz", web_process, logs / "gunicorn.log", "gunicorn")
+            wait_answers(web, "/healthz", web_process, logs / "web.log", "the web server")
             print(
-                f"bookdesk on gunicorn gthread, {args.workers} workers x {args.threads} threads, DEBUG off, "
+                f"bookdesk on {server_label(args.server, workers=args.workers, threads=args.threads)}, DEBUG off, "
                 f"PostgreSQL {db.value('SHOW server_version')} at {pg}; {os.cpu_count()} CPUs, "
                 f"load average {os.getloadavg()[0]:.1f} at start"
             )
@@ -648,7 +649,7 @@ def bench(args: argparse.Namespace, levels: list[int], pg: str, logs: Path) -> i
             }
             intake_failed = intake(web, db, args.events, levels, web_cpu)
             if web_process.poll() is not None:
-                raise BenchError(f"gunicorn exited with {web_process.returncode}:\n{tail(logs / 'gunicorn.log')}")
+                raise BenchError(f"the web server exited with {web_process.returncode}:\n{tail(logs / 'web.log')}")
             fulfil_failed = fulfilment(
                 args, env, db, sandbox, web, sandbox_process, rounds, total_orders, courses_count, logs
             )

@@ -318,6 +318,11 @@ NINJA_PAGINATION_PER_PAGE = 20
 # Background work: durable rows in our own database (the webhook inbox, the email outbox, the holds),
 # written in the business write's transaction and claimed by `bookdesk worker` with SKIP LOCKED.
 SWEEP_INTERVAL_SECONDS = int(env("SWEEP_INTERVAL_SECONDS", "10"))
+# `bookdesk serve` (the production web server): processes (one per core) × threads serving requests.
+WEB_HOST = env("WEB_HOST", "127.0.0.1")
+WEB_PORT = int(env("WEB_PORT", "8000"))
+WEB_WORKERS = int(env("WEB_WORKERS", str(os.cpu_count() or 1)))
+WEB_THREADS = int(env("WEB_THREADS", "32"))
 # Threads per `bookdesk worker` working the queues: two keep a core busy while one waits for the database.
 WORKER_THREADS = int(env("WORKER_THREADS", "2"))
 
