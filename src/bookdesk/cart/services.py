@@ -250,7 +250,7 @@ def cart_checkout(*, cart: Cart, user: User) -> Payment:
     The cart stays as it is (it is kept after a cancelled or failed payment). An unpaid order placed
     earlier from this cart is cancelled first, so checking out again never holds things twice.
     """
-    from bookdesk.payments.services import checkout_start, expire_open_sessions
+    from bookdesk.payments.services import checkout_start, expire_open_sessions, first_attempt
 
     items = [item_request(item) for item in _items(cart)]
     previous = cart.order
@@ -258,9 +258,11 @@ def cart_checkout(*, cart: Cart, user: User) -> Payment:
         if not expire_open_sessions(previous):
             raise Conflict(f"Order {previous.code} has just been paid; it is being confirmed.")
         order_cancel_unpaid(order=previous, actor=f"user:{user.pk}", reason="replaced by a new checkout")
-    order = order_place(user=user, items=items)
-    Cart.objects.filter(pk=cart.pk).update(order=order)
-    return checkout_start(order=order, actor=f"user:{user.pk}")
+    with transaction.atomic():
+        order = order_place(user=user, items=items)
+        Cart.objects.filter(pk=cart.pk).update(order=order)
+        payment = first_attempt(order)
+    return checkout_start(order=order, actor=f"user:{user.pk}", payment=payment)
 
 
 def cart_order_unpaid(cart: Cart | None) -> Order | None:

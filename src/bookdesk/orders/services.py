@@ -8,16 +8,18 @@ On SQLite the transaction is IMMEDIATE (settings), so the whole placement runs u
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import reduce
 from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from bookdesk.accounts.models import User
@@ -164,11 +166,16 @@ def _expire_lapsed_holders(
     Afterwards every HELD row of these courses, resources and products belongs to a live hold, which is
     also what the database's own guards (unique booking, exclusive grant, no overlap) see.
     """
-    lapsed = Q(hold_expires_at__lte=now, status__in=states.PAYABLE) & (
-        Q(lines__booking__course_id__in=course_ids, lines__booking__status=HoldStatus.HELD)
-        | Q(lines__reservation__resource_id__in=resource_ids, lines__reservation__status=HoldStatus.HELD)
-        | Q(lines__grant__product_id__in=product_ids, lines__grant__status=HoldStatus.HELD)
-    )
+    contended = [
+        Q(lines__booking__course_id__in=course_ids, lines__booking__status=HoldStatus.HELD) if course_ids else None,
+        Q(lines__reservation__resource_id__in=resource_ids, lines__reservation__status=HoldStatus.HELD)
+        if resource_ids
+        else None,
+        Q(lines__grant__product_id__in=product_ids, lines__grant__status=HoldStatus.HELD) if product_ids else None,
+    ]
+    # Only the kinds being placed: each branch adds joins to a query every placement runs.
+    holding = reduce(operator.or_, (branch for branch in contended if branch is not None), Q(pk__in=[]))
+    lapsed = Q(hold_expires_at__lte=now, status__in=states.PAYABLE) & holding
     for order in Order.objects.filter(lapsed).distinct().order_by("pk"):
         order_expire(order=order, actor="system", reason="hold lapsed")
 
@@ -245,10 +252,21 @@ def plan_items(
     return plans
 
 
-@transaction.atomic
 def order_place(*, user: User, items: Sequence[ItemRequest], now: datetime | None = None) -> Order:
-    """Create an order with its lines and their holds, or raise SoldOut / AlreadyBooked / SlotTaken / …"""
-    now = now or timezone.now()
+    """Create an order with its lines and their holds, or raise SoldOut / AlreadyBooked / SlotTaken / …
+
+    The order comes back with its lines in hand (`order.lines.all()` reads no query).
+    """
+    try:
+        return _place(user=user, items=items, now=now or timezone.now())
+    except IntegrityError as exc:
+        # The database's own guards (unique active booking, exclusive grant, no overlapping slots); the
+        # placement's transaction (or savepoint) has rolled back.
+        raise _integrity_to_conflict(exc) from exc
+
+
+@transaction.atomic
+def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
     plans = plan_items(user=user, items=items, now=now, lock=True)
     currency = plans[0].currency
     breakdown = price(
@@ -269,13 +287,9 @@ def order_place(*, user: User, items: Sequence[ItemRequest], now: datetime | Non
         total_amount=breakdown.total,
         hold_expires_at=now + hold_duration(),
     )
-    try:
-        with transaction.atomic():
-            for plan in plans:
-                _create_line(order=order, plan=plan, user=user)
-    except IntegrityError as exc:
-        # The database's own guards (unique active booking, exclusive grant, no overlapping slots).
-        raise _integrity_to_conflict(exc) from exc
+    lines = [_create_line(order=order, plan=plan, user=user) for plan in plans]
+    # What prefetch_related("lines") would leave: the caller reads the lines without a query.
+    order._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
     audit(
         actor=f"user:{user.pk}",
         action="order.placed",
@@ -304,9 +318,10 @@ def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
         raise InvalidInput("A customer books one seat per course.", errors=[_field("quantity", "must be 1")])
     placement.seen_courses.add(course.pk)
     seats = Booking.objects.filter(live_hold(placement.now), course=course).exclude(line__order=placement.ignoring)
-    if placement.user is not None and seats.filter(user=placement.user).exists():
+    taken = seats.aggregate(all=Count("pk"), mine=Count("pk", filter=Q(user=placement.user)))
+    if placement.user is not None and taken["mine"]:
         raise AlreadyBooked(f"You already have a seat on “{course.title}”.")
-    if seats.count() >= course.capacity:
+    if taken["all"] >= course.capacity:
         raise SoldOut(f"“{course.title}” is sold out.")
     return _Plan(
         item=item,
@@ -381,7 +396,7 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
     )
 
 
-def _create_line(*, order: Order, plan: _Plan, user: User) -> None:
+def _create_line(*, order: Order, plan: _Plan, user: User) -> OrderLine:
     targets = plan.targets
     line = OrderLine.objects.create(
         order=order,
@@ -411,6 +426,7 @@ def _create_line(*, order: Order, plan: _Plan, user: User) -> None:
         Grant.objects.create(
             line=line, product=targets["product"], license=license_, user=user, exclusive=license_.exclusive
         )
+    return line
 
 
 def _integrity_to_conflict(exc: IntegrityError) -> BookdeskError:

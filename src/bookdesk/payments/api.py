@@ -24,7 +24,7 @@ def limit_checkout(request: HttpRequest) -> None:
 
 
 def checkout_answer(payment: Payment) -> CheckoutOut:
-    order = payment.order  # read fresh: checkout_start reloads the payment, which drops the cached order
+    order = payment.order  # checkout_start leaves it with its lines and payments in hand
     return CheckoutOut(
         order=OrderOut.from_order(order), checkout_url=payment.checkout_url, session_id=payment.session_id or ""
     )

@@ -94,10 +94,20 @@ def _reserve_attempt(order: Order) -> Payment:
         )
 
 
-def checkout_start(*, order: Order, actor: str) -> Payment:
-    """Create the Checkout Session of the order's next attempt; the Stripe call runs outside any lock."""
-    payment = _reserve_attempt(order)
-    order_lines = list(OrderLine.objects.filter(order=order).order_by("pk"))
+def first_attempt(order: Order) -> Payment:
+    """Attempt 1 of a new order: create it in the order's placement transaction, then `checkout_start` it."""
+    return Payment.objects.create(
+        order=order, attempt=1, amount=order.total_amount, currency=order.currency, expires_at=order.hold_expires_at
+    )
+
+
+def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) -> Payment:
+    """Create the Checkout Session of `payment`, else of the order's next attempt; Stripe is called outside any lock.
+
+    The payment comes back with its order, whose lines and payments are in hand for the answer.
+    """
+    payment = payment or _reserve_attempt(order)
+    order_lines = list(order.lines.all())  # in hand after order_place; one query otherwise
     lines = _session_lines(order, order_lines)
     try:
         session = gateway.create_checkout_session(
@@ -129,10 +139,9 @@ def checkout_start(*, order: Order, actor: str) -> Payment:
                 "nothing was charged. Your cart is kept; if this happens again, please contact us."
             ) from exc
         raise
+    payment.session_id, payment.checkout_url, payment.status = session.id, session.url or "", Payment.Status.OPEN
     with transaction.atomic():
-        Payment.objects.filter(pk=payment.pk).update(
-            session_id=session.id, checkout_url=session.url or "", status=Payment.Status.OPEN, updated_at=timezone.now()
-        )
+        payment.save(update_fields=["session_id", "checkout_url", "status", "updated_at"])
         audit(
             actor=actor,
             action="payment.session_created",
@@ -141,7 +150,10 @@ def checkout_start(*, order: Order, actor: str) -> Payment:
             data={"session_id": session.id, "attempt": payment.attempt},
         )
     CHECKOUTS.labels(outcome="created").inc()
-    payment.refresh_from_db()
+    # What the answer shows, as prefetch_related would leave it: a new order's only attempt is this one.
+    payments = [payment] if payment.attempt == 1 else list(order.payments.order_by("attempt"))
+    order._prefetched_objects_cache = {"lines": order_lines, "payments": payments}  # type: ignore[attr-defined]
+    payment.order = order
     return payment
 
 
@@ -167,8 +179,10 @@ def book_course(*, user: User, course_id: int, actor: str) -> Payment:
     if earlier is not None:
         open_payment = earlier.payments.filter(status=Payment.Status.OPEN).exclude(checkout_url="").first()
         return open_payment or payment_retry(order=earlier, actor=actor)
-    order = order_place(user=user, items=[ItemRequest(kind="course", course_id=course_id)])
-    return checkout_start(order=order, actor=actor)
+    with transaction.atomic():
+        order = order_place(user=user, items=[ItemRequest(kind="course", course_id=course_id)])
+        payment = first_attempt(order)
+    return checkout_start(order=order, actor=actor, payment=payment)
 
 
 # Orders a customer may pay (again): those still payable, and an expired one whose capacity is still free.
