@@ -10,9 +10,10 @@ studio slots and licenses in all (40/30/30), in every state (confirmed, failed, 
 pending), consistent with the models' constraints (one active seat per customer and course, no two
 active slots of a studio overlapping, line totals, order amounts). One item in every 1,000 (at an
 offset that turns, so they are of every kind) belongs to the measured customer: 1,000 of theirs among
-the million. Then ``VACUUM ANALYZE``, and the production server — gunicorn with the gthread worker,
-DEBUG off — as a subprocess; the customer logs in through allauth's headless API and the bench prints,
-at each concurrency (client threads, each with its own keep-alive connection):
+the million. Then ``VACUUM ANALYZE``, and the production server — ``bookdesk serve`` (granian, WSGI;
+``--server gunicorn`` for gunicorn's gthread worker), DEBUG off — as a subprocess; the customer logs in
+through allauth's headless API and the bench prints, at each concurrency (client threads, each with its
+own keep-alive connection):
 
 - ``GET /healthz`` on the same server (the bare endpoint);
 - ``GET /api/bookings`` (first page of 20), ``?page=20`` (items 381–400) and ``?status=confirmed&kind=course``:
@@ -49,6 +50,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+
+from benchkit import SERVERS, server_argv, server_label
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432"
@@ -354,12 +357,12 @@ def wait_answers(base: str, process: subprocess.Popen[bytes], log: Path) -> None
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise BenchError(f"gunicorn exited with {process.returncode}:\n{tail(log)}")
+            raise BenchError(f"the web server exited with {process.returncode}:\n{tail(log)}")
         with contextlib.suppress(OSError):
             if request(base, "GET", "/healthz")[0] == 200:
                 return
         time.sleep(0.1)
-    raise BenchError(f"gunicorn did not answer /healthz within 30 s:\n{tail(log)}")
+    raise BenchError(f"the web server did not answer /healthz within 30 s:\n{tail(log)}")
 
 
 def run_checked(argv: list[str], env: dict[str, str], what: str) -> str:
@@ -528,8 +531,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each load run (default 5)")
     parser.add_argument("--concurrency", default="1,8", help="comma-separated client counts (default 1,8)")
     parser.add_argument("--holds", type=int, default=1_000_000, help="seats + slots + licenses in all (default 1M)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes (default 2)")
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker (default 8)")
+    parser.add_argument("--server", choices=SERVERS, default="serve", help="web server (default: bookdesk serve)")
+    parser.add_argument("--workers", type=int, default=2, help="web server processes (default 2)")
+    parser.add_argument("--threads", type=int, default=8, help="web server threads per process (default 8)")
     parser.add_argument("--quick", action="store_true", help="200,000 items and 2 s runs, for a smoke test")
     parser.add_argument("--keep-db", action="store_true", help=f"keep the database {DATABASE} for a look afterwards")
     parser.add_argument("--keep-logs", action="store_true", help="keep the server log and print where")
@@ -615,22 +619,9 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
         )
         plans = json.loads(run_checked([sys.executable, "-c", EXPLAIN_SCRIPT, CUSTOMER_EMAIL], env, "explain"))
 
-        gunicorn_argv = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "bookdesk.wsgi:application",
-            "--worker-class",
-            "gthread",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "--bind",
-            f"127.0.0.1:{web_port}",
-        ]
-        with subprocess_running(gunicorn_argv, env, logs / "gunicorn.log") as web_process:
-            wait_answers(web, web_process, logs / "gunicorn.log")
+        web_argv = server_argv(args.server, port=web_port, workers=args.workers, threads=args.threads)
+        with subprocess_running(web_argv, env, logs / "web.log") as web_process:
+            wait_answers(web, web_process, logs / "web.log")
             status, body = request(
                 web, "POST", "/_allauth/app/v1/auth/login", {"email": CUSTOMER_EMAIL, "password": PASSWORD}
             )
@@ -646,8 +637,8 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
                 f"page 20 has {len(page20['items'])} items"
             )
             print(
-                f"server: gunicorn gthread, {args.workers} workers x {args.threads} threads, DEBUG off, PostgreSQL "
-                f"{pg}; {os.cpu_count()} CPUs; runs of {seconds:g} s\n"
+                f"server: {server_label(args.server, workers=args.workers, threads=args.threads)}, DEBUG off, "
+                f"PostgreSQL {pg}; {os.cpu_count()} CPUs; runs of {seconds:g} s\n"
             )
             endpoints = [
                 ("GET /healthz", get_call(web, "/healthz", {}, b"ok")),
@@ -669,7 +660,7 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
                 for name, make in endpoints:
                     results.append((concurrency, name, run_load(make, concurrency, seconds)))
                 if web_process.poll() is not None:
-                    raise BenchError(f"gunicorn exited with {web_process.returncode}:\n{tail(logs / 'gunicorn.log')}")
+                    raise BenchError(f"the web server exited with {web_process.returncode}:\n{tail(logs / 'web.log')}")
         status = report(results)
         load_after = os.getloadavg()
         print(

@@ -1,7 +1,8 @@
 """Benchmark checkout creation (POST /api/stripe/checkout) while Stripe answers in 300 ms.
 
-    python bench/bench_checkout.py [--seconds 6] [--concurrency 1,16,64] [--server serve|gunicorn] [--workers 2] [--threads 32]
-                                   [--cache redis|db] [--latency-ms 300] [--quick] [--keep-logs]
+    python bench/bench_checkout.py [--seconds 6] [--concurrency 1,16,64] [--server serve|gunicorn]
+                                   [--workers 2] [--threads 32] [--cache redis|db] [--latency-ms 300]
+                                   [--quick] [--keep-logs]
 
 Against PostgreSQL (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432;
 a throw-away database ``bookdesk_bench_<pid>`` is created, migrated and dropped at the end). Starts, as
