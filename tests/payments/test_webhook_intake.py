@@ -73,6 +73,15 @@ def test_unusual_strings_in_a_signed_event_are_stored_as_sent_or_refused_cleanly
         assert WebhookEvent.objects.get().payload == sent
 
 
+def test_a_signed_body_that_is_not_utf8_is_refused_and_stores_nothing() -> None:
+    body = json.dumps(event()).encode("utf-16")  # JSON all the same, but not what Stripe sends
+
+    response = post(body, sign(body))
+
+    assert_problem(response, status=400, code="invalid_json")
+    assert not WebhookEvent.objects.exists()
+
+
 def test_a_duplicate_delivery_is_answered_200_and_ignored() -> None:
     deliver(event())
     response = deliver(event())

@@ -66,15 +66,14 @@ def _refuse(request: HttpRequest, code: str, detail: str) -> HttpResponse:
     return problem(request, status=400, code=code, title="Webhook refused", detail=detail)
 
 
-def _verify(payload: bytes, header: str) -> bool:
+def _verify(payload: str, header: str) -> bool:
     """Stripe's own signature check (what `construct_event` runs): any of our secrets, any v1 in the header.
 
     The body was parsed and checked already, so only the signature is verified here (no second parse).
     """
-    text = payload.decode("utf-8")
     for secret in webhook_secrets():
         try:
-            stripe.WebhookSignature.verify_header(text, header, secret, tolerance=SIGNATURE_TOLERANCE)
+            stripe.WebhookSignature.verify_header(payload, header, secret, tolerance=SIGNATURE_TOLERANCE)
         except stripe.SignatureVerificationError:
             continue
         return True
@@ -107,15 +106,16 @@ def intake(request: HttpRequest) -> HttpResponse:
     if not header:
         return _refuse(request, "signature_missing", "The Stripe-Signature header is missing.")
     try:
-        event = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        return _refuse(request, "invalid_json", "The body is not JSON.")
+        text = payload.decode("utf-8")  # as Stripe sends it; the signature covers these very bytes
+        event = json.loads(text)
+    except ValueError:  # UnicodeDecodeError included
+        return _refuse(request, "invalid_json", "The body is not JSON in UTF-8.")
     if not _is_event(event):
         return _refuse(request, "invalid_event", "The body is not a Stripe event.")
-    if not _verify(payload, header):
+    if not _verify(text, header):
         return _refuse(request, "signature_invalid", "The signature does not match, or it is older than 5 minutes.")
     try:
-        duplicate = not store(event, payload)
+        duplicate = not store(event, text)
     except DataError:  # PostgreSQL's jsonb refuses a few things JSON allows, such as \u0000 in a string
         return _refuse(request, "invalid_event", "The event holds a value that cannot be stored (a NUL character).")
     WEBHOOK_EVENTS.labels(type=event["type"], outcome="duplicate" if duplicate else "received").inc()
@@ -134,14 +134,14 @@ _STORE = """
 """
 
 
-def store(event: dict[str, Any], payload: bytes | None = None) -> bool:
+def store(event: dict[str, Any], payload: str | None = None) -> bool:
     """Put the event in the inbox, due at once for the workers; False for a duplicate.
 
-    `payload` is the event's JSON as received (else the event is serialised again).
+    `payload` is the event's JSON text as received (else the event is serialised again).
     """
     stamp = event.get("created")
     created = datetime.fromtimestamp(stamp if isinstance(stamp, int) and 0 < stamp < 2**34 else time.time(), tz=UTC)
-    text = payload.decode("utf-8") if payload is not None else json.dumps(event)
+    text = payload if payload is not None else json.dumps(event)
     when = connection.ops.adapt_datetimefield_value
     now = when(timezone.now())
     # Alone the INSERT is atomic by itself; inside a caller's transaction it takes a savepoint, so a row the
