@@ -412,6 +412,47 @@ def live_sql(hold: str, order: str) -> str:
     )
 
 
+# --- placement: what order_place asks under its locks, in SQL (it runs on every checkout) ------------
+
+
+def seats_taken(*, course_id: int, user_id: int | None, now: datetime, ignoring: int | None) -> tuple[int, int]:
+    """A course's seats taken by live holds, and how many of them are `user_id`'s (the order `ignoring` aside)."""
+    sql = (
+        f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN t.user_id = %s THEN 1 ELSE 0 END), 0) "  # noqa: S608
+        f"FROM {_TABLES['booking']} t JOIN {_TABLES['line']} tl ON tl.id = t.line_id "
+        f"JOIN {_TABLES['order']} tor ON tor.id = tl.order_id "
+        f"WHERE t.course_id = %s AND tor.id <> %s AND {live_sql('t', 'tor')}"
+    )
+    moment = connection.ops.adapt_datetimefield_value(now)
+    ((taken, mine),) = _rows(sql, [user_id, course_id, ignoring or 0, moment])
+    return int(taken), int(mine)
+
+
+def lapsed_holders(
+    *, course_ids: Iterable[int], resource_ids: Iterable[int], product_ids: Iterable[int], now: datetime
+) -> list[int]:
+    """Ids of orders whose hold lapsed unpaid while they still hold seats of, slots at or licenses of these."""
+    parts: list[str] = []
+    params: list[Any] = []
+    payable = ", ".join(f"'{status}'" for status in sorted(PAYABLE))
+    moment = connection.ops.adapt_datetimefield_value(now)
+    for table, column, ids in (
+        ("booking", "course_id", sorted(set(course_ids))),
+        ("reservation", "resource_id", sorted(set(resource_ids))),
+        ("grant", "product_id", sorted(set(product_ids))),
+    ):
+        if ids:
+            parts.append(
+                f"SELECT tor.id FROM {_TABLES[table]} t JOIN {_TABLES['line']} tl ON tl.id = t.line_id "  # noqa: S608
+                f"JOIN {_TABLES['order']} tor ON tor.id = tl.order_id WHERE t.{column} IN ({_placeholders(ids)}) "
+                f"AND t.status = '{HoldStatus.HELD}' AND tor.hold_expires_at <= %s AND tor.status IN ({payable})"
+            )
+            params += [*ids, moment]
+    if not parts:
+        return []
+    return sorted({row[0] for row in _rows(" UNION ".join(parts), params)})
+
+
 def _taken_for(holds: list[dict[str, Any]], *, user_id: int, now: datetime) -> _Taken:
     """What is taken now (by live holds) of the courses, studios and products these holds are of: one query.
 

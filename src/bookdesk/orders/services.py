@@ -8,18 +8,16 @@ On SQLite the transaction is IMMEDIATE (settings), so the whole placement runs u
 from __future__ import annotations
 
 import logging
-import operator
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import reduce
 from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from bookdesk.accounts.models import User
@@ -48,7 +46,7 @@ from bookdesk.orders.models import (
     OrderStatus,
     Reservation,
 )
-from bookdesk.orders.selectors import live_hold
+from bookdesk.orders.selectors import lapsed_holders, live_hold, seats_taken
 
 logger = logging.getLogger("bookdesk.orders")
 
@@ -166,17 +164,8 @@ def _expire_lapsed_holders(
     Afterwards every HELD row of these courses, resources and products belongs to a live hold, which is
     also what the database's own guards (unique booking, exclusive grant, no overlap) see.
     """
-    contended = [
-        Q(lines__booking__course_id__in=course_ids, lines__booking__status=HoldStatus.HELD) if course_ids else None,
-        Q(lines__reservation__resource_id__in=resource_ids, lines__reservation__status=HoldStatus.HELD)
-        if resource_ids
-        else None,
-        Q(lines__grant__product_id__in=product_ids, lines__grant__status=HoldStatus.HELD) if product_ids else None,
-    ]
-    # Only the kinds being placed: each branch adds joins to a query every placement runs.
-    holding = reduce(operator.or_, (branch for branch in contended if branch is not None), Q(pk__in=[]))
-    lapsed = Q(hold_expires_at__lte=now, status__in=states.PAYABLE) & holding
-    for order in Order.objects.filter(lapsed).distinct().order_by("pk"):
+    lapsed = lapsed_holders(course_ids=course_ids, resource_ids=resource_ids, product_ids=product_ids, now=now)
+    for order in Order.objects.filter(pk__in=lapsed).order_by("pk") if lapsed else []:
         order_expire(order=order, actor="system", reason="hold lapsed")
 
 
@@ -317,11 +306,13 @@ def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
     if item.quantity != 1 or course.pk in placement.seen_courses:
         raise InvalidInput("A customer books one seat per course.", errors=[_field("quantity", "must be 1")])
     placement.seen_courses.add(course.pk)
-    seats = Booking.objects.filter(live_hold(placement.now), course=course).exclude(line__order=placement.ignoring)
-    taken = seats.aggregate(all=Count("pk"), mine=Count("pk", filter=Q(user=placement.user)))
-    if placement.user is not None and taken["mine"]:
+    taken, mine = seats_taken(
+        course_id=course.pk, user_id=placement.user.pk if placement.user else None, now=placement.now,
+        ignoring=placement.ignoring,
+    )  # fmt: skip
+    if mine:
         raise AlreadyBooked(f"You already have a seat on “{course.title}”.")
-    if taken["all"] >= course.capacity:
+    if taken >= course.capacity:
         raise SoldOut(f"“{course.title}” is sold out.")
     return _Plan(
         item=item,
