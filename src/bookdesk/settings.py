@@ -321,10 +321,11 @@ SWEEP_INTERVAL_SECONDS = int(env("SWEEP_INTERVAL_SECONDS", "10"))
 # `bookdesk serve` (the production web server): processes (one per core) × threads serving requests.
 WEB_HOST = env("WEB_HOST", "127.0.0.1")
 WEB_PORT = int(env("WEB_PORT", "8000"))
-WEB_WORKERS = int(env("WEB_WORKERS", str(os.cpu_count() or 1)))
+WEB_WORKERS = int(env("WEB_WORKERS") or os.cpu_count() or 1)
 WEB_THREADS = int(env("WEB_THREADS", "32"))
-# Threads per `bookdesk worker` working the queues: two keep a core busy while one waits for the database.
-WORKER_THREADS = int(env("WORKER_THREADS", "2"))
+# Threads per `bookdesk worker` working the queues: two keep a core busy while one waits for PostgreSQL
+# (SQLite runs one writer at a time, so one thread there).
+WORKER_THREADS = int(env("WORKER_THREADS") or (1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 2))
 
 LOG_LEVEL = env("LOG_LEVEL", "INFO")
 LOGGING = {
