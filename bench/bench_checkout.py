@@ -18,7 +18,9 @@ each with its own keep-alive ``http.client`` connection):
 3. ``POST /api/stripe/checkout``: sessions/s, p50/p95 total latency, and the app's own share
    (each request's latency minus the sandbox's p50 from 2.), with ratios against ``/healthz``;
 4. where the CPU went during 3. (the web server, this database's PostgreSQL backends, sandbox, Redis, this
-   client, other processes), per checkout, and the ceiling that puts on sessions/s.
+   client, other processes), per checkout, and the ceiling that puts on sessions/s;
+5. the crowd (DESIGN §8): 200 buyers released at once for a course of 10 seats — exactly 10 answers 201,
+   190 ``sold_out``, nothing else, and 10 seats held in the database.
 
 Every checkout is a distinct (user, course) pair, so none is ``already_booked``; any answer other
 than 201 is reported and fails the run. Users get their session tokens straight from the session
@@ -47,6 +49,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -64,7 +67,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PG = "postgres://postgres@127.0.0.1:5432"
 TARGET_RATE = 100.0  # sessions/s at 64 clients
 TARGET_OWN_P95 = 0.040  # seconds
-USERS = 128  # a power of two; the number of courses is odd, so (k % users, k % courses) never repeats
+USERS = 256  # a power of two; the number of courses is odd, so (k % users, k % courses) never repeats
+# DESIGN §8: this many buyers at once for this many seats end as exactly that many bookings, the rest sold_out.
+CROWD, CROWD_SEATS = 200, 10
 PASSWORD = "bench-Passw0rd-not-secret"
 
 # Run inside the server's environment (DJANGO_SETTINGS_MODULE, DATABASE_URL): users with verified
@@ -115,7 +120,12 @@ for user in users[1:]:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     tokens.append(session.session_key)
-print(json.dumps({"login_email": users[0].email, "tokens": tokens, "courses": [c.pk for c in courses]}))
+crowd = Course.objects.create(
+    title="Crowd course", slug="crowd-course", starts_at=starts, ends_at=starts + timedelta(minutes=90),
+    capacity=int(sys.argv[4]), price_amount=4500, currency=settings.BOOKDESK_CURRENCY,
+)
+found = {"login_email": users[0].email, "tokens": tokens, "courses": [c.pk for c in courses], "crowd": crowd.pk}
+print(json.dumps(found))
 """
 
 
@@ -631,7 +641,9 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             run_checked([python, "-m", "bookdesk", "migrate", "--noinput", "-v", "0"], env, "migrate")
             setup = json.loads(
                 run_checked(
-                    [python, "-c", SETUP_SCRIPT, str(USERS), str(courses_count), PASSWORD], env, "setup"
+                    [python, "-c", SETUP_SCRIPT, str(USERS), str(courses_count), PASSWORD, str(CROWD_SEATS)],
+                    env,
+                    "setup",
                 ).strip()
             )
             tokens: list[str] = setup["tokens"]
@@ -729,7 +741,56 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
                 print(f"      first error: {capacity.first_error[:200]}")
                 status = 1
             report_cpu([*cpu, (top, capacity, parts)], labels=[*(str(c) for c in levels), f"{top}@0ms"])
+            request(sandbox, "POST", "/_sandbox/faults", {"latency_ms": args.latency_ms})
+            if not crowd_run(web, tokens[:CROWD], setup["crowd"], database_url, args.latency_ms):
+                status = 1
             return status
+
+
+def crowd_run(base: str, tokens: list[str], course_id: int, database_url: str, latency_ms: int) -> bool:
+    """All buyers at once for the crowd course's seats: exactly that many bookings, every other one sold_out."""
+    if len(tokens) < CROWD:
+        raise BenchError(f"only {len(tokens)} users for a crowd of {CROWD}")
+    barrier = threading.Barrier(CROWD)
+    answers: list[tuple[str, float]] = [("", 0.0)] * CROWD
+
+    def buy(index: int) -> None:
+        barrier.wait(timeout=60)
+        started = time.perf_counter()
+        try:
+            status, body = request(
+                base, "POST", "/api/stripe/checkout", {"course_id": course_id}, {"X-Session-Token": tokens[index]}
+            )
+            code = "created" if status == 201 else str(json.loads(body).get("code") if status < 500 else status)
+        except (OSError, ValueError) as exc:
+            code = type(exc).__name__
+        answers[index] = (code, time.perf_counter() - started)
+
+    threads = [threading.Thread(target=buy, args=(index,)) for index in range(CROWD)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    elapsed = time.perf_counter() - started
+    counts = Counter(code for code, _ in answers)
+    latencies = sorted(seconds for _, seconds in answers)
+    with psycopg.connect(database_url, autocommit=True) as db:
+        row = db.execute(
+            "SELECT count(*) FROM orders_booking WHERE course_id = %s AND status IN ('held', 'confirmed')",
+            [course_id],
+        ).fetchone()
+    held = int(row[0]) if row else -1
+    wanted = {"created": CROWD_SEATS, "sold_out": CROWD - CROWD_SEATS}
+    ok = counts == wanted and held == CROWD_SEATS
+    print(
+        f"\ncrowd (DESIGN §8): {CROWD} buyers at once for {CROWD_SEATS} seats, sandbox at {latency_ms} ms: "
+        + ", ".join(f"{n} {code}" for code, n in counts.most_common())
+        + f"; {held} seats held in the database; p50 {latencies[CROWD // 2] * 1000:.0f} ms, "
+        f"p95 {latencies[int(CROWD * 0.95)] * 1000:.0f} ms, all answered in {elapsed:.1f} s: "
+        + ("OK" if ok else f"WRONG (expected {wanted})")
+    )
+    return ok
 
 
 def machine_busy(parts: CpuParts, run: Run) -> float:

@@ -8,9 +8,14 @@ from typing import Any
 import pytest
 import stripe
 from aiosmtpd.controller import Controller
+from django.core.servers.basehttp import ThreadedWSGIServer
 
 from smtp_listener import MailHandler, free_port
 from stripe_sandbox.server import Sandbox
+
+# The live server takes a crowd of 50 connections at once (tests/checkout): with Django's listen
+# backlog of 10 the kernel resets some of them before the app ever sees them (CI saw it under load).
+ThreadedWSGIServer.request_queue_size = 256
 
 
 @pytest.fixture
