@@ -67,3 +67,24 @@ def test_the_worker_applies_events_and_sends_emails_as_they_arrive(
     assert Order.objects.get(code=answer.json()["order"]["code"]).status == OrderStatus.CONFIRMED
     assert set(WebhookEvent.objects.values_list("status", flat=True)) <= {"processed", "ignored"}
     assert [message.to for message in mail.outbox] == [["loop@example.com"]]
+
+
+def test_worker_once_applies_what_is_due_and_sends_the_emails(
+    stripe_sandbox: Any, stripe_client: stripe.StripeClient, settings: Any
+) -> None:
+    settings.STRIPE_WEBHOOK_SECRET = SECRET
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    client = Client()
+    client.force_login(UserFactory(email="once@example.com"))
+    answer = client.post("/api/stripe/checkout", {"course_id": CourseFactory().pk}, content_type="application/json")
+    pay(stripe_client, answer.json()["session_id"])
+    for event in session_events(stripe_client, answer.json()["session_id"]):
+        assert deliver(event).status_code == 200
+
+    out = StringIO()
+    call_command("worker", "--once", stdout=out)
+
+    assert "1 emails sent" in out.getvalue()
+    assert Order.objects.get(code=answer.json()["order"]["code"]).status == OrderStatus.CONFIRMED
+    assert not WebhookEvent.objects.filter(status="received").exists()
+    assert [message.to for message in mail.outbox] == [["once@example.com"]]

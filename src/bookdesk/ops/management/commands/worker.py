@@ -135,13 +135,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--threads", type=int, default=int(settings.WORKER_THREADS), help="Threads working the queues."
         )
-        parser.add_argument("--once", action="store_true", help="Do one round of everything, then exit.")
+        parser.add_argument("--once", action="store_true", help="Do everything that is due, then exit.")
 
     def handle(
         self, *args: Any, interval: float, sweep_interval: float, threads: int, once: bool, **options: Any
     ) -> None:
         if once:
-            self.stdout.write("worker: " + ", ".join(f"{n} {name}" for name, n in sweep_once().items()))
+            done = sweep_once()
+            while any((more := work_once()).values()):  # until nothing is due (a failure waits for its backoff)
+                for name, n in more.items():
+                    done[name] += n
+            self.stdout.write("worker: " + ", ".join(f"{n} {name}" for name, n in done.items()))
             return
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
