@@ -28,7 +28,6 @@ Target (DESIGN §8): p95 ≤ 30 ms, a fixed number of queries.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
 import json
 import os
@@ -36,25 +35,35 @@ import re
 import secrets
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
 
-from benchkit import SERVERS, server_argv, server_label
+from benchkit import (
+    SERVERS,
+    BenchError,
+    Run,
+    bench_database,
+    free_port,
+    ms,
+    pg_base,
+    raise_on_sigterm,
+    request,
+    run_checked,
+    server_argv,
+    server_label,
+    subprocess_running,
+    tail,
+    wait_answers,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PG = "postgres://postgres@127.0.0.1:5432"
 DATABASE = "bookdesk_bench_bookings"
 TARGET_P95 = 0.030  # seconds
 CUSTOMER_EMAIL = "measured@example.com"
@@ -259,117 +268,7 @@ print(json.dumps(report))
 """
 
 
-@dataclass
-class Run:
-    """Latencies of one timed load run."""
-
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    first_error: str = ""
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-class BenchError(Exception):
-    pass
-
-
 # --- processes and the database --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pg_base() -> tuple[str, bool]:
-    """The server URL (no database) and whether it was asked for explicitly."""
-    explicit = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or ""
-    parts = urlsplit(explicit or DEFAULT_PG)
-    return f"{parts.scheme}://{parts.netloc}", bool(explicit)
-
-
-@contextmanager
-def bench_database(base: str, *, keep: bool) -> Iterator[str]:
-    admin = f"{base}/postgres"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{DATABASE}"')
-    try:
-        yield f"{base}/{DATABASE}"
-    finally:
-        if not keep:
-            with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-
-
-@contextmanager
-def subprocess_running(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def request(
-    base: str, method: str, path: str, payload: object = None, headers: dict[str, str] | None = None
-) -> tuple[int, bytes]:
-    parts = urlsplit(base)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-    try:
-        body = json.dumps(payload).encode() if payload is not None else None
-        sent = {"Content-Type": "application/json"} if body is not None else {}
-        connection.request(method, path, body=body, headers={**sent, **(headers or {})})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
-def wait_answers(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"the web server exited with {process.returncode}:\n{tail(log)}")
-        with contextlib.suppress(OSError):
-            if request(base, "GET", "/healthz")[0] == 200:
-                return
-        time.sleep(0.1)
-    raise BenchError(f"the web server did not answer /healthz within 30 s:\n{tail(log)}")
-
-
-def run_checked(argv: list[str], env: dict[str, str], what: str) -> str:
-    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    if done.returncode != 0:
-        raise BenchError(f"{what} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-    return done.stdout
 
 
 def bookdesk_command() -> list[str]:
@@ -518,14 +417,6 @@ def run_load(make_call: Callable[[], Callable[[], str | None]], concurrency: int
 # --- the bench -------------------------------------------------------------------------------
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
-
-
-def raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each load run (default 5)")
@@ -580,7 +471,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int], pg: str, logs: Path) -> int:
-    with bench_database(pg, keep=args.keep_db) as database_url:
+    with bench_database(pg, DATABASE, keep=args.keep_db) as database_url:
         web_port = free_port()
         web = f"http://127.0.0.1:{web_port}"
         env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "PYTHONDONTWRITEBYTECODE")}
@@ -621,7 +512,7 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
 
         web_argv = server_argv(args.server, port=web_port, workers=args.workers, threads=args.threads)
         with subprocess_running(web_argv, env, logs / "web.log") as web_process:
-            wait_answers(web, web_process, logs / "web.log")
+            wait_answers(web, "/healthz", web_process, logs / "web.log", "the web server")
             status, body = request(
                 web, "POST", "/_allauth/app/v1/auth/login", {"email": CUSTOMER_EMAIL, "password": PASSWORD}
             )

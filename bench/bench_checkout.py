@@ -50,21 +50,32 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
 import stripe
 
-from benchkit import SERVERS, server_argv, server_label
+from benchkit import (
+    SERVERS,
+    BenchError,
+    bench_database,
+    free_port,
+    ms,
+    pg_base,
+    raise_on_sigterm,
+    request,
+    run_checked,
+    server_argv,
+    server_label,
+    subprocess_running,
+    tail,
+    wait_answers,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PG = "postgres://postgres@127.0.0.1:5432"
 TARGET_RATE = 100.0  # sessions/s at 64 clients
 TARGET_OWN_P95 = 0.040  # seconds
 USERS = 256  # a power of two; the number of courses is odd, so (k % users, k % courses) never repeats
@@ -150,39 +161,7 @@ class Run:
         return ordered[min(len(ordered) - 1, int(q * len(ordered)))] - minus
 
 
-class BenchError(Exception):
-    pass
-
-
 # --- processes and the database --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pg_base() -> tuple[str, bool]:
-    """The server URL (no database) and whether it was asked for explicitly."""
-    explicit = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or ""
-    url = explicit or DEFAULT_PG
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}", bool(explicit)
-
-
-@contextmanager
-def bench_database(base: str) -> Iterator[str]:
-    name = f"bookdesk_bench_{os.getpid()}"
-    admin = f"{base}/postgres"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def lock_waiters(admin: psycopg.Connection[Any], database_url: str) -> float:
@@ -198,43 +177,6 @@ def backend_pids(admin: psycopg.Connection[Any], database_url: str) -> list[int]
     name = urlsplit(database_url).path.lstrip("/")
     rows = admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
     return [int(row[0]) for row in rows]
-
-
-@contextmanager
-def subprocess_running(name: str, argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def wait_answers(base: str, path: str, process: subprocess.Popen[bytes], log: Path, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"{what} exited with {process.returncode}:\n{tail(log)}")
-        with contextlib.suppress(OSError):
-            if request(base, "GET", path)[0] == 200:
-                return
-        time.sleep(0.1)
-    raise BenchError(f"{what} did not answer {path} within 30 s:\n{tail(log)}")
-
-
-def tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
 
 
 # --- CPU accounting (Linux /proc) -------------------------------------------------------------
@@ -332,21 +274,6 @@ class CpuParts:
         return max(spent, default=0.0) / self.seconds * 100 if self.seconds else 0.0
 
 
-def request(
-    base: str, method: str, path: str, payload: object = None, headers: dict[str, str] | None = None
-) -> tuple[int, bytes]:
-    parts = urlsplit(base)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
-    try:
-        body = json.dumps(payload).encode() if payload is not None else None
-        sent = {"Content-Type": "application/json"} if body is not None else {}
-        connection.request(method, path, body=body, headers={**sent, **(headers or {})})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
 def wait_redis(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -358,13 +285,6 @@ def wait_redis(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
                 return
         time.sleep(0.05)
     raise BenchError(f"redis-server did not answer within 20 s:\n{tail(log)}")
-
-
-def run_checked(argv: list[str], env: dict[str, str], what: str) -> str:
-    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
-    if done.returncode != 0:
-        raise BenchError(f"{what} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-    return done.stdout
 
 
 # --- load ------------------------------------------------------------------------------------
@@ -536,14 +456,6 @@ class Pairs:
 # --- the bench -------------------------------------------------------------------------------
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
-
-
-def raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="duration of each load run (default 6)")
@@ -599,7 +511,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
     courses_count = max(3, math.ceil(budget * 1.5 / USERS)) | 1  # odd: coprime with USERS
 
     (logs / "static").mkdir()  # STATIC_ROOT (BOOKDESK_DATA_DIR/static): no warning about it missing
-    with bench_database(pg) as database_url:
+    with bench_database(pg, f"bookdesk_bench_{os.getpid()}") as database_url:
         sandbox_port, web_port = free_port(), free_port()
         sandbox = f"http://127.0.0.1:{sandbox_port}"
         web = f"http://127.0.0.1:{web_port}"
@@ -631,7 +543,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             if redis_server:
                 redis_port = free_port()
                 redis_argv = [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""]
-                redis_process = stack.enter_context(subprocess_running("redis", redis_argv, env, logs / "redis.log"))
+                redis_process = stack.enter_context(subprocess_running(redis_argv, env, logs / "redis.log"))
                 wait_redis(redis_port, redis_process, logs / "redis.log")
                 env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
             elif args.cache == "redis":
@@ -651,10 +563,8 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
 
             sandbox_argv = [python, "-m", "stripe_sandbox", "--port", str(sandbox_port)]
             web_argv = server_argv(args.server, port=web_port, workers=args.workers, threads=args.threads)
-            sandbox_process = stack.enter_context(
-                subprocess_running("sandbox", sandbox_argv, env, logs / "sandbox.log")
-            )
-            web_process = stack.enter_context(subprocess_running("web", web_argv, env, logs / "web.log"))
+            sandbox_process = stack.enter_context(subprocess_running(sandbox_argv, env, logs / "sandbox.log"))
+            web_process = stack.enter_context(subprocess_running(web_argv, env, logs / "web.log"))
             wait_answers(sandbox, "/_sandbox/health", sandbox_process, logs / "sandbox.log", "the sandbox")
             status, body = request(sandbox, "POST", "/_sandbox/faults", {"latency_ms": args.latency_ms})
             if status != 200 or json.loads(body).get("latency_ms") != args.latency_ms:

@@ -57,20 +57,30 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import psycopg
 
-from benchkit import SERVERS, server_argv, server_label
+from benchkit import (
+    SERVERS,
+    BenchError,
+    bench_database,
+    free_port,
+    ms,
+    pg_base,
+    raise_on_sigterm,
+    run_checked,
+    server_argv,
+    server_label,
+    subprocess_running,
+    tail,
+    wait_answers,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_PG = "postgres://postgres@127.0.0.1:5432"
 WEBHOOK_SECRET = "whsec_bench_webhooks"
 STRIPE_KEY = "sk_test_bench_webhooks"
 TARGET_INTAKE = 800.0  # events/s
@@ -139,10 +149,6 @@ print(json.dumps(sessions))
 """
 
 
-class BenchError(Exception):
-    pass
-
-
 @dataclass
 class Run:
     """Latencies and failures of one load run."""
@@ -173,33 +179,6 @@ class Run:
 # --- processes and the database --------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def pg_base() -> tuple[str, bool]:
-    """The server URL (no database) and whether it was asked for explicitly."""
-    explicit = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL") or ""
-    parts = urlsplit(explicit or DEFAULT_PG)
-    return f"{parts.scheme}://{parts.netloc}", bool(explicit)
-
-
-@contextmanager
-def bench_database(base: str) -> Iterator[str]:
-    name = f"bookdesk_bench_webhooks_{os.getpid()}"
-    admin = f"{base}/postgres"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{base}/{name}"
-    finally:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 class Db:
     """A connection of the bench's own to the bench database, for checks and counts."""
 
@@ -217,54 +196,6 @@ class Db:
     def backend_pids(self) -> list[int]:
         rows = self.rows("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [self.name])
         return [int(row[0]) for row in rows]
-
-
-@contextmanager
-def subprocess_running(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        yield process
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def wait_answers(base: str, path: str, process: subprocess.Popen[bytes], log: Path, what: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"{what} exited with {process.returncode}:\n{tail(log)}")
-        with contextlib.suppress(OSError):
-            if Connection(base).send("GET", path)[0] == 200:
-                return
-        time.sleep(0.1)
-    raise BenchError(f"{what} did not answer {path} within 30 s:\n{tail(log)}")
-
-
-def tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def run_checked(argv: list[str], env: dict[str, str], what: str) -> str:
-    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False)
-    if done.returncode != 0:
-        raise BenchError(f"{what} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}")
-    return done.stdout
 
 
 # --- CPU accounting (Linux /proc) ------------------------------------------------------------
@@ -541,14 +472,6 @@ def completed_events(sandbox: str) -> dict[str, bytes]:
 # --- the bench -------------------------------------------------------------------------------
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f}"
-
-
-def raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--events", type=int, default=4000, help="events POSTed at each concurrency (default 4000)")
@@ -606,7 +529,7 @@ def bench(args: argparse.Namespace, levels: list[int], pg: str, logs: Path) -> i
     total_orders = sum(orders for _, _, orders, _ in rounds)
     courses_count = (total_orders // USERS + 2) | 1  # odd: coprime with USERS, so no pair repeats
     started = time.perf_counter()
-    with bench_database(pg) as database_url:
+    with bench_database(pg, f"bookdesk_bench_webhooks_{os.getpid()}") as database_url:
         sandbox_port, web_port = free_port(), free_port()
         sandbox, web = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{web_port}"
         env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "PYTHONDONTWRITEBYTECODE")}
@@ -625,8 +548,8 @@ def bench(args: argparse.Namespace, levels: list[int], pg: str, logs: Path) -> i
             }
         )
         bookdesk = [python, "-m", "bookdesk"]
-        run_checked([*bookdesk, "migrate", "--noinput", "-v", "0"], env, "migrate")
-        run_checked([*bookdesk, "createcachetable", "-v", "0"], env, "createcachetable")
+        run_checked([*bookdesk, "migrate", "--noinput", "-v", "0"], env, "migrate", timeout=240)
+        run_checked([*bookdesk, "createcachetable", "-v", "0"], env, "createcachetable", timeout=240)
         db = Db(database_url)
         web_argv = server_argv(args.server, port=web_port, workers=args.workers, threads=args.threads)
         with (
@@ -753,7 +676,10 @@ def fulfilment(
     started = time.perf_counter()
     threads = 8
     out = run_checked(
-        [python, "-c", SETUP_SCRIPT, str(USERS), str(courses_count), str(total_orders), str(threads)], env, "setup"
+        [python, "-c", SETUP_SCRIPT, str(USERS), str(courses_count), str(total_orders), str(threads)],
+        env,
+        "setup",
+        timeout=240,
     )
     sessions: list[str] = json.loads(out.strip().splitlines()[-1])
     placed = time.perf_counter() - started
