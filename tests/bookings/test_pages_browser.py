@@ -4,9 +4,7 @@ policy. End states are saved as test-output/screenshots/bookings-*.png."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,6 +12,7 @@ import stripe
 
 from bookdesk.catalog.models import License
 from bookdesk.orders.models import Order, OrderStatus
+from chromium import SCREENSHOTS, requires_chromium
 from factories import CourseFactory
 from payments.conftest import SECRET, book, deliver, pay, run_inbox, session_events
 
@@ -31,27 +30,10 @@ from .conftest import (
     studio,
 )
 
-# Playwright's sync API runs an event loop in this thread; Django's ORM refuses that without this.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(os.environ.get("TEST_OUTPUT_DIR", "test-output")) / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
-
 pytestmark = [
     pytest.mark.e2e,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Chromium is not installed at /usr/bin/chromium"),
+    requires_chromium,
 ]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with playwright_sync.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
