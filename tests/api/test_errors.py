@@ -192,3 +192,21 @@ def test_session_cookie_auth_checks_csrf_only_for_unsafe_methods(verified_user: 
                 auth(request)
         else:
             assert auth(request) == verified_user
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "url", ["/api/courses?q=%C3%A4%007J", "/api/orders/BD-%00X", "/api/services/1/slots?date=2026-01-01%00"]
+)
+def test_a_nul_character_in_the_url_is_a_400_not_a_database_error(client: Client, url: str) -> None:
+    # PostgreSQL refuses NUL in text; the fuzzer found GET /api/courses?q=…%00… answering 500.
+    body = assert_problem(client.get(url), status=400, code="bad_request")
+    assert "NUL" in body["detail"]
+
+
+@pytest.mark.django_db
+def test_a_nul_character_in_a_page_address_is_a_readable_400_page(client: Client) -> None:
+    response = client.get("/payment/success?session_id=cs_%00")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert b"NUL character" in response.content

@@ -1,4 +1,4 @@
-"""Renders the project's errors (`bookdesk.errors`) raised by a page as a readable page."""
+"""Renders the project's errors (`bookdesk.errors`) raised by a page as a readable page; refuses NUL in URLs."""
 
 from __future__ import annotations
 
@@ -31,3 +31,26 @@ class ErrorPageMiddleware:
         if isinstance(exception, RateLimited):
             response["Retry-After"] = str(exception.retry_after)
         return response
+
+
+NUL_DETAIL = "The address holds a NUL character (%00), which no part of this site accepts."
+
+
+class NulInUrlMiddleware:
+    """A path or query string carrying a NUL character is a 400 before any view runs.
+
+    No legitimate address has one, and PostgreSQL refuses NUL in text, so a view passing such a value to a
+    query would fail with a 500. API paths get problem+json, pages a readable page.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "%00" not in request.META.get("QUERY_STRING", "") and "\x00" not in request.path:
+            return self.get_response(request)
+        if request.path.startswith("/api/"):
+            from bookdesk.api import problem
+
+            return problem(request, status=400, code="bad_request", detail=NUL_DETAIL)
+        return error_page(request, status=400, detail=NUL_DETAIL)
