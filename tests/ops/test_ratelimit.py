@@ -14,7 +14,7 @@ from django.db import connections
 from django.test import RequestFactory, override_settings
 
 from bookdesk.errors import RateLimited
-from bookdesk.ops.ratelimit import parse_rate, rate_limit, rate_limited, request_identity
+from bookdesk.ops.ratelimit import parse_rate, rate_limit, rate_limited, rate_limits, request_identity
 
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
 DB_CACHE = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "bookdesk_cache"}
@@ -97,14 +97,51 @@ def test_concurrent_hits_from_two_clients_admit_exactly_the_limit(shared_cache: 
 
 
 def test_the_counter_starts_over_in_the_next_window(shared_cache: str) -> None:
+    import time
+
     key = f"window:{uuid.uuid4().hex}"
+    time.sleep(1 - time.time() % 1 + 0.01)  # both hits well inside one 1-second window
     rate_limit(key, limit=1, window_seconds=1, cache_alias="client_a")
     with pytest.raises(RateLimited):
         rate_limit(key, limit=1, window_seconds=1, cache_alias="client_b")
-    import time
-
     time.sleep(1.05)
     rate_limit(key, limit=1, window_seconds=1, cache_alias="client_b")
+
+
+def test_every_limit_of_a_request_is_counted_and_the_exceeded_one_named(shared_cache: str) -> None:
+    user, address = f"user:{uuid.uuid4().hex}", f"ip:{uuid.uuid4().hex}"
+    hits = [(f"checkout:{user}", 3, 60), (f"checkout_ip:{address}", 2, 60)]
+    for _ in range(2):
+        rate_limits(hits, cache_alias="client_a")
+    with pytest.raises(RateLimited):  # the address's limit of 2
+        rate_limits(hits, cache_alias="client_b")
+    # That third request was counted for the user too: their limit of 3 is reached.
+    with pytest.raises(RateLimited):
+        rate_limit(f"checkout:{user}", limit=3, window_seconds=60, cache_alias="client_a")
+    rate_limit(f"checkout_ip:ip:{uuid.uuid4().hex}", limit=2, window_seconds=60, cache_alias="client_a")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redis_counter_always_expires() -> None:
+    if not _redis_available():
+        pytest.fail(f"Redis is not reachable at {REDIS_TEST_URL} (the suite needs it for the shared-cache tests)")
+    import hashlib
+    import time
+
+    import redis
+
+    key = f"expiry:{uuid.uuid4().hex}"
+    with override_settings(CACHES=_two_clients(REDIS_CACHE)):
+        if 60 - time.time() % 60 < 1:
+            time.sleep(1.1)  # the three hits in one minute's window
+        for _ in range(3):
+            rate_limit(key, limit=10, window_seconds=60, cache_alias="client_a")
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+        stored = caches["client_a"].client.make_key(f"ratelimit:{digest}:60:{int(time.time() // 60)}")
+        caches["client_a"].close()
+    store = redis.Redis.from_url(REDIS_TEST_URL)
+    assert store.get(stored) == b"3"
+    assert 0 < store.ttl(stored) <= 61
 
 
 @pytest.mark.django_db

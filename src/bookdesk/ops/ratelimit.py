@@ -1,7 +1,8 @@
 """Fixed-window rate limits shared through the cache, so they hold across processes and machines.
 
-Redis (django-redis) increments atomically. Django's database cache does not (its `incr` is a get
-then a set), so for it the increment runs in a transaction that locks the counter's row first.
+Redis (django-redis) increments atomically, and every counter of one request is counted in one round trip.
+Django's database cache does not (its `incr` is a get then a set), so for it the increment runs in a
+transaction that locks the counter's row first.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.core.cache import BaseCache, caches
 from django.core.cache.backends.db import DatabaseCache
 from django.db import connections, router, transaction
 from django.http import HttpRequest
+from django_redis.cache import RedisCache
 
 from bookdesk.errors import RateLimited
 from bookdesk.ops.metrics import RATE_LIMITED
@@ -64,18 +66,42 @@ def _incr(cache: BaseCache, key: str, timeout: int) -> int:
         return 1
 
 
+def _incr_redis(cache: RedisCache, keys: Sequence[tuple[str, int]]) -> list[int]:
+    """Each counter created at 0 with its expiry unless it exists, then incremented: one round trip for all.
+
+    MULTI/EXEC, so a counter cannot expire between its SET and its INCR (and live on without an expiry).
+    """
+    pipe = cache.client.get_client(write=True).pipeline(transaction=True)
+    for key, timeout in keys:
+        full_key = cache.client.make_key(key)
+        pipe.set(full_key, 0, ex=timeout, nx=True)
+        pipe.incr(full_key)
+    return [int(count) for count in pipe.execute()[1::2]]
+
+
 def rate_limit(key: str, *, limit: int, window_seconds: int, cache_alias: str = "default") -> None:
     """Count one hit for `key`; raise `RateLimited(retry_after=…)` once it exceeds `limit` in this window."""
+    rate_limits([(key, limit, window_seconds)], cache_alias=cache_alias)
+
+
+def rate_limits(hits: Sequence[tuple[str, int, int]], *, cache_alias: str = "default") -> None:
+    """Count one hit for each `(key, limit, window_seconds)`; raise `RateLimited` for the first one exceeded."""
     now = time.time()
-    window = int(now // window_seconds)
-    digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # bounded, cache-safe, hides emails/IPs
-    cache_key = f"ratelimit:{digest}:{window_seconds}:{window}"
-    count = _incr(caches[cache_alias], cache_key, timeout=window_seconds + 1)
-    if count > limit:
-        retry_after = max(1, int((window + 1) * window_seconds - now + 0.999))
-        name = key.split(":", 1)[0]
-        RATE_LIMITED.labels(limit=name).inc()
-        raise RateLimited(f"Too many requests; try again in {retry_after} seconds.", retry_after=retry_after)
+    counters = []
+    for key, _, window_seconds in hits:
+        window = int(now // window_seconds)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:32]  # bounded, cache-safe, hides emails/IPs
+        counters.append((f"ratelimit:{digest}:{window_seconds}:{window}", window_seconds + 1))
+    cache = caches[cache_alias]
+    if isinstance(cache, RedisCache):
+        counts = _incr_redis(cache, counters)
+    else:
+        counts = [_incr(cache, counter, timeout=timeout) for counter, timeout in counters]
+    for (key, limit, window_seconds), count in zip(hits, counts, strict=True):
+        if count > limit:
+            retry_after = max(1, int((int(now // window_seconds) + 1) * window_seconds - now + 0.999))
+            RATE_LIMITED.labels(limit=key.split(":", 1)[0]).inc()
+            raise RateLimited(f"Too many requests; try again in {retry_after} seconds.", retry_after=retry_after)
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -95,10 +121,17 @@ def request_identity(request: HttpRequest) -> str:
     return f"ip:{client_ip(request)}"
 
 
-def rate_limit_request(request: HttpRequest, name: str) -> None:
-    """Apply `settings.RATE_LIMITS[name]` to the caller of this request (per user, else per IP)."""
+def rate_limit_request(request: HttpRequest, name: str, *, per_ip: str | None = None) -> None:
+    """Apply `settings.RATE_LIMITS[name]` to the caller of this request (per user, else per IP).
+
+    `per_ip` names a second limit counted at the same time for the client's address, whoever is signed in.
+    """
     limit, window = parse_rate(settings.RATE_LIMITS[name])
-    rate_limit(f"{name}:{request_identity(request)}", limit=limit, window_seconds=window)
+    hits = [(f"{name}:{request_identity(request)}", limit, window)]
+    if per_ip is not None:
+        limit, window = parse_rate(settings.RATE_LIMITS[per_ip])
+        hits.append((f"{per_ip}:{client_ip(request)}", limit, window))
+    rate_limits(hits)
 
 
 def rate_limited(name: str) -> Callable[[F], F]:

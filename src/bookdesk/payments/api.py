@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Status
 
 from bookdesk.accounts.auth import user_auth
 from bookdesk.errors import PAYING_PROBLEMS
-from bookdesk.ops.ratelimit import client_ip, parse_rate, rate_limit, rate_limit_request
+from bookdesk.ops.ratelimit import rate_limit_request
 from bookdesk.orders.schemas import CheckoutOut, CourseCheckoutIn, OrderOut
 from bookdesk.payments.models import Payment
 from bookdesk.payments.services import book_course
@@ -18,14 +17,12 @@ router = Router(tags=["checkout"], auth=user_auth)
 
 def limit_checkout(request: HttpRequest) -> None:
     """Checkout calls Stripe: limit it per user and, separately, per IP address."""
-    rate_limit_request(request, "checkout")
-    limit, window = parse_rate(settings.RATE_LIMITS["checkout_ip"])
-    rate_limit(f"checkout_ip:{client_ip(request)}", limit=limit, window_seconds=window)
+    rate_limit_request(request, "checkout", per_ip="checkout_ip")
 
 
 def checkout_answer(payment: Payment) -> CheckoutOut:
     order = payment.order  # checkout_start leaves it with its lines and payments in hand
-    return CheckoutOut(
+    return CheckoutOut.model_construct(
         order=OrderOut.from_order(order), checkout_url=payment.checkout_url, session_id=payment.session_id or ""
     )
 
