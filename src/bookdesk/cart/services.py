@@ -258,8 +258,8 @@ def cart_checkout(*, cart: Cart, user: User) -> Payment:
         if not expire_open_sessions(previous):
             raise Conflict(f"Order {previous.code} has just been paid; it is being confirmed.")
         order_cancel_unpaid(order=previous, actor=f"user:{user.pk}", reason="replaced by a new checkout")
-    with transaction.atomic():
-        order = order_place(user=user, items=items)
+    with transaction.atomic():  # the placement, the cart's link and attempt 1 commit together, or none does
+        order = order_place(user=user, items=items, savepoint=False)
         Cart.objects.filter(pk=cart.pk).update(order=order)
         payment = first_attempt(order)
     return checkout_start(order=order, actor=f"user:{user.pk}", payment=payment)

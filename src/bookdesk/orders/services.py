@@ -221,7 +221,11 @@ def plan_items(
     course_ids = [i.course_id for i in items if i.kind == "course" and i.course_id]
     product_ids = [i.product_id for i in items if i.kind == "product" and i.product_id]
     service_ids = [i.service_id for i in items if i.kind == "service" and i.service_id]
-    services = {s.pk: s for s in Service.objects.filter(pk__in=service_ids).prefetch_related("resources")}
+    services = (
+        {s.pk: s for s in Service.objects.filter(pk__in=service_ids).prefetch_related("resources")}
+        if service_ids
+        else {}  # most checkouts book a seat: no queryset to build for nothing
+    )
     resource_ids = [r.pk for s in services.values() for r in s.resources.all()]
     if lock:
         courses = _lock(Course.objects.all(), course_ids)
@@ -241,20 +245,24 @@ def plan_items(
     return plans
 
 
-def order_place(*, user: User, items: Sequence[ItemRequest], now: datetime | None = None) -> Order:
+def order_place(
+    *, user: User, items: Sequence[ItemRequest], now: datetime | None = None, savepoint: bool = True
+) -> Order:
     """Create an order with its lines and their holds, or raise SoldOut / AlreadyBooked / SlotTaken / …
 
-    The order comes back with its lines in hand (`order.lines.all()` reads no query).
+    The order comes back with its lines in hand (`order.lines.all()` reads no query). Inside a caller's
+    transaction the placement takes a savepoint, so a refusal leaves the caller's work usable; a caller
+    whose transaction ends with the placement anyway passes `savepoint=False` (two statements fewer).
     """
     try:
-        return _place(user=user, items=items, now=now or timezone.now())
+        with transaction.atomic(savepoint=savepoint):
+            return _place(user=user, items=items, now=now or timezone.now())
     except IntegrityError as exc:
         # The database's own guards (unique active booking, exclusive grant, no overlapping slots); the
         # placement's transaction (or savepoint) has rolled back.
         raise _integrity_to_conflict(exc) from exc
 
 
-@transaction.atomic
 def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
     plans = plan_items(user=user, items=items, now=now, lock=True)
     currency = plans[0].currency

@@ -11,7 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bookdesk.accounts.models import User
-from bookdesk.errors import Conflict, HoldExpired, PaymentProviderError, SoldOut
+from bookdesk.errors import AlreadyBooked, Conflict, HoldExpired, PaymentProviderError, SoldOut
 from bookdesk.ops.metrics import CHECKOUTS
 from bookdesk.orders import states
 from bookdesk.orders.models import HoldStatus, Order, OrderKind, OrderLine, OrderStatus
@@ -164,7 +164,24 @@ def book_course(*, user: User, course_id: int, actor: str) -> Payment:
     open, or one that could not be created) answers that order's payment page again instead of
     `already_booked`, so a customer is never locked out by their own unfinished attempt.
     """
-    earlier = (
+    try:
+        with transaction.atomic():  # the placement and attempt 1 commit together, or neither does
+            order = order_place(user=user, items=[ItemRequest(kind="course", course_id=course_id)], savepoint=False)
+            payment = first_attempt(order)
+    except AlreadyBooked:
+        # The placement found the customer's own seat (asked under the course's lock, so the first-time
+        # path pays no query for this): an unpaid Book-now order of theirs answers with its payment page.
+        earlier = _unpaid_course_booking(user=user, course_id=course_id)
+        if earlier is None:
+            raise
+        open_payment = earlier.payments.filter(status=Payment.Status.OPEN).exclude(checkout_url="").first()
+        return open_payment or payment_retry(order=earlier, actor=actor)
+    return checkout_start(order=order, actor=actor, payment=payment)
+
+
+def _unpaid_course_booking(*, user: User, course_id: int) -> Order | None:
+    """The customer's latest Book-now order of this course that still holds its seat unpaid."""
+    return (
         Order.objects.filter(
             user=user,
             status__in=states.PAYABLE,
@@ -176,13 +193,6 @@ def book_course(*, user: User, course_id: int, actor: str) -> Payment:
         .order_by("-pk")
         .first()
     )
-    if earlier is not None:
-        open_payment = earlier.payments.filter(status=Payment.Status.OPEN).exclude(checkout_url="").first()
-        return open_payment or payment_retry(order=earlier, actor=actor)
-    with transaction.atomic():
-        order = order_place(user=user, items=[ItemRequest(kind="course", course_id=course_id)])
-        payment = first_attempt(order)
-    return checkout_start(order=order, actor=actor, payment=payment)
 
 
 # Orders a customer may pay (again): those still payable, and an expired one whose capacity is still free.
