@@ -5,7 +5,7 @@ from datetime import datetime
 from ninja import Schema
 
 from bookdesk.fields import ObjectId
-from bookdesk.money import MoneyDict, money
+from bookdesk.money import money
 from bookdesk.orders.models import Order
 
 
@@ -47,34 +47,38 @@ class OrderOut(Schema):
 
     @staticmethod
     def from_order(order: Order) -> OrderOut:
-        def m(amount: int) -> MoneyDict:
-            return money(amount, order.currency)
+        """The order as the API shows it, built from its own typed fields (so without a validation pass)."""
 
-        return OrderOut(
+        def m(amount: int) -> MoneyOut:
+            return MoneyOut.model_construct(**money(amount, order.currency))
+
+        return OrderOut.model_construct(
             code=order.code,
             status=order.status,
             status_label=order.get_status_display(),
             kind=order.kind,
             email=order.email,
-            subtotal=MoneyOut(**m(order.subtotal_amount)),
-            tax=MoneyOut(**m(order.tax_amount)),
-            shipping=MoneyOut(**m(order.shipping_amount)),
-            total=MoneyOut(**m(order.total_amount)),
-            amount_refunded=MoneyOut(**m(order.amount_refunded)),
+            subtotal=m(order.subtotal_amount),
+            tax=m(order.tax_amount),
+            shipping=m(order.shipping_amount),
+            total=m(order.total_amount),
+            amount_refunded=m(order.amount_refunded),
             hold_expires_at=order.hold_expires_at,
             created_at=order.created_at,
             lines=[
-                OrderLineOut(
+                OrderLineOut.model_construct(
                     kind=line.kind,
                     description=line.description,
                     quantity=line.quantity,
-                    unit_price=MoneyOut(**m(line.unit_amount)),
-                    total=MoneyOut(**m(line.total_amount)),
+                    unit_price=m(line.unit_amount),
+                    total=m(line.total_amount),
                 )
                 for line in order.lines.all()
             ],
             payments=[
-                PaymentOut(attempt=p.attempt, status=p.status, amount=MoneyOut(**m(p.amount)), created_at=p.created_at)
+                PaymentOut.model_construct(
+                    attempt=p.attempt, status=p.status, amount=m(p.amount), created_at=p.created_at
+                )
                 for p in order.payments.all()
             ],
         )
