@@ -8,7 +8,7 @@ On SQLite the transaction is IMMEDIATE (settings), so the whole placement runs u
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
+from bookdesk import rows
 from bookdesk.accounts.models import User
 from bookdesk.cart.pricing import PricedLine, price
 from bookdesk.catalog.models import Course, License, Product, Resource, Service
@@ -95,7 +95,7 @@ def audit(
     )
     batch = _batch.get()
     if batch is None:
-        entry.save()
+        rows.insert(entry)
     else:
         batch.append(entry)
     return entry
@@ -146,14 +146,6 @@ def order_transition(
         order.save(update_fields=["status", "updated_at"])
     audit(actor=actor, action=f"order.{to}", obj=order, order=order, data={"from": previous, **(data or {})})
     return True
-
-
-def _lock(queryset: QuerySet[Any], ids: Iterable[int]) -> dict[int, Any]:
-    """Lock rows ordered by primary key (Saleor's habit, so two placements never deadlock)."""
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    return {row.pk: row for row in queryset.select_for_update().filter(pk__in=wanted).order_by("pk")}
 
 
 def _expire_lapsed_holders(
@@ -228,9 +220,10 @@ def plan_items(
     )
     resource_ids = [r.pk for s in services.values() for r in s.resources.all()]
     if lock:
-        courses = _lock(Course.objects.all(), course_ids)
-        _lock(Resource.objects.all(), resource_ids)
-        products = _lock(Product.objects.all(), product_ids)
+        # Locked by primary key, table after table (Saleor's habit: two placements never deadlock).
+        courses = rows.lock(Course, course_ids)
+        rows.lock(Resource, resource_ids)
+        products = rows.lock(Product, product_ids)
         _expire_lapsed_holders(course_ids=course_ids, resource_ids=resource_ids, product_ids=product_ids, now=now)
     else:
         courses = Course.objects.in_bulk(course_ids)
@@ -273,16 +266,18 @@ def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
         prices_include_tax=settings.PRICES_INCLUDE_TAX,
         shipping_flat_amount=settings.SHIPPING_FLAT_AMOUNT,
     )
-    order = Order.objects.create(
-        user=user,
-        email=user.email,
-        kind=_order_kind({item.kind for item in items}),
-        currency=currency,
-        subtotal_amount=breakdown.subtotal,
-        tax_amount=breakdown.tax,
-        shipping_amount=breakdown.shipping,
-        total_amount=breakdown.total,
-        hold_expires_at=now + hold_duration(),
+    order = rows.insert(
+        Order(
+            user=user,
+            email=user.email,
+            kind=_order_kind({item.kind for item in items}),
+            currency=currency,
+            subtotal_amount=breakdown.subtotal,
+            tax_amount=breakdown.tax,
+            shipping_amount=breakdown.shipping,
+            total_amount=breakdown.total,
+            hold_expires_at=now + hold_duration(),
+        )
     )
     lines = [_create_line(order=order, plan=plan, user=user) for plan in plans]
     # What prefetch_related("lines") would leave: the caller reads the lines without a query.
@@ -397,33 +392,37 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
 
 def _create_line(*, order: Order, plan: _Plan, user: User) -> OrderLine:
     targets = plan.targets
-    line = OrderLine.objects.create(
-        order=order,
-        kind=plan.item.kind,
-        description=plan.description[:300],
-        quantity=plan.priced.quantity,
-        unit_amount=plan.priced.unit_amount,
-        total_amount=plan.priced.total,
-        course=targets.get("course"),
-        service=targets.get("service"),
-        product=targets.get("product"),
-        license=targets.get("license"),
+    line = rows.insert(
+        OrderLine(
+            order=order,
+            kind=plan.item.kind,
+            description=plan.description[:300],
+            quantity=plan.priced.quantity,
+            unit_amount=plan.priced.unit_amount,
+            total_amount=plan.priced.total,
+            course=targets.get("course"),
+            service=targets.get("service"),
+            product=targets.get("product"),
+            license=targets.get("license"),
+        )
     )
     if plan.item.kind == "course":
-        Booking.objects.create(line=line, course=targets["course"], user=user)
+        rows.insert(Booking(line=line, course=targets["course"], user=user))
     elif plan.item.kind == "service":
-        Reservation.objects.create(
-            line=line,
-            service=targets["service"],
-            resource_id=targets["resource_id"],
-            user=user,
-            starts_at=targets["starts_at"],
-            ends_at=targets["ends_at"],
+        rows.insert(
+            Reservation(
+                line=line,
+                service=targets["service"],
+                resource_id=targets["resource_id"],
+                user=user,
+                starts_at=targets["starts_at"],
+                ends_at=targets["ends_at"],
+            )
         )
     elif "license" in targets:
         license_ = targets["license"]
-        Grant.objects.create(
-            line=line, product=targets["product"], license=license_, user=user, exclusive=license_.exclusive
+        rows.insert(
+            Grant(line=line, product=targets["product"], license=license_, user=user, exclusive=license_.exclusive)
         )
     return line
 

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from bookdesk import rows
 from bookdesk.accounts.models import User
 from bookdesk.errors import AlreadyBooked, Conflict, HoldExpired, PaymentProviderError, SoldOut
 from bookdesk.ops.metrics import CHECKOUTS
@@ -96,8 +97,10 @@ def _reserve_attempt(order: Order) -> Payment:
 
 def first_attempt(order: Order) -> Payment:
     """Attempt 1 of a new order: create it in the order's placement transaction, then `checkout_start` it."""
-    return Payment.objects.create(
-        order=order, attempt=1, amount=order.total_amount, currency=order.currency, expires_at=order.hold_expires_at
+    return rows.insert(
+        Payment(
+            order=order, attempt=1, amount=order.total_amount, currency=order.currency, expires_at=order.hold_expires_at
+        )
     )
 
 
@@ -141,7 +144,7 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
         raise
     payment.session_id, payment.checkout_url, payment.status = session.id, session.url or "", Payment.Status.OPEN
     with transaction.atomic():
-        payment.save(update_fields=["session_id", "checkout_url", "status", "updated_at"])
+        rows.update(payment, ["session_id", "checkout_url", "status"])  # and updated_at
         audit(
             actor=actor,
             action="payment.session_created",
