@@ -29,11 +29,12 @@ def test_events_list_newest_first_with_filters(client: stripe.StripeClient) -> N
     assert [e.type for e in both.data] == ["checkout.session.expired", "checkout.session.completed"]
     wildcard = client.v1.events.list(params={"type": "checkout.session.*"})
     assert len(wildcard.data) == 2
-    created = events[0].created
-    assert len(client.v1.events.list(params={"created": {"gte": created}}).data) == 4
-    assert client.v1.events.list(params={"created": {"gt": created}}).data == []
-    assert len(client.v1.events.list(params={"created": {"lte": created}}).data) == 4
-    assert client.v1.events.list(params={"created": {"lt": created - 100}}).data == []
+    # The four may straddle a second (`created` is whole seconds): bound the window by the oldest and newest.
+    newest, oldest = events[0].created, events[-1].created
+    assert len(client.v1.events.list(params={"created": {"gte": oldest}}).data) == 4
+    assert client.v1.events.list(params={"created": {"gt": newest}}).data == []
+    assert len(client.v1.events.list(params={"created": {"lte": newest}}).data) == 4
+    assert client.v1.events.list(params={"created": {"lt": oldest - 100}}).data == []
 
     page = client.v1.events.list(params={"limit": 3})
     assert page.has_more is True
