@@ -68,11 +68,16 @@ def test_seats_taken_counts_what_live_hold_counts_for_the_course_and_the_custome
     ignored = next(order for order in orders if live.filter(line__order=order).exists())
     customer = next(order.user for order in orders if order != ignored and live.filter(user=order.user).exists())
 
-    taken, mine = seats_taken(course_id=course.pk, user_id=customer.pk, now=now, ignoring=ignored.pk)
+    lapsed = Booking.objects.filter(
+        course=course, status=HoldStatus.HELD, line__order__status__in=PAYABLE, line__order__hold_expires_at__lte=now
+    )
+
+    taken, mine, held_past_time = seats_taken(course_id=course.pk, user_id=customer.pk, now=now, ignoring=ignored.pk)
 
     assert taken == live.exclude(line__order=ignored).count()
     assert mine == live.filter(user=customer).count() == 1
-    assert seats_taken(course_id=course.pk, user_id=None, now=now, ignoring=None) == (live.count(), 0)
+    assert held_past_time == lapsed.count() == len(PAYABLE)  # the ignored order's would count too
+    assert seats_taken(course_id=course.pk, user_id=None, now=now, ignoring=None) == (live.count(), 0, len(PAYABLE))
 
 
 def test_lapsed_holders_are_the_unpaid_orders_past_their_hold_still_holding() -> None:

@@ -169,6 +169,20 @@ def test_a_lapsed_hold_gives_way_to_the_next_buyer_before_the_sweep(stripe_sandb
     assert Order.objects.get(code=answer["order"]["code"]).status == OrderStatus.EXPIRED
 
 
+def test_a_customers_own_lapsed_hold_gives_way_to_their_new_booking(stripe_sandbox: Any) -> None:
+    # Their lapsed seat is still `held` until expired: the one-active-booking guard would refuse the new one.
+    client, course = signed_in(), CourseFactory(capacity=5)
+    first = book(client, course.pk).json()["order"]["code"]
+    Order.objects.update(hold_expires_at=timezone.now() - timedelta(seconds=1))
+
+    again = book(client, course.pk)
+
+    assert again.status_code == 201, again.content
+    assert again.json()["order"]["code"] != first
+    assert Order.objects.get(code=first).status == OrderStatus.EXPIRED
+    assert seats_left(course) == 4
+
+
 def test_another_customers_order_is_not_found_everywhere(stripe_sandbox: Any) -> None:
     owner, stranger = signed_in(), signed_in()
     code = book(owner, CourseFactory().pk).json()["order"]["code"]

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import connection
@@ -415,17 +415,30 @@ def live_sql(hold: str, order: str) -> str:
 # --- placement: what order_place asks under its locks, in SQL (it runs on every checkout) ------------
 
 
-def seats_taken(*, course_id: int, user_id: int | None, now: datetime, ignoring: int | None) -> tuple[int, int]:
-    """A course's seats taken by live holds, and how many of them are `user_id`'s (the order `ignoring` aside)."""
+class Seats(NamedTuple):
+    """A course's seats as the placement sees them under the course's lock."""
+
+    taken: int  # by live holds (the order being replaced aside)
+    mine: int  # of those, the customer's own
+    lapsed: int  # still held by unpaid orders past their hold: to be given back before deciding
+
+
+def seats_taken(*, course_id: int, user_id: int | None, now: datetime, ignoring: int | None) -> Seats:
+    """A course's seats taken by live holds, the customer's among them, and those held past their time: one query."""
+    payable = ", ".join(f"'{status}'" for status in sorted(PAYABLE))
+    counted = f"tor.id <> %s AND {live_sql('t', 'tor')}"
     sql = (
-        f"SELECT COUNT(*), COALESCE(SUM(CASE WHEN t.user_id = %s THEN 1 ELSE 0 END), 0) "  # noqa: S608
+        f"SELECT COALESCE(SUM(CASE WHEN {counted} THEN 1 ELSE 0 END), 0), "  # noqa: S608
+        f"COALESCE(SUM(CASE WHEN {counted} AND t.user_id = %s THEN 1 ELSE 0 END), 0), "
+        f"COALESCE(SUM(CASE WHEN t.status = '{HoldStatus.HELD}' AND tor.hold_expires_at <= %s "
+        f"AND tor.status IN ({payable}) THEN 1 ELSE 0 END), 0) "
         f"FROM {_TABLES['booking']} t JOIN {_TABLES['line']} tl ON tl.id = t.line_id "
         f"JOIN {_TABLES['order']} tor ON tor.id = tl.order_id "
-        f"WHERE t.course_id = %s AND tor.id <> %s AND {live_sql('t', 'tor')}"
+        f"WHERE t.course_id = %s AND t.status IN ('{HoldStatus.HELD}', '{HoldStatus.CONFIRMED}')"
     )
     moment = connection.ops.adapt_datetimefield_value(now)
-    ((taken, mine),) = _rows(sql, [user_id, course_id, ignoring or 0, moment])
-    return int(taken), int(mine)
+    ((taken, mine, lapsed),) = _rows(sql, [ignoring or 0, moment, ignoring or 0, moment, user_id, moment, course_id])
+    return Seats(int(taken), int(mine), int(lapsed))
 
 
 def lapsed_holders(

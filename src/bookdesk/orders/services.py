@@ -177,6 +177,7 @@ class _Placement:
 
     user: User | None
     now: datetime
+    locked: bool  # what grows is locked: lapsed holds in the way may be expired
     courses: dict[int, Course]
     services: dict[int, Service]
     products: dict[int, Product]
@@ -224,11 +225,14 @@ def plan_items(
         courses = rows.lock(Course, course_ids)
         rows.lock(Resource, resource_ids)
         products = rows.lock(Product, product_ids)
-        _expire_lapsed_holders(course_ids=course_ids, resource_ids=resource_ids, product_ids=product_ids, now=now)
+        # A course's lapsed holders show in its seat count (`_plan_course`), so only studios and products here.
+        _expire_lapsed_holders(course_ids=[], resource_ids=resource_ids, product_ids=product_ids, now=now)
     else:
         courses = Course.objects.in_bulk(course_ids)
         products = Product.objects.in_bulk(product_ids)
-    placement = _Placement(user=user, now=now, courses=courses, services=services, products=products, ignoring=ignoring)
+    placement = _Placement(
+        user=user, now=now, locked=lock, courses=courses, services=services, products=products, ignoring=ignoring
+    )
     planners = {"course": _plan_course, "service": _plan_service, "product": _plan_product}
     plans = [planners[item.kind](item, placement) for item in items]
     if len({plan.currency for plan in plans}) != 1:
@@ -309,13 +313,17 @@ def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
     if item.quantity != 1 or course.pk in placement.seen_courses:
         raise InvalidInput("A customer books one seat per course.", errors=[_field("quantity", "must be 1")])
     placement.seen_courses.add(course.pk)
-    taken, mine = seats_taken(
+    seats = seats_taken(
         course_id=course.pk, user_id=placement.user.pk if placement.user else None, now=placement.now,
         ignoring=placement.ignoring,
     )  # fmt: skip
-    if mine:
+    if seats.lapsed and placement.locked:
+        # Unpaid holds past their time still sit in the seat rows the database's own guards look at (one
+        # active booking per customer): give them back first. The counts above are of live holds already.
+        _expire_lapsed_holders(course_ids=[course.pk], resource_ids=[], product_ids=[], now=placement.now)
+    if seats.mine:
         raise AlreadyBooked(f"You already have a seat on “{course.title}”.")
-    if taken >= course.capacity:
+    if seats.taken >= course.capacity:
         raise SoldOut(f"“{course.title}” is sold out.")
     return _Plan(
         item=item,
