@@ -127,7 +127,7 @@ tokens = []
 for user in users[1:]:
     session = store()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # what a login through it records
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     tokens.append(session.session_key)

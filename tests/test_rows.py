@@ -142,5 +142,5 @@ def test_a_locked_row_waits_for_its_holder_to_commit() -> None:
         thread.join(10)
     assert held.is_set()
     assert locked_at[0] >= released_at[0] > 0, "the second locker got the row while the first held it"
-    sql = rows._locks[(connection.alias, Course, 1)][0]
+    sql = rows._selects[(connection.alias, Course, 1, True)][0]
     assert ("FOR UPDATE" in sql) == connection.features.has_select_for_update

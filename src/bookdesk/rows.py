@@ -2,11 +2,12 @@
 
 Django builds a statement's SQL each time a queryset runs or a model is saved; for the few statements a
 checkout always repeats (lock the rows that grow; insert the order, its line and hold, audit entries, the
-payment; record the session on the payment) that compile is most of the statement's CPU. These helpers
-keep the SQL of each shape and reuse it:
+payment; record the session on the payment; read the signed-in user) that compile is most of the
+statement's CPU. These helpers keep the SQL of each shape and reuse it:
 
 - `lock(Model, ids)`: the rows, locked in primary-key order (what ``select_for_update().filter(pk__in=ids)
   .order_by("pk")`` runs: the ORM compiles it once, with its FOR UPDATE, quoting and value converters);
+- `get(Model, pk)`: one row, unlocked (the signed-in user, read on every request);
 - `insert(obj)`: what ``obj.save()`` runs for a new row, RETURNING its primary key;
 - `update(obj, fields)`: what ``obj.save(update_fields=fields)`` runs, ``auto_now`` fields included.
 
@@ -28,8 +29,8 @@ M = TypeVar("M", bound=Model)
 
 Converter = Callable[[Any, Any, BaseDatabaseWrapper], Any]
 
-# (database, model, how many ids) → (SQL, attribute names of the columns, each column's converters).
-_locks: dict[tuple[str, type[Model], int], tuple[str, list[str], list[tuple[Any, list[Converter]]]]] = {}
+# (database, model, how many ids, locking) → (SQL, attribute names of the columns, each column's converters).
+_selects: dict[tuple[str, type[Model], int, bool], tuple[str, list[str], list[tuple[Any, list[Converter]]]]] = {}
 _inserts: dict[tuple[str, type[Model]], tuple[str, list[Field[Any, Any]]]] = {}
 _updates: dict[tuple[str, type[Model], tuple[str, ...]], tuple[str, list[Field[Any, Any]]]] = {}
 
@@ -39,37 +40,47 @@ def lock(model: type[M], ids: Iterable[int], *, using: str = DEFAULT_DB_ALIAS) -
 
     Call it inside a transaction. SQLite has no row locks: its transactions take the write lock up front.
     """
-    wanted = sorted(set(ids))
-    if not wanted:
-        return {}
-    key = (using, model, len(wanted))
-    if key not in _locks:
-        _locks[key] = _compile_lock(model, len(wanted), using)
-    sql, attnames, columns = _locks[key]
+    return {obj.pk: obj for obj in _select(model, sorted(set(ids)), using=using, for_update=True)}
+
+
+def get(model: type[M], pk: int, *, using: str = DEFAULT_DB_ALIAS) -> M | None:
+    """The row of this primary key (what ``filter(pk=pk).first()`` reads), or None."""
+    found = _select(model, [pk], using=using, for_update=False)
+    return found[0] if found else None
+
+
+def _select(model: type[M], ids: list[int], *, using: str, for_update: bool) -> list[M]:
+    if not ids:
+        return []
+    key = (using, model, len(ids), for_update)
+    if key not in _selects:
+        _selects[key] = _compile_select(model, len(ids), using, for_update=for_update)
+    sql, attnames, columns = _selects[key]
     connection = connections[using]
     with connection.cursor() as cursor:
-        cursor.execute(sql, wanted)
+        cursor.execute(sql, ids)
         rows = cursor.fetchall()
-    found: dict[int, M] = {}
+    found: list[M] = []
     for row in rows:
         values = list(row)
         for index, (expression, converters) in enumerate(columns):
             for convert in converters:
                 values[index] = convert(values[index], expression, connection)
-        obj = model.from_db(using, attnames, values)
-        found[obj.pk] = obj
+        found.append(model.from_db(using, attnames, values))
     return found
 
 
-def _compile_lock(
-    model: type[Model], count: int, using: str
+def _compile_select(
+    model: type[Model], count: int, using: str, *, for_update: bool
 ) -> tuple[str, list[str], list[tuple[Any, list[Converter]]]]:
     # Compiled by the ORM itself, once, with stand-in ids; the SQL takes the real ones in the same places.
-    queryset = model._default_manager.using(using).select_for_update().filter(pk__in=range(count)).order_by("pk")
+    queryset = model._default_manager.using(using).filter(pk__in=range(count)).order_by("pk")
+    if for_update:
+        queryset = queryset.select_for_update()
     compiler = queryset.query.get_compiler(using=using)
     sql, params = compiler.as_sql()
     if list(params) != list(range(count)):
-        raise ValueError(f"cannot reuse the lock statement of {model.__name__}: parameters {params!r}")
+        raise ValueError(f"cannot reuse the statement of {model.__name__}: parameters {params!r}")
     expressions = [expression for expression, _, _ in compiler.select]
     converters = compiler.get_converters(expressions)
     columns = [converters.get(index, ([], expression)) for index, expression in enumerate(expressions)]

@@ -153,9 +153,10 @@ else:
     }
 
 AUTH_USER_MODEL = "accounts.User"
+# Django's and allauth's backends, reading the signed-in user without compiling its query on every request.
 AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
+    "bookdesk.accounts.backends.ModelBackend",
+    "bookdesk.accounts.backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
