@@ -2,7 +2,7 @@
 
     python bench/bench_checkout.py [--seconds 6] [--concurrency 1,16,64] [--server serve|gunicorn]
                                    [--workers 2] [--threads 32] [--cache redis|db] [--latency-ms 300]
-                                   [--quick] [--keep-logs]
+                                   [--paced 100] [--quick] [--keep-logs]
 
 Against PostgreSQL (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432;
 a throw-away database ``bookdesk_bench_<pid>`` is created, migrated and dropped at the end). Starts, as
@@ -19,7 +19,10 @@ each with its own keep-alive ``http.client`` connection):
    (each request's latency minus the sandbox's p50 from 2.), with ratios against ``/healthz``;
 4. where the CPU went during 3. (the web server, this database's PostgreSQL backends, sandbox, Redis, this
    client, other processes), per checkout, and the ceiling that puts on sessions/s;
-5. the crowd (DESIGN §8): 200 buyers released at once for a course of 10 seats — exactly 10 answers 201,
+5. the target load (``--paced``, default 100/s): the most clients offering that many checkouts a second on
+   a schedule instead of as fast as they can, so the own share shows what the app adds at the target
+   rate (at 64 closed-loop clients past saturation it is mostly their queue: 64 / rate - 0.3 s);
+6. the crowd (DESIGN §8): 200 buyers released at once for a course of 10 seats — exactly 10 answers 201,
    190 ``sold_out``, nothing else, and 10 seats held in the database.
 
 Every checkout is a distinct (user, course) pair, so none is ``already_booked``; any answer other
@@ -336,6 +339,54 @@ def run_load(make_call: Callable[[], Callable[[], str | None]], concurrency: int
     return run
 
 
+def run_paced(make_call: Callable[[], Callable[[], str | None]], concurrency: int, seconds: float, rate: float) -> Run:
+    """``concurrency`` threads share one schedule of ``rate`` calls a second (an open load, not as fast as they can).
+
+    Call k is due at start + k / rate; whichever thread is free takes the next due call. A call's latency
+    runs from when it was due, so a call that starts late (every thread busy) counts its wait.
+    """
+    run = Run()
+    lock = threading.Lock()
+    ready = threading.Barrier(concurrency + 1)
+    due = itertools.count()
+    begin = [0.0]
+
+    def worker() -> None:
+        call = make_call()
+        latencies: list[float] = []
+        errors = 0
+        first = ""
+        ready.wait()
+        while True:
+            scheduled = begin[0] + next(due) / rate
+            if scheduled >= begin[0] + seconds:
+                break
+            time.sleep(max(0.0, scheduled - time.perf_counter()))
+            try:
+                error = call()
+            except Exception as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            if error is None:
+                latencies.append(time.perf_counter() - scheduled)
+            else:
+                errors += 1
+                first = first or error
+        with lock:
+            run.latencies.extend(latencies)
+            run.errors += errors
+            run.first_error = run.first_error or first
+
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    begin[0] = time.perf_counter() + 0.05
+    ready.wait()
+    for thread in threads:
+        thread.join(timeout=seconds + 60)
+    run.seconds = time.perf_counter() - begin[0]
+    return run
+
+
 class Connection:
     """One keep-alive HTTP/1.1 connection; reopened after the server closes it."""
 
@@ -469,6 +520,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=("redis", "db"),
         default="redis",
         help="the shared cache behind rate limits: a private redis-server (REDIS_URL, default), or the database",
+    )
+    parser.add_argument(
+        "--paced",
+        type=float,
+        default=TARGET_RATE,
+        help="then the most clients offering this many sessions/s on a schedule: the own share at that load"
+        f" (default {TARGET_RATE:g}; 0 = skip)",
     )
     parser.add_argument("--quick", action="store_true", help="short runs (2 s) for a smoke test")
     parser.add_argument("--keep-logs", action="store_true", help="keep the server and sandbox logs and print where")
@@ -652,6 +710,21 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
                 status = 1
             report_cpu([*cpu, (top, capacity, parts)], labels=[*(str(c) for c in levels), f"{top}@0ms"])
             request(sandbox, "POST", "/_sandbox/faults", {"latency_ms": args.latency_ms})
+            if args.paced:
+                direct = run_load(sandbox_call(sandbox), top, seconds)
+                paced = run_paced(checkout_call(web, pairs), top, seconds, args.paced)
+                stripe_p50 = direct.percentile(0.5)
+                own95 = paced.percentile(0.95, stripe_p50)
+                print(
+                    f"\nat the target load: {top} clients offering {args.paced:g} sessions/s (an open schedule, latency"
+                    f" from each call's due time): {paced.rate:.1f}/s done, p50 {ms(paced.percentile(0.5))} ms,"
+                    f" p95 {ms(paced.percentile(0.95))} ms, own share p50 {ms(paced.percentile(0.5, stripe_p50))}"
+                    f" / p95 {ms(own95)} ms (target p95 <= {TARGET_OWN_P95 * 1000:.0f} ms: "
+                    f"{'MET' if own95 <= TARGET_OWN_P95 and not paced.errors else 'MISSED'}), {paced.errors} errors"
+                )
+                if paced.errors:
+                    print(f"      first error: {paced.first_error[:200]}")
+                    status = 1
             if not crowd_run(web, tokens[:CROWD], setup["crowd"], database_url, args.latency_ms):
                 status = 1
             return status

@@ -104,7 +104,9 @@ def test_a_delayed_payment_keeps_the_seat_while_processing_then_confirms(
 ) -> None:
     course = CourseFactory(capacity=1)
     answer = book(customer, course.pk)
-    pay(stripe_client, answer["session_id"], "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds=0.5)
+    # Settling takes 3 s: the `completed` event is applied (re-reading the session) well before, even on a busy
+    # machine (at 0.5 s a loaded machine saw the debit settled by then, and the order went straight to confirmed).
+    pay(stripe_client, answer["session_id"], "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds=3)
     deliver_all(stripe_client, answer["session_id"])
     run_inbox()
     order = order_of(answer)
