@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import encoders
@@ -96,7 +96,7 @@ def _tidy_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 
-def email_queue(
+def email_compose(
     *,
     key: str,
     to: str,
@@ -105,10 +105,7 @@ def email_queue(
     attachments: Iterable[Attachment] = (),
     order: Order | None = None,
 ) -> OutgoingEmail:
-    """Render and store an email to send; the same key always returns the one row first queued under it.
-
-    Call it inside the business write's transaction: the email exists if and only if the write commits.
-    """
+    """Render an email into an outbox row, not stored yet (`emails_queue` stores rows)."""
     subject, text, html = render_email(template, context)
     stored = [
         {
@@ -118,11 +115,33 @@ def email_queue(
         }
         for item in attachments
     ]
-    email = OutgoingEmail(
+    return OutgoingEmail(
         key=key, to=to, subject=subject, text_body=text, html_body=html, attachments=stored, order=order
     )
-    # One statement whoever else queues the same key meanwhile (ON CONFLICT DO NOTHING): the first row stands.
-    OutgoingEmail.objects.bulk_create([email], ignore_conflicts=True)
+
+
+def emails_queue(emails: Iterable[OutgoingEmail]) -> None:
+    """Store rendered emails to send, in one statement; a key queued before keeps its first row.
+
+    Call it inside the business write's transaction: the emails exist if and only if the write commits.
+    """
+    # ON CONFLICT DO NOTHING, whoever else queues the same key meanwhile: the first row stands.
+    OutgoingEmail.objects.bulk_create(list(emails), ignore_conflicts=True)
+
+
+def email_queue(
+    *,
+    key: str,
+    to: str,
+    template: str,
+    context: Mapping[str, Any],
+    attachments: Iterable[Attachment] = (),
+    order: Order | None = None,
+) -> OutgoingEmail:
+    """Render and store an email to send; the same key always returns the one row first queued under it."""
+    emails_queue(
+        [email_compose(key=key, to=to, template=template, context=context, attachments=attachments, order=order)]
+    )
     return OutgoingEmail.objects.get(key=key)
 
 
@@ -348,27 +367,39 @@ def _queue_for_order(*, key: str, order: Order, template: str, context: dict[str
     return email_queue(key=key, to=order.email, template=template, context=context, order=order)
 
 
-def notify_order_confirmed(order: Order) -> OutgoingEmail:
-    """The confirmation: lines and totals, an .ics for course seats and studio slots, download links."""
-    key = f"order:{order.code}:confirmation"
-    lines = list(lines_with_holds(order))
+def order_confirmation(order: Order, lines: Sequence[OrderLine]) -> OutgoingEmail:
+    """The confirmation, rendered but not stored: lines and totals, an .ics for seats and slots, download links.
+
+    `lines` are the order's lines as `lines_with_holds` reads them.
+    """
     context = _order_context(order, lines)
     calendar = ics.calendar_for(order, lines)
-    link_days = link_lifetime().days
     context |= {
         "has_calendar": calendar is not None,
         "downloads": [line for line in context["lines"] if line.download_url],
-        "link_days": link_days,
+        "link_days": link_lifetime().days,
     }
     attachments = [Attachment(f"{order.code}.ics", calendar, ics.CONTENT_TYPE)] if calendar is not None else []
-    return email_queue(
-        key=key,
+    return email_compose(
+        key=f"order:{order.code}:confirmation",
         to=order.email,
         template="order_confirmed",
         context=context,
         attachments=attachments,
         order=order,
     )
+
+
+def notify_order_confirmed(order: Order) -> OutgoingEmail:
+    """Queue the order's confirmation (once: its key is the order's)."""
+    email = order_confirmation(order, list(lines_with_holds(order)))
+    emails_queue([email])
+    return OutgoingEmail.objects.get(key=email.key)
+
+
+def notify_orders_confirmed(orders: Iterable[tuple[Order, Sequence[OrderLine]]]) -> None:
+    """Queue the confirmations of several orders (each with its lines) in one statement."""
+    emails_queue(order_confirmation(order, lines) for order, lines in orders)
 
 
 def notify_payment_failed(order: Order, retry_url: str, *, attempt: int | None = None) -> OutgoingEmail:
