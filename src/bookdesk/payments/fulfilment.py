@@ -360,24 +360,31 @@ class _Confirmations:
         notify_orders_confirmed((order, lines[order.pk]) for order in self.orders)
 
 
-# Paid payments in one statement, each with its own intent and amount: UPDATE … FROM (VALUES …), which
-# PostgreSQL and SQLite (3.33+) both run. `bulk_update` compiles a CASE per field and row: 38 ms of the
-# worker's CPU for 50 payments, against under 1 ms for this.
-_SAVE_PAID = """
-    UPDATE payments_payment SET status = v.column2, payment_intent_id = v.column3, amount_received = v.column4,
-        updated_at = %s
-    FROM (VALUES {rows}) AS v WHERE payments_payment.id = v.column1
-"""
+# Each payment's own status, intent and amount, in one statement (see `_save_paid`).
+_SAVE_PAID = (
+    "UPDATE payments_payment SET status = {case}, payment_intent_id = {case}, amount_received = {case}, "
+    "updated_at = %s WHERE id IN ({ids})"
+)
 
 
 def _save_paid(payments: list[Payment], now: datetime) -> None:
+    """Write the paid payments in one statement.
+
+    Written by hand: `bulk_update` compiles its CASE expressions field by field and row by row, 38 ms of
+    the worker's CPU for 50 payments, where this text costs under 1 ms (the same SQL on PostgreSQL and
+    every SQLite Django supports).
+    """
     if not payments:
         return
-    params: list[Any] = [connection.ops.adapt_datetimefield_value(now)]
-    for payment in payments:
-        params += [payment.pk, payment.status, payment.payment_intent_id, payment.amount_received]
+    case = "CASE id " + " ".join(["WHEN %s THEN %s"] * len(payments)) + " END"
+    params: list[Any] = []
+    for name in ("status", "payment_intent_id", "amount_received"):
+        for payment in payments:
+            params += [payment.pk, getattr(payment, name)]
+    params.append(connection.ops.adapt_datetimefield_value(now))
+    params += [payment.pk for payment in payments]
     with connection.cursor() as cursor:
-        cursor.execute(_SAVE_PAID.format(rows=", ".join(["(%s, %s, %s, %s)"] * len(payments))), params)
+        cursor.execute(_SAVE_PAID.format(case=case, ids=", ".join(["%s"] * len(payments))), params)
 
 
 def _put_under_review(order: Order, *, actor: str, note: str, reason: str) -> None:
