@@ -11,13 +11,11 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import stripe
@@ -32,12 +30,11 @@ from bookdesk.payments import webhooks
 from bookdesk.payments.models import Payment, WebhookEvent
 from bookdesk.payments.services import checkout_start
 from factories import CourseFactory, UserFactory
+from parallel import at_once
 
 from .conftest import deliver, pay, run_inbox, session_events
 
 pytestmark = pytest.mark.usefixtures("stripe_sandbox")
-
-T = TypeVar("T")
 
 
 def paid_orders(stripe_client: stripe.StripeClient, count: int, *, email: str = "") -> list[Order]:
@@ -64,22 +61,6 @@ def confirmed_once(order: Order) -> bool:
         and actions["order.confirmed"] == actions["payment.paid"] == 1
         and OutgoingEmail.objects.filter(key=f"order:{order.code}:confirmation").count() == 1
     )
-
-
-def at_once(workers: int, work: Callable[[], T]) -> list[T]:
-    """Run `work` in `workers` threads released together; each thread closes its own connection."""
-    barrier = threading.Barrier(workers)
-
-    def run() -> T:
-        barrier.wait(timeout=30)
-        try:
-            return work()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run) for _ in range(workers)]
-        return [future.result(timeout=120) for future in futures]
 
 
 # --- one batch, several outcomes ------------------------------------------------------------------
