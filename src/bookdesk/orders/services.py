@@ -523,10 +523,10 @@ def order_rehold(*, order: Order, actor: str, now: datetime | None = None) -> bo
 
 
 def confirm_holds(*, lines: Iterable[OrderLine]) -> Counter[int]:
-    """The held seats, slots and licenses of these lines (of paid orders, read with `lines_with_holds`) become
-    confirmed, in the database and on the lines; how many, by order id.
+    """Held seats, slots and licenses of these lines (paid orders') become confirmed; how many, by order id.
 
-    One UPDATE per kind of hold, however many orders: the orders are locked, so what the lines show held is.
+    The lines are read with `lines_with_holds`; their holds change on them too. One UPDATE per kind of
+    hold, however many orders: the orders are locked, so what the lines show held is held.
     """
     moved: Counter[int] = Counter()
     held: dict[type[Booking] | type[Reservation] | type[Grant], list[int]] = {}

@@ -2,7 +2,10 @@
 
 The webhook handlers, the success page and reconciliation all call `fulfil_checkout(session_id)`. It
 reads the session from Stripe (never trusting a payload that may be stale), then applies it in one
-transaction under the order's row lock. Applying the same session twice changes nothing.
+transaction under the order's row lock. Applying the same session twice changes nothing. The webhook
+worker hands the paid sessions of a batch of events to `fulfil_paid_sessions`, which confirms the plain
+ones together (the same decision, the same writes, a few statements for all) and leaves the rest to
+`fulfil_checkout`.
 
 Outcomes for a paid session:
 - the order still holds its capacity (or takes it back) → paid → confirmed, holds confirmed, email;
