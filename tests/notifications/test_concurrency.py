@@ -6,27 +6,22 @@ without the claim (a row lock, and the lease it writes) each would send all of t
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.notifications.services import email_queue, emails_send_due
 from bookdesk.orders.services import ItemRequest
 from factories import CourseFactory, UserFactory
+from parallel import at_once
 
 from .conftest import MailHandler, confirmed_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 EMAILS = 12
-T = TypeVar("T")
 
 
 def queue_emails(count: int) -> None:
@@ -39,22 +34,6 @@ def queue_emails(count: int) -> None:
             context={"order": order, "lines": [], "amount": 100 + n, "refund_id": f"re_{n}"},
             order=order,
         )
-
-
-def at_once(workers: int, work: Callable[[], T]) -> list[T]:
-    """Run `work` in `workers` threads released together; each thread closes its own connection."""
-    barrier = threading.Barrier(workers)
-
-    def run() -> T:
-        barrier.wait(timeout=30)
-        try:
-            return work()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(run) for _ in range(workers)]
-        return [future.result(timeout=120) for future in futures]
 
 
 def test_without_the_claim_two_senders_see_the_same_emails() -> None:

@@ -5,9 +5,9 @@ was at that moment) and stores them under a unique key; queueing the same key ag
 unchanged. `emails_send_due` (called by the worker) claims a few due rows at a time under their row locks
 (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's write lock serialises the claim), leases them by
 moving `next_attempt_at` past any SMTP timeout, sends them over one SMTP connection outside the transaction,
-and records each outcome as it happens: `sent`, or `failed` with an exponential backoff, or `dead` after
-`EMAIL_MAX_ATTEMPTS` attempts. A sender that crashes mid-send leaves its rows leased; another sender retries
-them once the lease lapses.
+and records each outcome: `sent` (for the batch at once, when it is through), or `failed` with an exponential
+backoff, or `dead` after `EMAIL_MAX_ATTEMPTS` attempts. A sender that crashes mid-send leaves its rows
+leased; another sender retries them once the lease lapses.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import encoders
@@ -96,7 +96,7 @@ def _tidy_text(text: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)) + "\n"
 
 
-def email_queue(
+def email_compose(
     *,
     key: str,
     to: str,
@@ -105,10 +105,7 @@ def email_queue(
     attachments: Iterable[Attachment] = (),
     order: Order | None = None,
 ) -> OutgoingEmail:
-    """Render and store an email to send; the same key always returns the one row first queued under it.
-
-    Call it inside the business write's transaction: the email exists if and only if the write commits.
-    """
+    """Render an email into an outbox row, not stored yet (`emails_queue` stores rows)."""
     subject, text, html = render_email(template, context)
     stored = [
         {
@@ -118,11 +115,33 @@ def email_queue(
         }
         for item in attachments
     ]
-    email = OutgoingEmail(
+    return OutgoingEmail(
         key=key, to=to, subject=subject, text_body=text, html_body=html, attachments=stored, order=order
     )
-    # One statement whoever else queues the same key meanwhile (ON CONFLICT DO NOTHING): the first row stands.
-    OutgoingEmail.objects.bulk_create([email], ignore_conflicts=True)
+
+
+def emails_queue(emails: Iterable[OutgoingEmail]) -> None:
+    """Store rendered emails to send, in one statement; a key queued before keeps its first row.
+
+    Call it inside the business write's transaction: the emails exist if and only if the write commits.
+    """
+    # ON CONFLICT DO NOTHING, whoever else queues the same key meanwhile: the first row stands.
+    OutgoingEmail.objects.bulk_create(list(emails), ignore_conflicts=True)
+
+
+def email_queue(
+    *,
+    key: str,
+    to: str,
+    template: str,
+    context: Mapping[str, Any],
+    attachments: Iterable[Attachment] = (),
+    order: Order | None = None,
+) -> OutgoingEmail:
+    """Render and store an email to send; the same key always returns the one row first queued under it."""
+    emails_queue(
+        [email_compose(key=key, to=to, template=template, context=context, attachments=attachments, order=order)]
+    )
     return OutgoingEmail.objects.get(key=key)
 
 
@@ -140,14 +159,13 @@ def email_requeue(*, email: OutgoingEmail) -> bool:
 
 def emails_send_due(*, now: datetime | None = None, limit: int = 50) -> int:
     """Send up to `limit` due emails (pending, or failed and due again); returns how many were sent."""
-    _bury_exhausted(now or timezone.now())
     sent = tried = 0
     while tried < limit:
         moment = now or timezone.now()
-        emails = _claim_due(moment, min(CLAIM_BATCH, limit - tried))
-        if not emails:
+        emails, buried = _claim_due(moment, min(CLAIM_BATCH, limit - tried))
+        if not emails and not buried:
             break
-        tried += len(emails)
+        tried += len(emails) + buried
         sent += _deliver_all(emails, moment)
     return sent
 
@@ -156,27 +174,27 @@ def _due(moment: datetime) -> QuerySet[OutgoingEmail]:
     return OutgoingEmail.objects.filter(status__in=DUE, next_attempt_at__lte=moment)
 
 
-def _bury_exhausted(moment: datetime) -> None:
-    """A sender that died during the last allowed attempt left its email due with no attempt left."""
-    buried = (
-        _due(moment)
-        .filter(attempts__gte=max_attempts())
-        .update(status=Status.DEAD, last_error="Gave up: the last attempt never finished (the sender stopped).")
-    )
-    if buried:
-        EMAILS.labels(outcome="dead").inc(buried)
-        logger.error("%d emails marked dead: their last attempt never finished", buried)
+def _claim_due(moment: datetime, size: int) -> tuple[list[OutgoingEmail], int]:
+    """Lock up to `size` due emails, count the attempt and lease them, so no other sender takes them meanwhile.
 
-
-def _claim_due(moment: datetime, size: int) -> list[OutgoingEmail]:
-    """Lock up to `size` due emails, count the attempt and lease them, so no other sender takes them meanwhile."""
+    A due email with no attempt left is one whose sender died during its last allowed attempt: it is marked
+    dead instead. Returns the leased emails and how many were marked dead.
+    """
     with transaction.atomic():
-        due = _due(moment).filter(attempts__lt=max_attempts()).order_by("next_attempt_at", "pk")
+        due = _due(moment).order_by("next_attempt_at", "pk")
         if connection.features.has_select_for_update_skip_locked:
             due = due.select_for_update(skip_locked=True)
         elif connection.features.has_select_for_update:
             due = due.select_for_update()
-        emails = list(due[:size])
+        rows = list(due[:size])
+        exhausted = [email.pk for email in rows if email.attempts >= max_attempts()]
+        if exhausted:
+            OutgoingEmail.objects.filter(pk__in=exhausted).update(
+                status=Status.DEAD, last_error="Gave up: the last attempt never finished (the sender stopped)."
+            )
+            EMAILS.labels(outcome="dead").inc(len(exhausted))
+            logger.error("%d emails marked dead: their last attempt never finished", len(exhausted))
+        emails = [email for email in rows if email.attempts < max_attempts()]
         lease = moment + CLAIM_LEASE
         if emails:
             OutgoingEmail.objects.filter(pk__in=[email.pk for email in emails]).update(
@@ -185,16 +203,17 @@ def _claim_due(moment: datetime, size: int) -> list[OutgoingEmail]:
         for email in emails:
             email.attempts += 1
             email.next_attempt_at = lease
-        return emails
+        return emails, len(exhausted)
 
 
 def _deliver_all(emails: list[OutgoingEmail], moment: datetime) -> int:
     """Send the claimed emails over one connection to the mail server (a fresh one after any failure).
 
-    Each email is marked sent as soon as the server took it, so a sender that dies mid-batch
-    repeats at most the email it was sending.
+    The emails the server took are marked sent together once the batch is through (one statement, not
+    one commit per email); a sender that dies mid-batch repeats the ones it had sent (with the same
+    Message-ID) when their lease lapses. A failure is recorded as it happens.
     """
-    sent = 0
+    sent: list[int] = []
     mail: BaseEmailBackend | None = None
     try:
         for email in emails:
@@ -209,13 +228,14 @@ def _deliver_all(emails: list[OutgoingEmail], moment: datetime) -> int:
                 _close_quietly(mail)
                 mail = None
                 continue
-            OutgoingEmail.objects.filter(pk=email.pk).update(status=Status.SENT, sent_at=timezone.now(), last_error="")
-            EMAILS.labels(outcome="sent").inc()
+            sent.append(email.pk)
             logger.info("email %s sent to %s (attempt %d)", email.key, email.to, email.attempts)
-            sent += 1
     finally:
         _close_quietly(mail)
-    return sent
+        if sent:
+            OutgoingEmail.objects.filter(pk__in=sent).update(status=Status.SENT, sent_at=timezone.now(), last_error="")
+            EMAILS.labels(outcome="sent").inc(len(sent))
+    return len(sent)
 
 
 def _close_quietly(mail: BaseEmailBackend | None) -> None:
@@ -348,27 +368,39 @@ def _queue_for_order(*, key: str, order: Order, template: str, context: dict[str
     return email_queue(key=key, to=order.email, template=template, context=context, order=order)
 
 
-def notify_order_confirmed(order: Order) -> OutgoingEmail:
-    """The confirmation: lines and totals, an .ics for course seats and studio slots, download links."""
-    key = f"order:{order.code}:confirmation"
-    lines = list(lines_with_holds(order))
+def order_confirmation(order: Order, lines: Sequence[OrderLine]) -> OutgoingEmail:
+    """The confirmation, rendered but not stored: lines and totals, an .ics for seats and slots, download links.
+
+    `lines` are the order's lines as `lines_with_holds` reads them.
+    """
     context = _order_context(order, lines)
     calendar = ics.calendar_for(order, lines)
-    link_days = link_lifetime().days
     context |= {
         "has_calendar": calendar is not None,
         "downloads": [line for line in context["lines"] if line.download_url],
-        "link_days": link_days,
+        "link_days": link_lifetime().days,
     }
     attachments = [Attachment(f"{order.code}.ics", calendar, ics.CONTENT_TYPE)] if calendar is not None else []
-    return email_queue(
-        key=key,
+    return email_compose(
+        key=f"order:{order.code}:confirmation",
         to=order.email,
         template="order_confirmed",
         context=context,
         attachments=attachments,
         order=order,
     )
+
+
+def notify_order_confirmed(order: Order) -> OutgoingEmail:
+    """Queue the order's confirmation (once: its key is the order's)."""
+    email = order_confirmation(order, list(lines_with_holds(order)))
+    emails_queue([email])
+    return OutgoingEmail.objects.get(key=email.key)
+
+
+def notify_orders_confirmed(orders: Iterable[tuple[Order, Sequence[OrderLine]]]) -> None:
+    """Queue the confirmations of several orders (each with its lines) in one statement."""
+    emails_queue(order_confirmation(order, lines) for order, lines in orders)
 
 
 def notify_payment_failed(order: Order, retry_url: str, *, attempt: int | None = None) -> OutgoingEmail:

@@ -70,6 +70,22 @@ def lines_with_holds(order: Order) -> QuerySet[OrderLine]:
     )
 
 
+def lines_with_holds_of(orders: Iterable[Order]) -> dict[int, list[OrderLine]]:
+    """`lines_with_holds` of several orders, in one query: each order's lines by the order's id.
+
+    Each line's `order` is the order given, so reading it costs nothing.
+    """
+    by_id = {order.pk: order for order in orders}
+    lines: dict[int, list[OrderLine]] = {pk: [] for pk in by_id}
+    if not by_id:
+        return lines
+    paths = {path for order in by_id.values() for path in _HOLD_PATHS.get(order.kind, _ALL_HOLD_PATHS)}
+    for line in OrderLine.objects.filter(order__in=list(by_id)).select_related(*sorted(paths)).order_by("pk"):
+        line.order = by_id[line.order_id]
+        lines[line.order_id].append(line)
+    return lines
+
+
 def bookings_taking_seats(now: datetime) -> QuerySet[Booking]:
     return Booking.objects.filter(live_hold(now))
 

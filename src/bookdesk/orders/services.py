@@ -8,7 +8,8 @@ On SQLite the transaction is IMMEDIATE (settings), so the whole placement runs u
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -536,9 +537,23 @@ def order_rehold(*, order: Order, actor: str, now: datetime | None = None) -> bo
     return True
 
 
-def confirm_holds(*, order: Order) -> int:
-    """Held seats, slots and licenses of a paid order become confirmed; returns how many."""
-    return _move_holds(order, source=[HoldStatus.HELD], to=HoldStatus.CONFIRMED)
+def confirm_holds(*, lines: Iterable[OrderLine]) -> Counter[int]:
+    """Held seats, slots and licenses of these lines (paid orders') become confirmed; how many, by order id.
+
+    The lines are read with `lines_with_holds`; their holds change on them too. One UPDATE per kind of
+    hold, however many orders: the orders are locked, so what the lines show held is held.
+    """
+    moved: Counter[int] = Counter()
+    held: dict[type[Booking] | type[Reservation] | type[Grant], list[int]] = {}
+    for line in lines:
+        hold = line.hold
+        if hold is not None and hold.status == HoldStatus.HELD:
+            hold.status = HoldStatus.CONFIRMED
+            held.setdefault(type(hold), []).append(hold.pk)
+            moved[line.order_id] += 1
+    for model, pks in held.items():
+        model.objects.filter(pk__in=pks, status=HoldStatus.HELD).update(status=HoldStatus.CONFIRMED)
+    return moved
 
 
 def cancel_holds(*, order: Order) -> int:

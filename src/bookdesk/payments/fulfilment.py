@@ -2,7 +2,10 @@
 
 The webhook handlers, the success page and reconciliation all call `fulfil_checkout(session_id)`. It
 reads the session from Stripe (never trusting a payload that may be stale), then applies it in one
-transaction under the order's row lock. Applying the same session twice changes nothing.
+transaction under the order's row lock. Applying the same session twice changes nothing. The webhook
+worker hands the paid sessions of a batch of events to `fulfil_paid_sessions`, which confirms the plain
+ones together (the same decision, the same writes, a few statements for all) and leaves the rest to
+`fulfil_checkout`.
 
 Outcomes for a paid session:
 - the order still holds its capacity (or takes it back) → paid → confirmed, holds confirmed, email;
@@ -16,17 +19,22 @@ the decision (payment `refunding`) and the refund is finished by the next try.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import chain
+from typing import Any, Literal
 
 import stripe
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
-from bookdesk.cart.models import Cart
+from bookdesk.cart.models import Cart, CartItem
 from bookdesk.ops.metrics import PAYMENTS
 from bookdesk.orders import states
 from bookdesk.orders.models import Order, OrderStatus
+from bookdesk.orders.selectors import lines_with_holds_of
 from bookdesk.orders.services import (
     audit,
     audit_batch,
@@ -45,6 +53,8 @@ CONFIRMED = "order confirmed"
 UNKNOWN = "unknown session"  # not one of ours (another integration on the same account), or not recorded yet
 # PaymentIntent states of a completed session whose delayed payment failed for good.
 FAILED_INTENT = frozenset({"requires_payment_method", "canceled"})
+# A completed session's payment_status once the money is there.
+PAID = ("paid", "no_payment_required")
 
 
 def _intent(session: Any) -> tuple[str, str]:
@@ -68,21 +78,21 @@ def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = No
     if not isinstance(session, dict):
         session = session.to_dict()
     session_id = str(session.get("id") or session_id)
-    status, payment_status = session.get("status"), session.get("payment_status")
+    status = session.get("status")
     intent_id, intent_status = _intent(session)
     step: Step
     if status == "expired":
         step = _session_expired
     elif status != "complete":
         return "session still open" if Payment.objects.filter(session_id=session_id).exists() else UNKNOWN
-    elif payment_status in ("paid", "no_payment_required"):
+    elif _is_paid(session):
         step = _apply_paid
     elif intent_status in FAILED_INTENT:
         step = _payment_failed
     else:
         step = _payment_processing
     with transaction.atomic(savepoint=False):  # nested, a savepoint would only cost two more statements
-        found = _locked_by_session(session_id)
+        found = _locked_by_sessions([session_id]).get(session_id)
         if found is None:
             return UNKNOWN
         payment, order, others = found
@@ -92,11 +102,48 @@ def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = No
     return outcome
 
 
+def fulfil_paid_sessions(sessions: Sequence[dict[str, Any]], *, actor: str = "stripe") -> list[str | None]:
+    """Apply several sessions that Stripe reports paid, in the caller's transaction, together.
+
+    The plain case (a payment's first news, of the amount expected, for an order that still holds what it
+    bought) is written for all of them in a few statements. For each session, what was done, as
+    `fulfil_checkout` says it; None for a session that is anything else (or not paid): the caller applies
+    those with `fulfil_checkout`, one at a time, after this transaction.
+    """
+    found = _locked_by_sessions(str(session.get("id") or "") for session in sessions)
+    confirmations = _Confirmations(actor=actor)
+    with audit_batch():
+        outcomes = [_paid_in_batch(session, found, confirmations) for session in sessions]
+        confirmations.write()
+    return outcomes
+
+
+def _paid_in_batch(
+    session: dict[str, Any], found: dict[str, tuple[Payment, Order, list[Payment]]], confirmations: _Confirmations
+) -> str | None:
+    if not _is_paid(session):
+        return None
+    if (attempt := found.get(str(session.get("id") or ""))) is None:
+        return UNKNOWN
+    payment, order, others = attempt
+    if any(other.status == Payment.Status.REFUNDING for other in (payment, *others)):
+        return None  # a refund decided but not made yet: `fulfil_checkout` makes it
+    applied = _already_applied(payment)
+    if applied is not None:
+        return applied
+    if _paid_verdict(payment, order, others=others, session=session) != "confirm":
+        return None
+    _mark_paid(payment, order, session=session, actor=confirmations.actor)
+    return confirmations.add(payment, order)
+
+
 def is_final(session: dict[str, Any]) -> bool:
     """A session that cannot change any more: expired, or complete and paid (Stripe never undoes either)."""
-    if session.get("status") == "expired":
-        return True
-    return session.get("status") == "complete" and session.get("payment_status") in ("paid", "no_payment_required")
+    return session.get("status") == "expired" or _is_paid(session)
+
+
+def _is_paid(session: dict[str, Any]) -> bool:
+    return session.get("status") == "complete" and session.get("payment_status") in PAID
 
 
 def _locked(payment: Payment) -> tuple[Payment, Order]:
@@ -104,14 +151,33 @@ def _locked(payment: Payment) -> tuple[Payment, Order]:
     return Payment.objects.select_for_update().get(pk=payment.pk), order
 
 
-def _locked_by_session(session_id: str) -> tuple[Payment, Order, list[Payment]] | None:
-    """The payment of a Checkout Session, its order and the order's other payments, all locked (order first)."""
-    order = Order.objects.select_for_update(of=("self",)).filter(payments__session_id=session_id).first()
-    if order is None:
-        return None
-    payments = list(Payment.objects.select_for_update().filter(order=order).order_by("pk"))
-    payment = next(payment for payment in payments if payment.session_id == session_id)
-    return payment, order, [other for other in payments if other.pk != payment.pk]
+def _locked_by_sessions(session_ids: Iterable[str]) -> dict[str, tuple[Payment, Order, list[Payment]]]:
+    """The payments of these Checkout Sessions by session id, each with its order and the order's other payments.
+
+    All locked in two statements: the orders, then all their payments, each in primary-key order (so two
+    workers never deadlock). Sessions of one order share its objects: what applying one changes, the next sees.
+    """
+    wanted = set(session_ids)
+    if not wanted:
+        return {}
+    locked = Order.objects.select_for_update(of=("self",)).filter(payments__session_id__in=wanted).order_by("pk")
+    orders = {order.pk: order for order in locked}
+    if not orders:
+        return {}
+    payments = list(Payment.objects.select_for_update().filter(order__in=list(orders)).order_by("pk"))
+    attempts: dict[int, list[Payment]] = {}
+    for payment in payments:
+        payment.order = orders[payment.order_id]
+        attempts.setdefault(payment.order_id, []).append(payment)
+    return {
+        payment.session_id: (
+            payment,
+            payment.order,
+            [other for other in attempts[payment.order_id] if other is not payment],
+        )
+        for payment in payments
+        if payment.session_id in wanted
+    }
 
 
 def _locked_by_intent(obj: dict[str, Any]) -> tuple[Payment, Order] | None:
@@ -179,48 +245,149 @@ def _payment_failed(
 def _apply_paid(
     payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any], intent_id: str, actor: str
 ) -> str:
-    if payment.status in (Payment.Status.PAID, Payment.Status.REFUNDING, Payment.Status.REFUNDED):
-        return f"already applied (payment {payment.status})"
-    amount, currency = int(session.get("amount_total") or 0), str(session.get("currency") or "")
-    payment.status = Payment.Status.PAID
-    payment.payment_intent_id = intent_id
-    payment.amount_received = amount
-    payment.save(update_fields=["status", "payment_intent_id", "amount_received", "updated_at"])
-    PAYMENTS.labels(outcome="paid").inc()
+    applied = _already_applied(payment)
+    if applied is not None:
+        return applied
+    verdict = _paid_verdict(payment, order, others=others, session=session)
+    if verdict == "rehold":
+        # A late payment (the hold lapsed, or the order was cancelled): fine if what it bought is still free.
+        verdict = "confirm" if order_rehold(order=order, actor=actor) else "late"
     with audit_batch():  # payment.paid, order.paid and order.confirmed in one INSERT
-        audit(
-            actor=actor,
-            action="payment.paid",
-            obj=payment,
-            order=order,
-            data={"amount": amount, "currency": currency, "payment_intent": intent_id},
-        )
-        if amount != payment.amount or currency != order.currency:
+        _mark_paid(payment, order, session=session, actor=actor)
+        if verdict == "confirm":
+            confirmations = _Confirmations(actor=actor)
+            outcome = confirmations.add(payment, order)
+            confirmations.write()
+            return outcome
+        payment.save(update_fields=["status", "payment_intent_id", "amount_received", "updated_at"])
+        if verdict == "review":
+            amount, currency = _paid_amount(session)
             reason = f"paid {amount} {currency}, expected {payment.amount} {order.currency}"
             _put_under_review(order, actor=actor, note=reason, reason=reason)
             return "needs review: amount or currency differs"
-        if any(other.status == Payment.Status.PAID for other in others):
+        if verdict == "duplicate":
             _to_refund(payment, order, actor=actor, reason="duplicate")
             return "paid twice: this payment will be refunded"
-        if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING) and not order_rehold(
-            order=order, actor=actor
-        ):
-            order_transition(order=order, to=OrderStatus.PAID, actor=actor, data={"late": True})
-            _to_refund(payment, order, actor=actor, reason="late")
-            return "late payment, capacity gone: refunding"
-        paid = {"session_id": payment.session_id}
-        if not order_transition(order=order, to=OrderStatus.PAID, actor=actor, data=paid, save=False):
-            return f"paid; order left {order.status}"
-        confirmed = confirm_holds(order=order)
-        order_transition(order=order, to=OrderStatus.CONFIRMED, actor=actor, data={"holds": confirmed})
-    # The cart it was checked out from has done its job (a "Book now" order leaves the cart alone).
-    for cart in Cart.objects.filter(order=order):
-        cart.items.all().delete()
-        Cart.objects.filter(pk=cart.pk).update(order=None)
-    from bookdesk.notifications.services import notify_order_confirmed
+        order_transition(order=order, to=OrderStatus.PAID, actor=actor, data={"late": True})
+        _to_refund(payment, order, actor=actor, reason="late")
+        return "late payment, capacity gone: refunding"
 
-    notify_order_confirmed(order)
-    return CONFIRMED
+
+def _already_applied(payment: Payment) -> str | None:
+    if payment.status in (Payment.Status.PAID, Payment.Status.REFUNDING, Payment.Status.REFUNDED):
+        return f"already applied (payment {payment.status})"
+    return None
+
+
+# What a paid session means for its order: confirm it; put money that does not fit under review; refund a
+# second payment; take back the capacity of an order that no longer holds it first; refund a late payment.
+Verdict = Literal["confirm", "review", "duplicate", "rehold", "late"]
+
+
+def _paid_verdict(payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any]) -> Verdict:
+    amount, currency = _paid_amount(session)
+    if amount != payment.amount or currency != order.currency:
+        return "review"
+    if any(other.status == Payment.Status.PAID for other in others):
+        return "duplicate"
+    if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
+        return "rehold"
+    return "confirm"
+
+
+def _paid_amount(session: dict[str, Any]) -> tuple[int, str]:
+    return int(session.get("amount_total") or 0), str(session.get("currency") or "")
+
+
+def _mark_paid(payment: Payment, order: Order, *, session: dict[str, Any], actor: str) -> None:
+    """The payment has its money (the caller writes it)."""
+    amount, currency = _paid_amount(session)
+    intent_id, _ = _intent(session)
+    payment.status = Payment.Status.PAID
+    payment.payment_intent_id = intent_id
+    payment.amount_received = amount
+    PAYMENTS.labels(outcome="paid").inc()
+    audit(
+        actor=actor,
+        action="payment.paid",
+        obj=payment,
+        order=order,
+        data={"amount": amount, "currency": currency, "payment_intent": intent_id},
+    )
+
+
+@dataclass
+class _Confirmations:
+    """Paid orders to confirm, written together: one order, or a worker's batch of them.
+
+    `add` moves an order to paid (its payment marked paid already). `write` then, in a few statements for all
+    of them: the payments; the orders' holds confirmed; the orders confirmed; the carts they were checked out
+    from emptied; their confirmation emails queued. Audit entries go to the caller's `audit_batch`.
+    """
+
+    actor: str
+    payments: list[Payment] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+
+    def add(self, payment: Payment, order: Order) -> str:
+        self.payments.append(payment)
+        paid = {"session_id": payment.session_id}
+        if not order_transition(order=order, to=OrderStatus.PAID, actor=self.actor, data=paid, save=False):
+            return f"paid; order left {order.status}"
+        self.orders.append(order)
+        return CONFIRMED
+
+    def write(self) -> None:
+        now = timezone.now()
+        for payment in self.payments:
+            payment.updated_at = now
+        _save_paid(self.payments, now)
+        if not self.orders:
+            return
+        lines = lines_with_holds_of(self.orders)
+        confirmed = confirm_holds(lines=chain.from_iterable(lines.values()))
+        for order in self.orders:
+            data = {"holds": confirmed[order.pk]}
+            order_transition(order=order, to=OrderStatus.CONFIRMED, actor=self.actor, data=data, save=False)
+            order.updated_at = now
+        Order.objects.filter(pk__in=[order.pk for order in self.orders]).update(
+            status=OrderStatus.CONFIRMED, updated_at=now
+        )
+        # The carts they were checked out from have done their job (a "Book now" order leaves the cart alone).
+        carts = list(Cart.objects.filter(order__in=self.orders).values_list("pk", flat=True))
+        if carts:
+            CartItem.objects.filter(cart__in=carts).delete()
+            Cart.objects.filter(pk__in=carts).update(order=None)
+        from bookdesk.notifications.services import notify_orders_confirmed
+
+        notify_orders_confirmed((order, lines[order.pk]) for order in self.orders)
+
+
+# Each payment's own status, intent and amount, in one statement (see `_save_paid`).
+_SAVE_PAID = (
+    "UPDATE payments_payment SET status = {case}, payment_intent_id = {case}, amount_received = {case}, "
+    "updated_at = %s WHERE id IN ({ids})"
+)
+
+
+def _save_paid(payments: list[Payment], now: datetime) -> None:
+    """Write the paid payments in one statement.
+
+    Written by hand: `bulk_update` compiles its CASE expressions field by field and row by row, 38 ms of
+    the worker's CPU for 50 payments, where this text costs under 1 ms (the same SQL on PostgreSQL and
+    every SQLite Django supports).
+    """
+    if not payments:
+        return
+    case = "CASE id " + " ".join(["WHEN %s THEN %s"] * len(payments)) + " END"
+    params: list[Any] = []
+    for name in ("status", "payment_intent_id", "amount_received"):
+        for payment in payments:
+            params += [payment.pk, getattr(payment, name)]
+    params.append(connection.ops.adapt_datetimefield_value(now))
+    params += [payment.pk for payment in payments]
+    with connection.cursor() as cursor:
+        cursor.execute(_SAVE_PAID.format(case=case, ids=", ".join(["%s"] * len(payments))), params)
 
 
 def _put_under_review(order: Order, *, actor: str, note: str, reason: str) -> None:

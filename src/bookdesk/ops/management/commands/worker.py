@@ -6,7 +6,7 @@ the due emails; it sleeps `--interval` only when a round found nothing to do. Ev
 it releases lapsed holds, and every `RECONCILE_INTERVAL_SECONDS` it reconciles with Stripe.
 
 Run as many as you like on PostgreSQL: rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, and every
-sweep is idempotent, so two workers at once do no harm. SIGTERM or Ctrl-C lets the current event finish.
+sweep is idempotent, so two workers at once do no harm. SIGTERM or Ctrl-C lets the current batch finish.
 """
 
 from __future__ import annotations
