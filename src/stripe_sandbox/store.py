@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS idempotency (
     body BLOB NOT NULL,
     created REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS idempotency_by_created ON idempotency (created);
 """
 
 
