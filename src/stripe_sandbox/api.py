@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl
 
 from stripe_sandbox import objects, payments, resources
 from stripe_sandbox.errors import StripeError, invalid, unrecognized_url
+from stripe_sandbox.jsontext import pretty
 from stripe_sandbox.params import Params
 from stripe_sandbox.wire import flat_pairs, parse_pairs
 
@@ -94,8 +95,7 @@ def internal_error() -> Response:
 
 
 def _json(status: int, payload: Any, headers: list[tuple[str, str]]) -> Response:
-    body = json.dumps(payload, indent=2).encode()
-    return status, [("Content-Type", "application/json"), *headers], body
+    return status, [("Content-Type", "application/json"), *headers], pretty(payload)
 
 
 def _authenticate(headers: dict[str, str]) -> str:
