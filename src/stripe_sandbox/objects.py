@@ -4,7 +4,6 @@ bookkeeping and never leave it (see :func:`public`)."""
 
 from __future__ import annotations
 
-import copy
 import os
 import string
 from typing import Any
@@ -526,7 +525,8 @@ def event(
     idempotency_key: str | None,
     previous_attributes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    data: dict[str, Any] = {"object": copy.deepcopy(snapshot)}
+    """An event about ``snapshot``, the object as rendered (kept as it is, not copied)."""
+    data: dict[str, Any] = {"object": snapshot}
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
     return {

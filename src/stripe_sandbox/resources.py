@@ -70,13 +70,17 @@ def load(sandbox: Sandbox, kind: str, object_id: str, param: str = "id") -> dict
 
 def expand(sandbox: Sandbox, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     """Render ``obj`` with ``expand[]`` applied (ids → objects, ``line_items`` → list)."""
-    shown = sandbox.render(obj)
+    # Expanding a nested path writes into nested values: those must be copies then.
+    shown = sandbox.render(obj, copy_nested=any("." in path for path in paths))
     for path in paths:
-        _expand_path(sandbox, shown, path.split("."), path)
+        _expand_path(sandbox, shown, path.split("."), path, obj)
     return shown
 
 
-def _expand_path(sandbox: Sandbox, node: dict[str, Any], parts: list[str], full: str) -> None:
+def _expand_path(
+    sandbox: Sandbox, node: dict[str, Any], parts: list[str], full: str, raw: dict[str, Any] | None = None
+) -> None:
+    """Expand ``parts`` in ``node``; ``raw`` is the stored object that ``node`` renders, if known."""
     head, rest = parts[0], parts[1:]
     if node.get("object") == "list" and head == "data":
         for item in node["data"]:
@@ -84,7 +88,8 @@ def _expand_path(sandbox: Sandbox, node: dict[str, Any], parts: list[str], full:
                 _expand_path(sandbox, item, rest, full)
         return
     if head == "line_items" and node.get("object") == "checkout.session":
-        raw = sandbox.store.get(node["id"], "checkout.session") or {}
+        if raw is None:
+            raw = sandbox.store.get(node["id"], "checkout.session") or {}
         items = [objects.public(item) for item in raw.get("_line_items", [])]
         node["line_items"] = objects.list_object(f"/v1/checkout/sessions/{node['id']}/line_items", items)
         return

@@ -80,7 +80,7 @@ class Sandbox:
             rng=self.rng,
         )
         self.in_flight: set[str] = set()  # idempotency scopes of requests being served
-        self._outbox: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        self._outbox: list[tuple[dict[str, Any], bytes, list[dict[str, Any]]]] = []
         self._depth = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
@@ -117,12 +117,20 @@ class Sandbox:
                 self._depth -= 1
             if outer:
                 pending, self._outbox = self._outbox, []
-                for event, endpoints in pending:
-                    self.dispatcher.enqueue(event, payload_for(event), endpoints)
+                for event, payload, endpoints in pending:
+                    self.dispatcher.enqueue(event, payload, endpoints)
 
-    def render(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """An object as the API shows it: no private keys, the live hosted-page URL."""
-        shown: dict[str, Any] = objects.public(obj)
+    def render(self, obj: dict[str, Any], *, copy_nested: bool = False) -> dict[str, Any]:
+        """An object as the API shows it: no private keys, the live hosted-page URL.
+
+        A new dict, whose nested values are ``obj``'s own unless ``copy_nested``: private keys
+        live at the top level only, and what is rendered is encoded before ``obj`` changes.
+        """
+        shown: dict[str, Any]
+        if copy_nested:
+            shown = objects.public(obj)
+        else:
+            shown = {key: value for key, value in obj.items() if not key.startswith("_")}
         if shown.get("object") == "checkout.session":
             open_ = shown["status"] == "open"
             shown["url"] = f"{self.base_url}/c/pay/{shown['id']}" if open_ else None
@@ -134,8 +142,11 @@ class Sandbox:
         obj: dict[str, Any],
         ctx: RequestContext = NO_REQUEST,
         previous_attributes: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Record an event about ``obj`` and queue its webhooks (sent after commit)."""
+    ) -> None:
+        """Record an event about ``obj`` and queue its webhooks (sent after commit).
+
+        The event is encoded here, for the store and for the webhooks: it shows ``obj`` as it is now.
+        """
         event = objects.event(
             created=int(self.now()),
             event_type=event_type,
@@ -153,8 +164,7 @@ class Sandbox:
         event["pending_webhooks"] = len(endpoints)
         self.store.put(event)
         if endpoints:
-            self._outbox.append((objects.public(event), endpoints))
-        return event
+            self._outbox.append((event, payload_for(event), endpoints))
 
     def _webhook_settled(self, event_id: str, endpoint_id: str, delivered: bool) -> None:
         # pending_webhooks counts deliveries not yet acknowledged with a 2xx, as Stripe's does.
