@@ -21,6 +21,7 @@ MAX_HEADERS = 100  # http.client._MAXHEADERS
 # email.feedparser.headerRE: a field, an envelope line, or a continuation. The header block ends
 # at the first line that is none of them.
 _HEADER_LINE = re.compile(r"^(From |[\041-\071\073-\176]*:|[\t ])")
+_NAME_BYTES = bytes(range(0o41, 0o72)) + bytes(range(0o73, 0o177))  # the same, as bytes
 
 
 def read_header_fields(rfile: io.BufferedIOBase) -> list[tuple[str, str]]:
@@ -35,9 +36,30 @@ def read_header_fields(rfile: io.BufferedIOBase) -> list[tuple[str, str]]:
             raise http.client.HTTPException(f"got more than {MAX_HEADERS} headers")
         if line in (b"\r\n", b"\n", b""):
             break
+    fields = _plain_fields(lines)
+    if fields is not None:
+        return fields
     # The parser splits at a lone CR too: universal newlines, as its StringIO(newline="") does.
     text = b"".join(lines).decode("iso-8859-1")
     return parse_header_lines(io.StringIO(text, newline="").readlines())
+
+
+def _plain_fields(lines: list[bytes]) -> list[tuple[str, str]] | None:
+    """The fields of a block as clients send it, or None for anything else.
+
+    Each line before the blank one is ``Name: value`` ending in CRLF, with no other CR, and a
+    name of the characters the parser allows (so no folded line, and no "From " line). For
+    those its rules come down to: the value without the blanks after the colon and the CRLF.
+    """
+    fields = []
+    for line in lines[:-1]:
+        name, colon, rest = line.partition(b":")
+        if not (colon and name and rest.endswith(b"\r\n")) or name.translate(None, _NAME_BYTES):
+            return None
+        if rest.find(b"\r") != len(rest) - 2:
+            return None
+        fields.append((name.decode("iso-8859-1"), rest[:-2].lstrip(b" \t").decode("iso-8859-1")))
+    return fields
 
 
 def parse_header_lines(lines: Iterable[str]) -> list[tuple[str, str]]:

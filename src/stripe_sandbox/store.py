@@ -96,14 +96,14 @@ class Store:
     # --- objects ------------------------------------------------------------------
 
     def put(self, obj: dict[str, Any]) -> None:
-        body = json.dumps(obj)
-        updated = self._db.execute("UPDATE objects SET body = ? WHERE id = ?", (body, obj["id"])).rowcount
-        if not updated:
-            self._seq += 1
-            self._db.execute(
-                "INSERT INTO objects (id, kind, created, seq, body) VALUES (?, ?, ?, ?, ?)",
-                (obj["id"], obj["object"], int(obj["created"]), self._seq, body),
-            )
+        # One statement for a new object and a changed one alike; an update leaves kind, created
+        # and seq as they were, and skips a seq (only their order matters).
+        self._seq += 1
+        self._db.execute(
+            "INSERT INTO objects (id, kind, created, seq, body) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            (obj["id"], obj["object"], int(obj["created"]), self._seq, json.dumps(obj)),
+        )
 
     def get(self, object_id: str, kind: str | None = None) -> dict[str, Any] | None:
         row = self._db.execute("SELECT kind, body FROM objects WHERE id = ?", (object_id,)).fetchone()

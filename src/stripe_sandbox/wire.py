@@ -90,10 +90,9 @@ def _insert(node: dict[str, Any], path: tuple[str, ...], value: str) -> None:
         node = child
 
 
-def _listify(node: Any) -> Any:
-    if not isinstance(node, dict):
-        return node
-    converted = {key: _listify(value) for key, value in node.items()}
+def _listify(node: dict[str, Any]) -> Any:
+    # Values are strings or dicts, as _insert builds them.
+    converted = {key: _listify(value) if type(value) is dict else value for key, value in node.items()}
     if converted and all(key.isdigit() for key in converted):
         return [converted[key] for key in sorted(converted, key=int)]
     return converted
@@ -102,14 +101,16 @@ def _listify(node: Any) -> Any:
 def flat_pairs(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     """The inverse of :func:`parse_pairs`, sorted: a canonical form for comparing."""
     pairs: list[tuple[str, str]] = []
-    items: list[tuple[str, Any]]
-    items = list(params.items())
-    for key, value in items:
+    _flatten(params, prefix, pairs)
+    return sorted(pairs)
+
+
+def _flatten(params: dict[str, Any], prefix: str, pairs: list[tuple[str, str]]) -> None:
+    for key, value in params.items():
         name = f"{prefix}[{key}]" if prefix else key
         if isinstance(value, dict):
-            pairs += flat_pairs(value, name)
+            _flatten(value, name, pairs)
         elif isinstance(value, list):
-            pairs += flat_pairs({str(i): v for i, v in enumerate(value)}, name)
+            _flatten({str(i): v for i, v in enumerate(value)}, name, pairs)
         else:
             pairs.append((name, str(value)))
-    return sorted(pairs)

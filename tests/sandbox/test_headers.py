@@ -62,6 +62,9 @@ def test_fields_are_those_http_client_and_email_parser_find(block: bytes) -> Non
         b"Folded: one\r\n two\r\n\tthree\r\nHost: x\r\n\r\n",
         b"Host: x\r\nnot a header\r\nX: lost\r\n\r\n",
         b"Host: x\r\n",
+        b"Host: x\r\nX: a\rb",
+        b"Host: x\r\nX: ab",
+        b"X:\r\nY: \t \r\nZ:  v  \r\n\r\n",
         b"",
     ],
 )
