@@ -18,6 +18,21 @@ class _Unknown(Exception):
     """A value the fast path leaves to ``json.dumps``."""
 
 
+# '"key": ' for the keys met so far: objects of a kind share their keys. Bounded, for metadata
+# keys come from clients.
+_MEMBER_PREFIXES: dict[str, str] = {}
+_MEMBER_PREFIXES_MAX = 4096
+
+
+def _member_prefix(key: Any) -> str:
+    if type(key) is not str:
+        raise _Unknown
+    prefix = encode_basestring_ascii(key) + ": "
+    if len(_MEMBER_PREFIXES) < _MEMBER_PREFIXES_MAX:
+        _MEMBER_PREFIXES[key] = prefix
+    return prefix  # type: ignore[no-any-return]
+
+
 def pretty(value: Any) -> bytes:
     """``json.dumps(value, indent=2).encode()``."""
     try:
@@ -35,19 +50,21 @@ def _encode(value: Any, newline: str) -> str:
         inner = newline + "  "
         members = []
         for key, item in value.items():
-            if type(key) is not str:
-                raise _Unknown
+            try:
+                prefix = _MEMBER_PREFIXES[key]
+            except KeyError:
+                prefix = _member_prefix(key)
             item_kind = type(item)  # scalars inline: most members are one
             if item_kind is str:
-                members.append(encode_basestring_ascii(key) + ": " + encode_basestring_ascii(item))
+                members.append(prefix + encode_basestring_ascii(item))
             elif item is None:
-                members.append(encode_basestring_ascii(key) + ": null")
+                members.append(prefix + "null")
             elif item_kind is int:
-                members.append(encode_basestring_ascii(key) + ": " + int.__repr__(item))
+                members.append(prefix + int.__repr__(item))
             elif item_kind is bool:
-                members.append(encode_basestring_ascii(key) + (": true" if item else ": false"))
+                members.append(prefix + ("true" if item else "false"))
             else:
-                members.append(encode_basestring_ascii(key) + ": " + _encode(item, inner))
+                members.append(prefix + _encode(item, inner))
         return "{" + inner + ("," + inner).join(members) + newline + "}"
     if kind is list:
         if not value:

@@ -59,3 +59,9 @@ def test_what_json_dumps_refuses_is_refused_alike() -> None:
         pretty(looped)
     with pytest.raises(TypeError):
         pretty({"set": {1}})
+
+
+def test_many_distinct_keys_read_alike_past_what_it_remembers() -> None:
+    many = {f"metadata key {number}": number for number in range(5000)}
+    assert pretty(many) == json.dumps(many, indent=2).encode()
+    assert pretty(many) == json.dumps(many, indent=2).encode()
