@@ -445,7 +445,7 @@ def report_calls(target: Target, args: argparse.Namespace) -> None:
     def measure(name: str, make_call: Callable[[], Callable[[], object]], clients: int = concurrency) -> None:
         runs.append((name, clients, measured_load(target, make_call, clients, seconds)))
 
-    measure("create (as the app: idempotency key)", app_session_create_call(base, created))
+    measure("create as the app sends it", app_session_create_call(base, created))
     measure("retrieve expand line_items, pi", retrieve_call(base, created[0]))
     open_sessions = list(created)
     measure("expire", expire_call(base, open_sessions))

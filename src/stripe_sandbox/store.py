@@ -47,7 +47,8 @@ _OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "="}
 def _of_kind(kind: str, created: dict[str, int] | None) -> tuple[str, list[Any]]:
     """The WHERE clause (and its arguments) for the objects of a kind in a ``created`` range.
 
-    Only fixed words go into the SQL text; every value is a bound parameter."""
+    Only fixed words go into the SQL text; every value is a bound parameter.
+    """
     sql = "kind = ?"
     args: list[Any] = [kind]
     for name, bound in (created or {}).items():
