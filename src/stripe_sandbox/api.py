@@ -8,12 +8,12 @@ import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
 
 from stripe_sandbox import objects, payments, resources
 from stripe_sandbox.errors import StripeError, invalid, unrecognized_url
+from stripe_sandbox.jsontext import pretty
 from stripe_sandbox.params import Params
-from stripe_sandbox.wire import flat_pairs, parse_pairs
+from stripe_sandbox.wire import flat_pairs, parse_form, parse_pairs
 
 if TYPE_CHECKING:
     from stripe_sandbox.server import RequestContext, Sandbox
@@ -51,14 +51,14 @@ def handle(
     idempotency_key = headers.get("idempotency-key") or None
     if idempotency_key:
         base_headers.append(("Idempotency-Key", idempotency_key))
-    scope = None
+    scope, fingerprint = None, ""
     try:
         api_key = _authenticate(headers)
         if version not in sandbox.api_versions:
             raise invalid(f"Invalid Stripe API version: {version}", code="api_version_invalid")
-        pairs = parse_qsl(query, keep_blank_values=True)
+        pairs = parse_form(query)
         if body:
-            pairs += parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            pairs += parse_form(body.decode("utf-8", "replace"))
         params = parse_pairs(pairs)
         handler, path_args = _match(method, path)
         ctx = RequestContext(request_id, idempotency_key)
@@ -84,7 +84,7 @@ def handle(
             _release(sandbox, scope)
         raise
     if scope is not None:
-        _store(sandbox, scope, _fingerprint(method, path, params), response)
+        _store(sandbox, scope, fingerprint, response)
     return response
 
 
@@ -94,8 +94,7 @@ def internal_error() -> Response:
 
 
 def _json(status: int, payload: Any, headers: list[tuple[str, str]]) -> Response:
-    body = json.dumps(payload, indent=2).encode()
-    return status, [("Content-Type", "application/json"), *headers], body
+    return status, [("Content-Type", "application/json"), *headers], pretty(payload)
 
 
 def _authenticate(headers: dict[str, str]) -> str:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from stripe_sandbox.errors import StripeError
+from stripe_sandbox.jsontext import pretty
 
 if TYPE_CHECKING:
     from stripe_sandbox.server import Sandbox
@@ -86,4 +87,4 @@ def _read_body(body: bytes, content_type: str) -> dict[str, Any]:
 
 
 def _json(status: int, payload: Any) -> Response:
-    return status, [("Content-Type", "application/json")], json.dumps(payload, indent=2).encode()
+    return status, [("Content-Type", "application/json")], pretty(payload)

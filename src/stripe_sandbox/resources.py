@@ -5,13 +5,15 @@ events Stripe would send. Payments themselves live in :mod:`stripe_sandbox.payme
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import itertools
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from stripe_sandbox import objects
-from stripe_sandbox.errors import invalid, missing_param, resource_missing
+from stripe_sandbox.errors import StripeError, invalid, missing_param, resource_missing
 from stripe_sandbox.params import Params
 
 if TYPE_CHECKING:
@@ -70,13 +72,17 @@ def load(sandbox: Sandbox, kind: str, object_id: str, param: str = "id") -> dict
 
 def expand(sandbox: Sandbox, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     """Render ``obj`` with ``expand[]`` applied (ids → objects, ``line_items`` → list)."""
-    shown = sandbox.render(obj)
+    # Expanding a nested path writes into nested values: those must be copies then.
+    shown = sandbox.render(obj, copy_nested=any("." in path for path in paths))
     for path in paths:
-        _expand_path(sandbox, shown, path.split("."), path)
+        _expand_path(sandbox, shown, path.split("."), path, obj)
     return shown
 
 
-def _expand_path(sandbox: Sandbox, node: dict[str, Any], parts: list[str], full: str) -> None:
+def _expand_path(
+    sandbox: Sandbox, node: dict[str, Any], parts: list[str], full: str, raw: dict[str, Any] | None = None
+) -> None:
+    """Expand ``parts`` in ``node``; ``raw`` is the stored object that ``node`` renders, if known."""
     head, rest = parts[0], parts[1:]
     if node.get("object") == "list" and head == "data":
         for item in node["data"]:
@@ -84,7 +90,8 @@ def _expand_path(sandbox: Sandbox, node: dict[str, Any], parts: list[str], full:
                 _expand_path(sandbox, item, rest, full)
         return
     if head == "line_items" and node.get("object") == "checkout.session":
-        raw = sandbox.store.get(node["id"], "checkout.session") or {}
+        if raw is None:
+            raw = sandbox.store.get(node["id"], "checkout.session") or {}
         items = [objects.public(item) for item in raw.get("_line_items", [])]
         node["line_items"] = objects.list_object(f"/v1/checkout/sessions/{node['id']}/line_items", items)
         return
@@ -107,14 +114,8 @@ def paginate(
     url: str,
     render: Callable[[dict[str, Any]], dict[str, Any]],
 ) -> dict[str, Any]:
-    limit = params.integer("limit", minimum=1, maximum=100) or 10
-    starting_after = params.text("starting_after")
-    ending_before = params.text("ending_before")
-    if starting_after and ending_before:
-        raise invalid(
-            "You may only specify one of these parameters: ending_before, starting_after.",
-            "ending_before",
-        )
+    """A page of a list held in memory (a session's line items)."""
+    limit, starting_after, ending_before = _page_request(params)
     ids = [item["id"] for item in items]
     if starting_after:
         start = _cursor(ids, starting_after, "starting_after") + 1
@@ -128,11 +129,28 @@ def paginate(
     return objects.list_object(url, [render(item) for item in page], has_more)
 
 
+def _page_request(params: Params) -> tuple[int, str | None, str | None]:
+    """``limit``, ``starting_after`` and ``ending_before``, checked."""
+    limit = params.integer("limit", minimum=1, maximum=100) or 10
+    starting_after = params.text("starting_after")
+    ending_before = params.text("ending_before")
+    if starting_after and ending_before:
+        raise invalid(
+            "You may only specify one of these parameters: ending_before, starting_after.",
+            "ending_before",
+        )
+    return limit, starting_after, ending_before
+
+
 def _cursor(ids: list[str], cursor: str, param: str) -> int:
     try:
         return ids.index(cursor)
     except ValueError:
-        raise invalid(f"No such object: '{cursor}'", param, code="resource_missing") from None
+        raise _no_such_cursor(cursor, param) from None
+
+
+def _no_such_cursor(cursor: str, param: str) -> StripeError:
+    return invalid(f"No such object: '{cursor}'", param, code="resource_missing")
 
 
 def created_filter(params: Params) -> dict[str, int]:
@@ -159,20 +177,38 @@ def list_objects(
     filters: dict[str, Any] | None = None,
     predicate: Callable[[dict[str, Any]], bool] | None = None,
 ) -> dict[str, Any]:
+    """A page of the stored objects of one kind that pass ``filters`` and ``predicate``.
+
+    Reads from the store only as far as the page reaches: from the cursor (which must itself
+    be in the list) outwards, and one object past the page to tell ``has_more``.
+    """
     expand_paths = params.strings("expand")
+    wanted = [(field, value) for field, value in (filters or {}).items() if value is not None]
+
+    def listed(item: dict[str, Any]) -> bool:
+        return all(_field(item, field) == value for field, value in wanted) and (predicate is None or predicate(item))
+
     with sandbox.lock:
-        items = sandbox.store.all(kind, created_filter(params))
-        for field, wanted in (filters or {}).items():
-            if wanted is not None:
-                items = [item for item in items if _field(item, field) == wanted]
-        if predicate is not None:
-            items = [item for item in items if predicate(item)]
-        return paginate(
-            items,
-            params,
-            url,
-            lambda obj: _expand_list_item(sandbox, obj, expand_paths),
-        )
+        created = created_filter(params)
+        limit, starting_after, ending_before = _page_request(params)
+        older_than = newer_than = None
+        cursor, param = (starting_after, "starting_after") if starting_after else (ending_before, "ending_before")
+        if cursor:
+            found = sandbox.store.position(cursor, kind, created)
+            if found is None or not listed(found[1]):
+                raise _no_such_cursor(cursor, param)
+            if starting_after:
+                older_than = found[0]
+            else:
+                newer_than = found[0]
+        scan = sandbox.store.scan(kind, created, older_than=older_than, newer_than=newer_than)
+        with contextlib.closing(scan):  # ends the SELECT that is left unread
+            taken = list(itertools.islice(filter(listed, scan), limit + 1))
+        page = taken[:limit]
+        if newer_than is not None:
+            page.reverse()  # read nearest first, that is oldest first
+        shown = [_expand_list_item(sandbox, item, expand_paths) for item in page]
+        return objects.list_object(url, shown, len(taken) > limit)
 
 
 def _expand_list_item(sandbox: Sandbox, obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import http.client
 import random
 import threading
 import time
@@ -21,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from stripe_sandbox import api, control, objects
 from stripe_sandbox.faults import Faults
+from stripe_sandbox.headers import RequestHeaders, http_date, read_header_fields
 from stripe_sandbox.objects import API_VERSION
 from stripe_sandbox.store import Store
 from stripe_sandbox.webhooks import (
@@ -78,7 +80,7 @@ class Sandbox:
             rng=self.rng,
         )
         self.in_flight: set[str] = set()  # idempotency scopes of requests being served
-        self._outbox: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
+        self._outbox: list[tuple[dict[str, Any], bytes, list[dict[str, Any]]]] = []
         self._depth = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
@@ -115,12 +117,20 @@ class Sandbox:
                 self._depth -= 1
             if outer:
                 pending, self._outbox = self._outbox, []
-                for event, endpoints in pending:
-                    self.dispatcher.enqueue(event, payload_for(event), endpoints)
+                for event, payload, endpoints in pending:
+                    self.dispatcher.enqueue(event, payload, endpoints)
 
-    def render(self, obj: dict[str, Any]) -> dict[str, Any]:
-        """An object as the API shows it: no private keys, the live hosted-page URL."""
-        shown: dict[str, Any] = objects.public(obj)
+    def render(self, obj: dict[str, Any], *, copy_nested: bool = False) -> dict[str, Any]:
+        """An object as the API shows it: no private keys, the live hosted-page URL.
+
+        A new dict, whose nested values are ``obj``'s own unless ``copy_nested``: private keys
+        live at the top level only, and what is rendered is encoded before ``obj`` changes.
+        """
+        shown: dict[str, Any]
+        if copy_nested:
+            shown = objects.public(obj)
+        else:
+            shown = {key: value for key, value in obj.items() if not key.startswith("_")}
         if shown.get("object") == "checkout.session":
             open_ = shown["status"] == "open"
             shown["url"] = f"{self.base_url}/c/pay/{shown['id']}" if open_ else None
@@ -132,8 +142,11 @@ class Sandbox:
         obj: dict[str, Any],
         ctx: RequestContext = NO_REQUEST,
         previous_attributes: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Record an event about ``obj`` and queue its webhooks (sent after commit)."""
+    ) -> None:
+        """Record an event about ``obj`` and queue its webhooks (sent after commit).
+
+        The event is encoded here, for the store and for the webhooks: it shows ``obj`` as it is now.
+        """
         event = objects.event(
             created=int(self.now()),
             event_type=event_type,
@@ -151,8 +164,7 @@ class Sandbox:
         event["pending_webhooks"] = len(endpoints)
         self.store.put(event)
         if endpoints:
-            self._outbox.append((objects.public(event), endpoints))
-        return event
+            self._outbox.append((event, payload_for(event), endpoints))
 
     def _webhook_settled(self, event_id: str, endpoint_id: str, delivered: bool) -> None:
         # pending_webhooks counts deliveries not yet acknowledged with a 2xx, as Stripe's does.
@@ -259,6 +271,8 @@ class _Handler(BaseHTTPRequestHandler):
     wbufsize = -1
     disable_nagle_algorithm = True
     server: _HTTPServer
+    raw_requestline: bytes
+    fields: RequestHeaders
     server_version = "stripe-sandbox"
     sys_version = ""
 
@@ -284,9 +298,42 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.sandbox.log_requests:
             super().log_message(format, *args)
 
+    def parse_request(self) -> bool:
+        """``BaseHTTPRequestHandler.parse_request``, with the headers read by :mod:`stripe_sandbox.headers`.
+
+        A plain ``METHOD /path HTTP/1.x`` line takes the short way; any other goes through
+        http.server's own checks and error answers unchanged.
+        """
+        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = requestline.split()
+        if len(words) != 3 or words[2] not in ("HTTP/1.1", "HTTP/1.0") or words[1].startswith("//"):
+            if not super().parse_request():
+                return False
+            self.fields = RequestHeaders(self.headers.items())
+            return True
+        self.requestline = requestline
+        self.command, self.path, self.request_version = words
+        self.close_connection = self.request_version == "HTTP/1.0"
+        try:
+            self.fields = RequestHeaders(read_header_fields(self.rfile))
+        except http.client.LineTooLong as error:
+            self.send_error(431, "Line too long", str(error))
+            return False
+        except http.client.HTTPException as error:
+            self.send_error(431, "Too many headers", str(error))
+            return False
+        connection = self.fields.first("connection").lower()
+        if connection == "close":
+            self.close_connection = True
+        elif connection == "keep-alive":
+            self.close_connection = False
+        if self.fields.first("expect").lower() == "100-continue" and self.request_version == "HTTP/1.1":
+            return self.handle_expect_100()
+        return True
+
     def _serve(self, method: str) -> None:
         sandbox = self.server.sandbox
-        length = int(self.headers.get("Content-Length") or 0)
+        length = int(self.fields.first("content-length") or 0)
         if length > MAX_BODY_BYTES:
             self._send(413, [("Content-Type", "text/plain")], b"Request body too large")
             self.close_connection = True
@@ -294,7 +341,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
         path = parts.path
-        headers = {key.lower(): value for key, value in self.headers.items()}
+        headers = self.fields.last
         try:
             if path.startswith("/v1/"):
                 status, out_headers, out_body = api.handle(sandbox, method, path, parts.query, body, headers)
@@ -325,11 +372,22 @@ class _Handler(BaseHTTPRequestHandler):
         body: bytes,
         content_length: int | None = None,
     ) -> None:
-        self.send_response(status)
-        for key, value in headers:
-            if key.lower() != "content-length":
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body) if content_length is None else content_length))
-        self.end_headers()
-        if body:
+        """What send_response, send_header and end_headers write, in one write with the body."""
+        self.log_request(status)
+        if self.request_version == "HTTP/0.9":
             self.wfile.write(body)
+            return
+        phrase = self.responses[status][0] if status in self.responses else ""
+        lines = [
+            f"{self.protocol_version} {status} {phrase}\r\n",
+            f"Server: {self.version_string()}\r\nDate: {http_date()}\r\n",
+        ]
+        for key, value in headers:
+            lowered = key.lower()
+            if lowered == "content-length":
+                continue
+            if lowered == "connection" and value.lower() in ("close", "keep-alive"):
+                self.close_connection = value.lower() == "close"
+            lines.append(f"{key}: {value}\r\n")
+        lines.append(f"Content-Length: {len(body) if content_length is None else content_length}\r\n\r\n")
+        self.wfile.write("".join(lines).encode("latin-1") + body)

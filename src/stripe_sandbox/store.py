@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -35,7 +35,26 @@ CREATE TABLE IF NOT EXISTS idempotency (
     body BLOB NOT NULL,
     created REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS idempotency_by_created ON idempotency (created);
 """
+
+
+# An object's place in its kind's list: (created, seq), newest first.
+Position = tuple[int, int]
+_OPERATORS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "="}
+
+
+def _of_kind(kind: str, created: dict[str, int] | None) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its arguments) for the objects of a kind in a ``created`` range.
+
+    Only fixed words go into the SQL text; every value is a bound parameter.
+    """
+    sql = "kind = ?"
+    args: list[Any] = [kind]
+    for name, bound in (created or {}).items():
+        sql += f" AND created {_OPERATORS[name]} ?"
+        args.append(bound)
+    return sql, args
 
 
 class Store:
@@ -78,14 +97,14 @@ class Store:
     # --- objects ------------------------------------------------------------------
 
     def put(self, obj: dict[str, Any]) -> None:
-        body = json.dumps(obj)
-        updated = self._db.execute("UPDATE objects SET body = ? WHERE id = ?", (body, obj["id"])).rowcount
-        if not updated:
-            self._seq += 1
-            self._db.execute(
-                "INSERT INTO objects (id, kind, created, seq, body) VALUES (?, ?, ?, ?, ?)",
-                (obj["id"], obj["object"], int(obj["created"]), self._seq, body),
-            )
+        # One statement for a new object and a changed one alike; an update leaves kind, created
+        # and seq as they were, and skips a seq (only their order matters).
+        self._seq += 1
+        self._db.execute(
+            "INSERT INTO objects (id, kind, created, seq, body) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO UPDATE SET body = excluded.body",
+            (obj["id"], obj["object"], int(obj["created"]), self._seq, json.dumps(obj)),
+        )
 
     def get(self, object_id: str, kind: str | None = None) -> dict[str, Any] | None:
         row = self._db.execute("SELECT kind, body FROM objects WHERE id = ?", (object_id,)).fetchone()
@@ -98,14 +117,44 @@ class Store:
 
     def all(self, kind: str, created: dict[str, int] | None = None) -> list[dict[str, Any]]:
         """Objects of one kind, newest first (Stripe's list order)."""
-        sql = "SELECT body FROM objects WHERE kind = ?"
-        args: list[Any] = [kind]
-        operators = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "eq": "="}
-        for name, bound in (created or {}).items():
-            sql += f" AND created {operators[name]} ?"
-            args.append(bound)
-        sql += " ORDER BY created DESC, seq DESC"
-        return [json.loads(row[0]) for row in self._db.execute(sql, args)]
+        return list(self.scan(kind, created))
+
+    def scan(
+        self,
+        kind: str,
+        created: dict[str, int] | None = None,
+        *,
+        older_than: Position | None = None,
+        newer_than: Position | None = None,
+    ) -> Generator[dict[str, Any], None, None]:
+        """Objects of one kind in list order (newest first), read one by one as they are taken.
+
+        ``older_than``: only those after that position in the list; ``newer_than``: only those
+        before it, nearest first (that is, oldest first).
+        """
+        sql, args = _of_kind(kind, created)
+        order = "DESC"
+        if older_than is not None:
+            sql += " AND (created, seq) < (?, ?)"
+            args += older_than
+        if newer_than is not None:
+            sql += " AND (created, seq) > (?, ?)"
+            args += newer_than
+            order = "ASC"
+        sql = f"SELECT body FROM objects WHERE {sql} ORDER BY created {order}, seq {order}"  # noqa: S608 - fixed words
+        for row in self._db.execute(sql, args):
+            yield json.loads(row[0])
+
+    def position(
+        self, object_id: str, kind: str, created: dict[str, int] | None = None
+    ) -> tuple[Position, dict[str, Any]] | None:
+        """Where an object of a kind (and ``created`` range) stands in its list, and the object itself."""
+        sql, args = _of_kind(kind, created)
+        sql = f"SELECT created, seq, body FROM objects WHERE {sql} AND id = ?"  # noqa: S608 - fixed words
+        found = self._db.execute(sql, [*args, object_id]).fetchone()
+        if found is None:
+            return None
+        return (int(found[0]), int(found[1])), json.loads(found[2])
 
     # --- timers (session expiry, delayed settlement) ----------------------------------
 

@@ -11,7 +11,6 @@ import dataclasses
 import heapq
 import hmac
 import itertools
-import json
 import random
 import threading
 import time
@@ -22,6 +21,7 @@ from hashlib import sha256
 from typing import Any
 
 from stripe_sandbox.faults import Faults
+from stripe_sandbox.jsontext import pretty
 
 DEFAULT_RETRY_SCHEDULE = (1.0, 2.0, 4.0, 8.0)  # seconds between attempts: 5 attempts
 REORDER_WINDOW_SECONDS = 0.5
@@ -226,4 +226,4 @@ class _Lane:
 
 
 def payload_for(event: dict[str, Any]) -> bytes:
-    return json.dumps(event, indent=2).encode()
+    return pretty(event)

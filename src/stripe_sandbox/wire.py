@@ -8,37 +8,68 @@ endpoint coerces and validates what it reads, naming the parameter on error.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from stripe_sandbox.errors import invalid
 
 _KEY = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _SEGMENT = re.compile(r"\[([^\[\]]*)\]")
+# Names (``line_items[0][price_data][currency]``) and many values recur from request to request:
+# short ones are decoded once and remembered.
+_REMEMBERED_LENGTH = 256
 
-# A marker for "append" (``[]``) while the tree is built; replaced by indices.
-_APPEND = object()
+
+def parse_form(text: str) -> list[tuple[str, str]]:
+    """``urllib.parse.parse_qsl(text, keep_blank_values=True)``: decoded ``(name, value)`` pairs."""
+    pairs = []
+    for field in text.split("&"):
+        if field:
+            name, _, value = field.partition("=")
+            pairs.append((_unquote_plus(name), _unquote_plus(value)))
+    return pairs
+
+
+def _unquote_plus(text: str) -> str:
+    if "%" not in text:
+        return text.replace("+", " ") if "+" in text else text
+    if len(text) > _REMEMBERED_LENGTH:
+        return unquote(text.replace("+", " "))
+    return _unquote_plus_remembered(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _unquote_plus_remembered(text: str) -> str:
+    return unquote(text.replace("+", " "))
 
 
 def parse_pairs(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     """Build the nested parameter tree from decoded ``(key, value)`` pairs."""
     root: dict[str, Any] = {}
     for key, value in pairs:
-        match = _KEY.match(key)
-        if match is None:
-            raise invalid(f"Invalid parameter name: {key}", param=key)
-        path: list[Any] = [match.group(1)]
-        path += _SEGMENT.findall(match.group(2))
+        path = _key_path(key) if len(key) <= _REMEMBERED_LENGTH else _split_key(key)
         _insert(root, path, value)
     return _listify(root)  # type: ignore[no-any-return]
 
 
 def parse_query(text: str) -> dict[str, Any]:
-    return parse_pairs(parse_qsl(text, keep_blank_values=True))
+    return parse_pairs(parse_form(text))
 
 
-def _insert(node: dict[str, Any], path: list[Any], value: str) -> None:
+def _split_key(key: str) -> tuple[str, ...]:
+    """``a[b][]`` → ``("a", "b", "")``."""
+    match = _KEY.match(key)
+    if match is None:
+        raise invalid(f"Invalid parameter name: {key}", param=key)
+    return (match.group(1), *_SEGMENT.findall(match.group(2)))
+
+
+_key_path = functools.lru_cache(maxsize=4096)(_split_key)
+
+
+def _insert(node: dict[str, Any], path: tuple[str, ...], value: str) -> None:
     for position, segment in enumerate(path):
         last = position == len(path) - 1
         if segment == "":
@@ -59,10 +90,9 @@ def _insert(node: dict[str, Any], path: list[Any], value: str) -> None:
         node = child
 
 
-def _listify(node: Any) -> Any:
-    if not isinstance(node, dict):
-        return node
-    converted = {key: _listify(value) for key, value in node.items()}
+def _listify(node: dict[str, Any]) -> Any:
+    # Values are strings or dicts, as _insert builds them.
+    converted = {key: _listify(value) if type(value) is dict else value for key, value in node.items()}
     if converted and all(key.isdigit() for key in converted):
         return [converted[key] for key in sorted(converted, key=int)]
     return converted
@@ -71,14 +101,16 @@ def _listify(node: Any) -> Any:
 def flat_pairs(params: dict[str, Any], prefix: str = "") -> list[tuple[str, str]]:
     """The inverse of :func:`parse_pairs`, sorted: a canonical form for comparing."""
     pairs: list[tuple[str, str]] = []
-    items: list[tuple[str, Any]]
-    items = list(params.items())
-    for key, value in items:
+    _flatten(params, prefix, pairs)
+    return sorted(pairs)
+
+
+def _flatten(params: dict[str, Any], prefix: str, pairs: list[tuple[str, str]]) -> None:
+    for key, value in params.items():
         name = f"{prefix}[{key}]" if prefix else key
         if isinstance(value, dict):
-            pairs += flat_pairs(value, name)
+            _flatten(value, name, pairs)
         elif isinstance(value, list):
-            pairs += flat_pairs({str(i): v for i, v in enumerate(value)}, name)
+            _flatten({str(i): v for i, v in enumerate(value)}, name, pairs)
         else:
             pairs.append((name, str(value)))
-    return sorted(pairs)

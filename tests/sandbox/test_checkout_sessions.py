@@ -134,6 +134,51 @@ def test_list_filters_and_paginates_newest_first(client: stripe.StripeClient) ->
     assert every == [s.id for s in reversed(sessions)]
 
 
+@pytest.mark.parametrize("limit", [1, 2, 3, 4])
+def test_every_page_forwards_and_backwards_is_a_slice_of_the_whole_filtered_list(
+    client: stripe.StripeClient, limit: int
+) -> None:
+    sessions = [create_session(client, client_reference_id="AB"[i % 3 == 0]) for i in range(9)]
+    for session in sessions[::4]:
+        client.v1.checkout.sessions.expire(session.id)
+
+    for filters in ({}, {"client_reference_id": "A"}, {"client_reference_id": "B"}, {"status": "open"}):
+        whole = [s.id for s in client.v1.checkout.sessions.list(params={**filters, "limit": 100}).data]
+        assert len(whole) >= 3
+        forwards, cursor, more = [], None, True
+        while more:
+            page = client.v1.checkout.sessions.list(
+                params={**filters, "limit": limit, **({"starting_after": cursor} if cursor else {})}  # type: ignore[typeddict-item]
+            )
+            start = whole.index(cursor) + 1 if cursor else 0
+            assert [s.id for s in page.data] == whole[start : start + limit]
+            assert page.has_more is (len(whole) > start + limit)
+            forwards += [s.id for s in page.data]
+            cursor, more = page.data[-1].id if page.data else None, page.has_more
+        assert forwards == whole
+        for end in range(len(whole)):
+            page = client.v1.checkout.sessions.list(params={**filters, "limit": limit, "ending_before": whole[end]})  # type: ignore[typeddict-item]
+            assert [s.id for s in page.data] == whole[max(0, end - limit) : end]
+            assert page.has_more is (end > limit)
+
+
+def test_a_cursor_outside_the_filtered_list_is_no_such_object(client: stripe.StripeClient) -> None:
+    first, second = create_session(client, client_reference_id="A"), create_session(client, client_reference_id="B")
+    for cursor in ("starting_after", "ending_before"):
+        for params in (
+            {"client_reference_id": "A", cursor: second.id},
+            {"created": {"lt": first.created}, cursor: first.id},
+            {cursor: "cs_test_missing"},
+        ):
+            with pytest.raises(stripe.InvalidRequestError) as caught:
+                client.v1.checkout.sessions.list(params=params)  # type: ignore[arg-type]
+            assert caught.value.code == "resource_missing"
+            assert caught.value.param == cursor
+    with pytest.raises(stripe.InvalidRequestError) as caught:  # another kind's id is no cursor either
+        client.v1.payment_intents.list(params={"starting_after": first.id})
+    assert caught.value.code == "resource_missing"
+
+
 def test_limit_out_of_range_is_refused(client: stripe.StripeClient) -> None:
     with pytest.raises(stripe.InvalidRequestError) as caught:
         client.v1.checkout.sessions.list(params={"limit": 101})

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
+from urllib.parse import parse_qsl
 
 import pytest
 import stripe
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stripe_sandbox.objects import API_VERSION
-from stripe_sandbox.wire import flat_pairs, parse_pairs, parse_query
+from stripe_sandbox.wire import flat_pairs, parse_form, parse_pairs, parse_query
 
 from .conftest import API_KEY, create_session, make_client
 
@@ -39,6 +42,23 @@ def test_bracket_notation_builds_nested_objects_and_arrays() -> None:
         "empty": "",
     }
     assert parse_pairs(flat_pairs(params)) == params
+
+
+FORM_PIECES = st.sampled_from(
+    ["a", "b", "=", "&", "+", "%", "%2", "%5B", "%5D", "%26", "%3D", "%2B", "%e9", "%C3%A9", "%zz", "[", "]", "é", " "]
+)
+
+
+@given(st.lists(FORM_PIECES, max_size=30).map("".join))
+def test_form_decoding_is_parse_qsls(text: str) -> None:
+    assert parse_form(text) == parse_qsl(text, keep_blank_values=True)
+    assert parse_form(text) == parse_qsl(text, keep_blank_values=True)  # again, from what it remembered
+
+
+def test_long_names_and_values_are_decoded_alike() -> None:
+    text = "metadata%5B" + "k" * 300 + "%5D=" + "v%20" * 200 + "&x=" + "%C3%A9" * 100
+    assert parse_form(text) == parse_qsl(text, keep_blank_values=True)
+    assert parse_pairs(parse_form(text))["metadata"] == {"k" * 300: "v " * 200}
 
 
 def test_sdk_requests_answer_with_request_id_and_version(client: stripe.StripeClient) -> None:
