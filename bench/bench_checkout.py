@@ -293,20 +293,38 @@ def wait_redis(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
 # --- load ------------------------------------------------------------------------------------
 
 
-def run_load(make_call: Callable[[], Callable[[], str | None]], concurrency: int, seconds: float) -> Run:
-    """``concurrency`` threads call their own ``make_call()`` for ``seconds``; a call returns None or an error."""
+def run_load(
+    make_call: Callable[[], Callable[[], str | None]], concurrency: int, seconds: float, rate: float | None = None
+) -> Run:
+    """``concurrency`` threads call their own ``make_call()`` for ``seconds``; a call returns None or an error.
+
+    Closed loop (each thread calls again as soon as it has its answer), or with ``rate`` an open schedule the
+    threads share: call k is due at start + k / rate, and whichever thread is free takes the next due call. Its
+    latency then runs from when it was due, so a call that starts late (every thread busy) counts its wait.
+    """
     run = Run()
     lock = threading.Lock()
     ready = threading.Barrier(concurrency + 1)
     stop_at = [0.0]
+    due = itertools.count()
+
+    def next_start() -> float | None:
+        """When this thread's next call starts (waiting for it on a schedule), or None when the run is over."""
+        if rate is None:
+            now = time.perf_counter()
+            return now if now < stop_at[0] else None
+        scheduled = stop_at[0] - seconds + next(due) / rate
+        if scheduled >= stop_at[0]:
+            return None
+        time.sleep(max(0.0, scheduled - time.perf_counter()))
+        return scheduled
 
     def worker() -> None:
         call = make_call()
         latencies: list[float] = []
         errors: dict[str, int] = {}
         ready.wait()
-        while time.perf_counter() < stop_at[0]:
-            started = time.perf_counter()
+        while (started := next_start()) is not None:
             try:
                 error = call()
             except StopIteration:
@@ -336,54 +354,6 @@ def run_load(make_call: Callable[[], Callable[[], str | None]], concurrency: int
     for thread in threads:
         thread.join(timeout=seconds + 60)
     run.seconds = time.perf_counter() - started
-    return run
-
-
-def run_paced(make_call: Callable[[], Callable[[], str | None]], concurrency: int, seconds: float, rate: float) -> Run:
-    """``concurrency`` threads share one schedule of ``rate`` calls a second (an open load, not as fast as they can).
-
-    Call k is due at start + k / rate; whichever thread is free takes the next due call. A call's latency
-    runs from when it was due, so a call that starts late (every thread busy) counts its wait.
-    """
-    run = Run()
-    lock = threading.Lock()
-    ready = threading.Barrier(concurrency + 1)
-    due = itertools.count()
-    begin = [0.0]
-
-    def worker() -> None:
-        call = make_call()
-        latencies: list[float] = []
-        errors = 0
-        first = ""
-        ready.wait()
-        while True:
-            scheduled = begin[0] + next(due) / rate
-            if scheduled >= begin[0] + seconds:
-                break
-            time.sleep(max(0.0, scheduled - time.perf_counter()))
-            try:
-                error = call()
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            if error is None:
-                latencies.append(time.perf_counter() - scheduled)
-            else:
-                errors += 1
-                first = first or error
-        with lock:
-            run.latencies.extend(latencies)
-            run.errors += errors
-            run.first_error = run.first_error or first
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    begin[0] = time.perf_counter() + 0.05
-    ready.wait()
-    for thread in threads:
-        thread.join(timeout=seconds + 60)
-    run.seconds = time.perf_counter() - begin[0]
     return run
 
 
@@ -712,7 +682,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             request(sandbox, "POST", "/_sandbox/faults", {"latency_ms": args.latency_ms})
             if args.paced:
                 direct = run_load(sandbox_call(sandbox), top, seconds)
-                paced = run_paced(checkout_call(web, pairs), top, seconds, args.paced)
+                paced = run_load(checkout_call(web, pairs), top, seconds, rate=args.paced)
                 stripe_p50 = direct.percentile(0.5)
                 own95 = paced.percentile(0.95, stripe_p50)
                 print(
