@@ -329,8 +329,10 @@ SWEEP_INTERVAL_SECONDS = int(env("SWEEP_INTERVAL_SECONDS", "10"))
 # `bookdesk serve` (the production web server): processes (one per core) × threads serving requests.
 WEB_HOST = env("WEB_HOST", "127.0.0.1")
 WEB_PORT = int(env("WEB_PORT", "8000"))
-WEB_WORKERS = int(env("WEB_WORKERS") or os.cpu_count() or 1)
-WEB_THREADS = int(env("WEB_THREADS", "32"))
+# Two processes per core of 16 threads each: a process runs one thread at a time, and 32 threads in one
+# lose time handing the GIL around (bench/bench_checkout.py: 2×32 ~101 checkouts/s, 4×16 ~115 on 2 cores).
+WEB_WORKERS = int(env("WEB_WORKERS") or 2 * (os.cpu_count() or 1))
+WEB_THREADS = int(env("WEB_THREADS", "16"))
 # Threads per `bookdesk worker` working the queues: two keep a core busy while one waits for PostgreSQL
 # (SQLite runs one writer at a time, so one thread there).
 WORKER_THREADS = int(env("WORKER_THREADS") or (1 if DATABASES["default"]["ENGINE"].endswith("sqlite3") else 2))

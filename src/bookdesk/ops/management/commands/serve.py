@@ -30,7 +30,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default=settings.WEB_HOST)
         parser.add_argument("--port", type=int, default=settings.WEB_PORT)
-        parser.add_argument("--workers", type=int, default=settings.WEB_WORKERS, help="Processes (one per core).")
+        parser.add_argument("--workers", type=int, default=settings.WEB_WORKERS, help="Processes (two per core).")
         parser.add_argument(
             "--threads", type=int, default=settings.WEB_THREADS, help="Threads per process serving requests."
         )
