@@ -110,7 +110,7 @@ from django.utils import timezone
 from bookdesk.accounts.models import User
 from bookdesk.catalog.models import Course
 from bookdesk.orders.services import ItemRequest, order_place
-from bookdesk.payments.services import checkout_start
+from bookdesk.payments.checkout import checkout_start
 
 users_count, courses_count, total, threads = (int(arg) for arg in sys.argv[1:5])
 users = User.objects.bulk_create(

@@ -2,6 +2,7 @@
 
 `NoAddDeleteAdmin`: operators look and run actions, but never add or delete rows by hand.
 `ReadOnlyAdmin`: the same, and no field can be edited either.
+`ReadOnlyInline`: a table of related rows, shown and never changed.
 """
 
 from __future__ import annotations
@@ -24,5 +25,17 @@ class NoAddDeleteAdmin(admin.ModelAdmin[M]):
 
 
 class ReadOnlyAdmin(NoAddDeleteAdmin[M]):
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "bookdesk.payments",
     "bookdesk.notifications",
     "bookdesk.web",
+    "bookdesk.worker",
     "bookdesk.ops",
 ]
 
@@ -84,7 +85,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "bookdesk.web.middleware.ErrorPageMiddleware",
-    "bookdesk.api.ProblemJsonMiddleware",
+    "bookdesk.api.problems.ProblemJsonMiddleware",
 ]
 
 ROOT_URLCONF = "bookdesk.urls"

@@ -1,16 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from bookdesk.api import api
-from bookdesk.orders import downloads
-from bookdesk.payments import webhooks
+from bookdesk.api import api, webhook
+from bookdesk.web import downloads
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("_allauth/", include("allauth.headless.urls")),
     # Before the API: Stripe's webhook needs the raw body and answers without ninja's machinery.
-    path("api/stripe/webhook", webhooks.intake, name="stripe_webhook"),
+    path("api/stripe/webhook", webhook.intake, name="stripe_webhook"),
     path("api/", api.urls),
     path("", include("bookdesk.ops.urls")),
     path("downloads/<str:token>", downloads.download, name="download"),

@@ -13,7 +13,8 @@ from django.utils import timezone
 
 from bookdesk.catalog.models import Course, License
 from bookdesk.orders.models import HoldStatus, Order
-from bookdesk.orders.selectors import BookingFilters, BookingStatusFilter, booking_page
+from bookdesk.bookings.filters import BookingFilters, BookingStatusFilter
+from bookdesk.bookings.selectors import booking_page
 from factories import BeatFactory, CourseFactory
 from problems import assert_problem
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bookdesk.cart.pricing import PricedLine, price
+from bookdesk.orders.pricing import PricedLine, price
 
 lines_strategy = st.lists(
     st.builds(

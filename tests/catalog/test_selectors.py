@@ -8,15 +8,8 @@ import pytest
 from django.utils import timezone
 
 from bookdesk.catalog.models import License
-from bookdesk.catalog.selectors import (
-    course_get,
-    course_list,
-    license_available,
-    product_get,
-    product_list,
-    service_get,
-    service_list,
-)
+from bookdesk.orders.availability import course_get, course_list, license_available, product_get, product_list
+from bookdesk.catalog.selectors import service_get, service_list
 from bookdesk.errors import NotFound
 from factories import BeatFactory, CourseFactory, LicenseFactory, ResourceFactory, ServiceFactory
 

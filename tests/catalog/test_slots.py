@@ -18,8 +18,8 @@ from bookdesk.catalog.selectors import (
     service_free_slots,
     service_get,
     slots_from_windows,
-    taken_for,
 )
+from bookdesk.orders.availability import taken_for
 from factories import OpeningHoursFactory, ResourceFactory, ServiceFactory
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, OrderStatus
 from bookdesk.payments.models import Payment
-from bookdesk.payments.services import holds_sweep
+from bookdesk.payments.checkout import holds_sweep
 from factories import CourseFactory, UserFactory
 from problems import assert_problem
 

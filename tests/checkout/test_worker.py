@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from bookdesk.ops.management.commands.worker import run
+from bookdesk.worker.loop import run
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.payments.models import WebhookEvent
 from factories import CourseFactory, UserFactory

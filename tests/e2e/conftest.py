@@ -21,7 +21,7 @@ import stripe
 from django.db import close_old_connections, connection
 
 from bookdesk.accounts.services import user_ensure_verified
-from bookdesk.ops.management.commands.worker import sweep_once
+from bookdesk.worker.loop import sweep_once
 from chromium import SCREENSHOTS
 from smtp_listener import MailHandler
 

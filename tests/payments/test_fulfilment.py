@@ -22,7 +22,7 @@ from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, Order
 from bookdesk.orders.services import order_expire
 from bookdesk.payments import webhooks
 from bookdesk.payments.models import Payment, Refund, WebhookEvent
-from bookdesk.payments.services import checkout_start
+from bookdesk.payments.checkout import checkout_start
 from factories import CourseFactory, UserFactory
 from problems import assert_problem
 

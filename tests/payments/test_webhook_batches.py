@@ -28,7 +28,7 @@ from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, Order
 from bookdesk.orders.services import ItemRequest, order_place
 from bookdesk.payments import webhooks
 from bookdesk.payments.models import Payment, WebhookEvent
-from bookdesk.payments.services import checkout_start
+from bookdesk.payments.checkout import checkout_start
 from factories import CourseFactory, UserFactory
 from parallel import at_once
 

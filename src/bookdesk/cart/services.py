@@ -1,12 +1,13 @@
-"""The cart: find it, add to it (validated against the catalog and what is taken), merge it, check it out.
+"""The cart: find it, add to it (validated against the catalog and what is taken), merge it, empty it.
 
 Adding asks the same questions checkout asks (`orders.services.plan_items`), without locks: the answer
-is advice for the customer, and checkout asks again under the lock.
+is advice for the customer, and checkout (`payments.checkout.cart_checkout`) asks again under the lock.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,12 +18,11 @@ from django.utils import timezone
 
 from bookdesk.accounts.models import User
 from bookdesk.cart.models import Cart, CartItem
-from bookdesk.cart.pricing import Breakdown, PricedLine, price
 from bookdesk.errors import BookdeskError, Conflict, NotFound
 from bookdesk.orders import states
 from bookdesk.orders.models import Order
-from bookdesk.orders.services import ItemRequest, order_cancel_unpaid, order_place, plan_items
-from bookdesk.payments.models import Payment
+from bookdesk.orders.pricing import Breakdown, PricedLine, price
+from bookdesk.orders.services import ItemRequest, plan_items
 
 SESSION_CART = "bookdesk_cart"
 
@@ -122,6 +122,11 @@ class CartView:
     @property
     def can_check_out(self) -> bool:
         return bool(self.lines) and not any(line.problem for line in self.lines)
+
+
+def cart_item_requests(cart: Cart) -> list[ItemRequest]:
+    """What checking the cart out asks for: one request per item."""
+    return [item_request(item) for item in _items(cart)]
 
 
 def _items(cart: Cart | None) -> list[CartItem]:
@@ -244,25 +249,19 @@ def cart_clear(*, cart: Cart) -> None:
     cart.items.all().delete()
 
 
-def cart_checkout(*, cart: Cart, user: User) -> Payment:
-    """Place an order for the whole cart and open its payment page.
+def cart_checked_out(*, cart: Cart, order: Order) -> None:
+    """The cart now stands for this order (kept as it is until the order is paid)."""
+    Cart.objects.filter(pk=cart.pk).update(order=order)
 
-    The cart stays as it is (it is kept after a cancelled or failed payment). An unpaid order placed
-    earlier from this cart is cancelled first, so checking out again never holds things twice.
-    """
-    from bookdesk.payments.services import checkout_start, expire_open_sessions, first_attempt
 
-    items = [item_request(item) for item in _items(cart)]
-    previous = cart.order
-    if previous is not None and previous.status in states.PAYABLE:
-        if not expire_open_sessions(previous):
-            raise Conflict(f"Order {previous.code} has just been paid; it is being confirmed.")
-        order_cancel_unpaid(order=previous, actor=f"user:{user.pk}", reason="replaced by a new checkout")
-    with transaction.atomic():  # the placement, the cart's link and attempt 1 commit together, or none does
-        order = order_place(user=user, items=items, savepoint=False)
-        Cart.objects.filter(pk=cart.pk).update(order=order)
-        payment = first_attempt(order)
-    return checkout_start(order=order, actor=f"user:{user.pk}", payment=payment)
+def carts_empty_paid(*, orders: Sequence[Order]) -> None:
+    """The carts these orders were checked out from have done their job: emptied, and no longer tied to them.
+
+    A "Book now" order has no cart: it leaves the customer's cart alone."""
+    carts = list(Cart.objects.filter(order__in=orders).values_list("pk", flat=True))
+    if carts:
+        CartItem.objects.filter(cart__in=carts).delete()
+        Cart.objects.filter(pk__in=carts).update(order=None)
 
 
 def cart_order_unpaid(cart: Cart | None) -> Order | None:

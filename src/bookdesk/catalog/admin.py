@@ -1,4 +1,7 @@
-"""The operators' catalog: courses, resources with opening hours, services, products with licenses."""
+"""The operators' catalog: resources with opening hours, services, products with licenses.
+
+Courses are in `orders.admin`: their list shows the seats left, which the orders layer counts.
+"""
 
 from __future__ import annotations
 
@@ -6,43 +9,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from bookdesk.catalog.models import Course, License, OpeningHours, Product, Resource, Service
-from bookdesk.catalog.selectors import seats_taken_subquery
+from bookdesk.catalog.models import License, OpeningHours, Product, Resource, Service
 from bookdesk.money import format_money
-
-
-@admin.register(Course)
-class CourseAdmin(admin.ModelAdmin[Course]):
-    list_display = ["title", "starts_at", "ends_at", "location", "capacity", "seats_left", "price", "published"]
-    list_filter = ["published", "starts_at", "location"]
-    search_fields = ["title", "slug", "description", "location"]
-    prepopulated_fields = {"slug": ["title"]}
-    date_hierarchy = "starts_at"
-    list_editable = ["published"]
-    readonly_fields = ["created_at"]
-    fields = [
-        "title",
-        "slug",
-        "description",
-        ("starts_at", "ends_at"),
-        "location",
-        "capacity",
-        ("price_amount", "currency"),
-        "published",
-        "created_at",
-    ]
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Course]:
-        # Same arithmetic as the selectors, without their published-only filter.
-        return super().get_queryset(request).annotate(seats_taken=seats_taken_subquery())
-
-    @admin.display(description="seats left")
-    def seats_left(self, obj: Course) -> int:
-        return max(obj.capacity - getattr(obj, "seats_taken", 0), 0)
-
-    @admin.display(description="price", ordering="price_amount")
-    def price(self, obj: Course) -> str:
-        return format_money(obj.price_amount, obj.currency)
 
 
 class OpeningHoursInline(admin.TabularInline[OpeningHours, Resource]):

@@ -1,9 +1,6 @@
-"""Reads of the catalog: published courses with seats left, services and their free slots, products.
-
-What is taken comes from the orders app through three functions: `seats_taken_subquery()` (seats
-held or booked per course), `taken_for()` (a service's reserved time around a day) and
-`_licensed_subquery()` (live grants of a product). Everything else reads through them, so the API,
-the pages and checkout agree on availability.
+"""Reads of the catalog alone: services and their resources, opening hours and the slots they make, the
+business's time zone. What is left of each (seats, free slots, licenses) is the orders layer's to say:
+`bookdesk.orders.availability`.
 """
 
 from __future__ import annotations
@@ -15,85 +12,14 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import (
-    Count,
-    Exists,
-    Expression,
-    F,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-)
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from bookdesk.catalog.models import Course, License, OpeningHours, Product, Resource, Service
+from bookdesk.catalog.models import OpeningHours, Resource, Service
 from bookdesk.errors import NotFound
-from bookdesk.orders.models import Booking, Grant, Reservation
-from bookdesk.orders.selectors import live_hold
 
 # (resource id, start, end) of time that is not free, aware datetimes.
 TakenInterval = tuple[int, dt.datetime, dt.datetime]
-
-
-# --- courses -------------------------------------------------------------------------------------
-
-
-def seats_taken_subquery() -> Expression:
-    """Seats of the outer `Course` that are confirmed or held by a live hold; every `seats_left` reads this."""
-    seats = (
-        Booking.objects.filter(live_hold(timezone.now()), course=OuterRef("pk"))
-        .order_by()
-        .values("course")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(seats, output_field=IntegerField()), Value(0))
-
-
-def _courses_with_seats_left() -> QuerySet[Course]:
-    # Course declares `seats_left: int` for type checkers; the stubs see this annotation as a redefinition.
-    return Course.objects.filter(published=True).annotate(  # type: ignore[no-redef]
-        seats_left=Greatest(F("capacity") - seats_taken_subquery(), Value(0), output_field=IntegerField())
-    )
-
-
-def course_list(*, upcoming: bool | None = None, q: str | None = None) -> QuerySet[Course]:
-    """Published courses, annotated with `seats_left`, ordered by start.
-
-    `upcoming=True` keeps courses that start in the future, `upcoming=False` those that already
-    started; `q` searches title, description and location, case-insensitively.
-    """
-    courses = _courses_with_seats_left()
-    now = timezone.now()
-    if upcoming is True:
-        courses = courses.filter(starts_at__gt=now)
-    elif upcoming is False:
-        courses = courses.filter(starts_at__lte=now)
-    if q and q.strip():
-        term = q.strip()
-        courses = courses.filter(
-            Q(title__icontains=term) | Q(description__icontains=term) | Q(location__icontains=term)
-        )
-    return courses.order_by("starts_at", "id")
-
-
-def course_get(*, course_id: int | None = None, slug: str | None = None) -> Course:
-    """One published course with `seats_left`, by id or slug."""
-    if course_id is None and slug is None:
-        raise TypeError("course_get needs course_id or slug")
-    lookup: dict[str, object] = {"pk": course_id} if course_id is not None else {"slug": slug}
-    try:
-        return _courses_with_seats_left().get(**lookup)
-    except Course.DoesNotExist:
-        raise NotFound("Course not found.") from None
-
-
-# --- services and slots --------------------------------------------------------------------------
 
 
 def _services() -> QuerySet[Service]:
@@ -216,21 +142,6 @@ def slots_from_windows(
     ]
 
 
-def taken_for(service: Service, day: dt.date) -> tuple[TakenInterval, ...]:
-    """Time on `service`'s resources that is reserved or held by a live hold around the local `day`."""
-    tz = business_time_zone()
-    # A day and a margin either side: a long reservation of the evening before still blocks the morning.
-    start = dt.datetime.combine(day, dt.time.min, tzinfo=tz) - dt.timedelta(days=1)
-    end = start + dt.timedelta(days=3)
-    rows = Reservation.objects.filter(
-        live_hold(timezone.now()),
-        resource__in=service.resources.all(),
-        starts_at__lt=end,
-        ends_at__gt=start,
-    ).values_list("resource_id", "starts_at", "ends_at")
-    return tuple(rows)
-
-
 def service_free_slots(*, service: Service, day: dt.date, taken: Iterable[TakenInterval] = ()) -> list[Slot]:
     """The free slots of `service` on the local `day` (business time zone), sorted by start."""
     resource_ids = [resource.pk for resource in service.resources.all() if resource.active]
@@ -244,48 +155,3 @@ def service_free_slots(*, service: Service, day: dt.date, taken: Iterable[TakenI
         taken=taken,
         now=timezone.now(),
     )
-
-
-# --- products ------------------------------------------------------------------------------------
-
-
-def _live_grants() -> QuerySet[Grant]:
-    return Grant.objects.filter(live_hold(timezone.now()), product=OuterRef("pk"))
-
-
-def exclusive_sold_subquery() -> Exists:
-    """Whether the outer `Product`'s exclusive license is held or sold (then the product is off sale)."""
-    return Exists(_live_grants().filter(exclusive=True))
-
-
-def _licensed_subquery() -> Exists:
-    """Whether any license of the outer `Product` is held or sold (then its exclusive is off sale)."""
-    return Exists(_live_grants())
-
-
-def _products() -> QuerySet[Product]:
-    active_licenses = License.objects.filter(active=True).order_by("price_amount", "id")
-    return (
-        Product.objects.filter(published=True)
-        .annotate(exclusive_sold=exclusive_sold_subquery(), licensed=_licensed_subquery())  # type: ignore[no-redef]
-        .prefetch_related(Prefetch("licenses", queryset=active_licenses))
-    )
-
-
-def product_list() -> QuerySet[Product]:
-    """Published products with their active licenses prefetched and `exclusive_sold` annotated."""
-    return _products().order_by("title", "id")
-
-
-def product_get(*, product_id: int) -> Product:
-    try:
-        return _products().get(pk=product_id)
-    except Product.DoesNotExist:
-        raise NotFound("Product not found.") from None
-
-
-def license_available(product: Product, license: License) -> bool:
-    """A license can be bought: active, the product's exclusive not sold, and no other license sold for an exclusive."""
-    if not license.active or getattr(product, "exclusive_sold", False):
-        return False
-    return not (license.exclusive and getattr(product, "licensed", False))

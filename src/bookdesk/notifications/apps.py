@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class NotificationsConfig(AppConfig):
     name = "bookdesk.notifications"
     label = "notifications"
+
+    def ready(self) -> None:
+        from bookdesk.notifications import receivers
+
+        receivers.connect()

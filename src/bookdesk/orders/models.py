@@ -139,7 +139,7 @@ class Booking(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["course", "status"], name="booking_course_status"),
-            # A customer's list, newest first (`selectors.booking_keys`), answered from the index alone.
+            # A customer's list, newest first (`bookings.queries.booking_keys`), answered from the index alone.
             models.Index(fields=["user", "-created_at", "-id"], include=["line", "status"], name="booking_user_page"),
         ]
         constraints = [

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -22,7 +20,6 @@ from django.utils import timezone
 
 from bookdesk import rows
 from bookdesk.accounts.models import User
-from bookdesk.cart.pricing import PricedLine, price
 from bookdesk.catalog.models import Course, License, Product, Resource, Service
 from bookdesk.catalog.selectors import business_time_zone, service_free_slots
 from bookdesk.errors import (
@@ -36,8 +33,9 @@ from bookdesk.errors import (
     SoldOut,
 )
 from bookdesk.orders import states
+from bookdesk.orders.audit import audit
+from bookdesk.orders.capacity import lapsed_holders, live_hold, seats_taken
 from bookdesk.orders.models import (
-    AuditEntry,
     Booking,
     Grant,
     HoldStatus,
@@ -47,7 +45,7 @@ from bookdesk.orders.models import (
     OrderStatus,
     Reservation,
 )
-from bookdesk.orders.selectors import lapsed_holders, live_hold, seats_taken
+from bookdesk.orders.pricing import PricedLine, price
 
 logger = logging.getLogger("bookdesk.orders")
 
@@ -77,48 +75,6 @@ class InvalidTransition(BookdeskError):
 def hold_duration() -> timedelta:
     # Stripe needs a session to live at least 30 minutes; a minute of slack covers the request's own time.
     return timedelta(minutes=max(30, int(settings.HOLD_MINUTES)), seconds=60)
-
-
-# The audit entries of the step in progress, when it batches them (see `audit_batch`).
-_batch: ContextVar[list[AuditEntry] | None] = ContextVar("audit_batch", default=None)
-
-
-def audit(
-    *, actor: str, action: str, obj: Any, order: Order | None = None, data: dict[str, Any] | None = None
-) -> AuditEntry:
-    entry = AuditEntry(
-        actor=actor,
-        action=action,
-        order=order,
-        object_type=type(obj).__name__.lower(),
-        object_id=str(getattr(obj, "code", None) or obj.pk),
-        data=data or {},
-    )
-    batch = _batch.get()
-    if batch is None:
-        rows.insert(entry)
-    else:
-        batch.append(entry)
-    return entry
-
-
-@contextmanager
-def audit_batch() -> Iterator[None]:
-    """Within the block, audit entries are collected and written in one INSERT when it ends.
-
-    For a step that writes several entries (paid → confirmed writes three). Nothing is written if the
-    block raises: its transaction rolls back anyway.
-    """
-    if _batch.get() is not None:  # already batching: the outer block writes
-        yield
-        return
-    entries: list[AuditEntry] = []
-    token = _batch.set(entries)
-    try:
-        yield
-    finally:
-        _batch.reset(token)
-    AuditEntry.objects.bulk_create(entries)
 
 
 def order_transition(
@@ -243,17 +199,14 @@ def plan_items(
     return plans
 
 
-def order_place(
-    *, user: User, items: Sequence[ItemRequest], now: datetime | None = None, savepoint: bool = True
-) -> Order:
+def order_place(*, user: User, items: Sequence[ItemRequest], now: datetime | None = None) -> Order:
     """Create an order with its lines and their holds, or raise SoldOut / AlreadyBooked / SlotTaken / …
 
     The order comes back with its lines in hand (`order.lines.all()` reads no query). Inside a caller's
-    transaction the placement takes a savepoint, so a refusal leaves the caller's work usable; a caller
-    whose transaction ends with the placement anyway passes `savepoint=False` (two statements fewer).
+    transaction the placement takes a savepoint, so a refusal leaves the caller's work usable.
     """
     try:
-        with transaction.atomic(savepoint=savepoint):
+        with transaction.atomic():
             return _place(user=user, items=items, now=now or timezone.now())
     except IntegrityError as exc:
         # The database's own guards (unique active booking, exclusive grant, no overlapping slots); the

@@ -30,21 +30,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from bookdesk.cart.models import Cart, CartItem
+from bookdesk.cart.services import carts_empty_paid
 from bookdesk.ops.metrics import PAYMENTS
 from bookdesk.orders import states
+from bookdesk.orders.audit import audit, audit_batch
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.orders.selectors import lines_with_holds_of
-from bookdesk.orders.services import (
-    audit,
-    audit_batch,
-    cancel_holds,
-    confirm_holds,
-    order_rehold,
-    order_transition,
-    release_holds,
-)
-from bookdesk.payments import gateway
+from bookdesk.orders.services import cancel_holds, confirm_holds, order_rehold, order_transition, release_holds
+from bookdesk.payments import events, gateway
 from bookdesk.payments.models import Payment, Refund
 
 logger = logging.getLogger("bookdesk.payments.fulfilment")
@@ -236,9 +229,7 @@ def _payment_failed(
     if not order_transition(order=order, to=OrderStatus.FAILED, actor=actor, data={"session_id": payment.session_id}):
         return f"payment failed; order stays {order.status}"
     release_holds(order=order)
-    from bookdesk.notifications.services import notify_payment_failed
-
-    notify_payment_failed(order, retry_url=f"{settings.SITE_URL}/payment/cancel?order={order.code}")
+    events.tell_payment_failed(order, retry_url=f"{settings.SITE_URL}/payment/cancel?order={order.code}")
     return "order failed, holds released, customer told"
 
 
@@ -353,14 +344,8 @@ class _Confirmations:
         Order.objects.filter(pk__in=[order.pk for order in self.orders]).update(
             status=OrderStatus.CONFIRMED, updated_at=now
         )
-        # The carts they were checked out from have done their job (a "Book now" order leaves the cart alone).
-        carts = list(Cart.objects.filter(order__in=self.orders).values_list("pk", flat=True))
-        if carts:
-            CartItem.objects.filter(cart__in=carts).delete()
-            Cart.objects.filter(pk__in=carts).update(order=None)
-        from bookdesk.notifications.services import notify_orders_confirmed
-
-        notify_orders_confirmed((order, lines[order.pk]) for order in self.orders)
+        carts_empty_paid(orders=self.orders)
+        events.tell_orders_confirmed([(order, lines[order.pk]) for order in self.orders])
 
 
 # Each payment's own status, intent and amount, in one statement (see `_save_paid`).
@@ -435,17 +420,16 @@ def _record_automatic_refund(payment: Payment, refund: stripe.Refund, *, actor: 
     payment.amount_refunded = refund.amount
     payment.save(update_fields=["status", "amount_refunded", "updated_at"])
     audit(actor=actor, action="payment.refunded", obj=payment, order=order, data={"refund": refund.id})
-    from bookdesk.notifications import services as notify
-
     if order.status == OrderStatus.PAID:
         # The late payment of an order whose capacity is gone: the whole order is refunded.
         order.amount_refunded = refund.amount
         order.save(update_fields=["amount_refunded", "updated_at"])
         order_transition(order=order, to=OrderStatus.REFUNDED, actor=actor, data={"reason": "capacity gone"})
         cancel_holds(order=order)
-        notify.notify_late_payment_refunded(order, amount=refund.amount, refund_id=refund.id)
+        cause = events.RefundCause.LATE_PAYMENT
     else:
-        notify.notify_duplicate_payment_refunded(order, amount=refund.amount, refund_id=refund.id)
+        cause = events.RefundCause.DUPLICATE_PAYMENT
+    events.tell_refund_issued(order, amount=refund.amount, refund_id=refund.id, cause=cause)
 
 
 # --- refunds reported by Stripe, disputes --------------------------------------------------------

@@ -15,9 +15,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookdesk.errors import Conflict, InvalidInput
+from bookdesk.orders.audit import audit
 from bookdesk.orders.models import Order, OrderLine, OrderStatus
-from bookdesk.orders.services import audit, cancel_holds, order_transition
-from bookdesk.payments import gateway
+from bookdesk.orders.services import cancel_holds, order_transition
+from bookdesk.payments import events, gateway
 from bookdesk.payments.models import Payment, Refund
 
 REFUNDABLE = frozenset({OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.NEEDS_REVIEW})
@@ -96,9 +97,8 @@ def _record(
     )
     if full or give_back:
         cancel_holds(order=order)
-    from bookdesk.notifications.services import notify_refund_issued
 
-    notify_refund_issued(order, amount=amount, refund_id=refund_id)
+    events.tell_refund_issued(order, amount=amount, refund_id=refund_id, cause=events.RefundCause.CANCELLATION)
     return refund
 
 

@@ -1,8 +1,9 @@
 """Stripe webhooks: verify and store (intake), then apply each stored event exactly once (processing).
 
-Intake (`POST /api/stripe/webhook`) verifies the signature on the raw body, stores the event in the
-`WebhookEvent` inbox (its Stripe id is unique: a duplicate is answered 200 and ignored) and answers at
-once. Anything a sender can get wrong is a 400 problem document that stores nothing.
+Intake (`POST /api/stripe/webhook`, the view is `api.webhook.intake`) verifies the signature on the raw
+body (`verify_signature`), stores the event in the `WebhookEvent` inbox (`store`; its Stripe id is unique:
+a duplicate is answered 200 and ignored) and answers at once. Anything a sender can get wrong is a 400
+problem document that stores nothing.
 
 The inbox is the work queue: storing an event is enqueuing it (one row, one statement). `bookdesk worker`
 claims a batch of the oldest due events with `SELECT … FOR UPDATE SKIP LOCKED` (workers never wait on
@@ -25,12 +26,9 @@ from typing import Any
 
 import stripe
 from django.conf import settings
-from django.db import DataError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, QuerySet
-from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
-from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from bookdesk.ops.metrics import WEBHOOK_EVENTS, WEBHOOK_LAG
 from bookdesk.payments import fulfilment
@@ -57,18 +55,10 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(3600, 5 * 2 ** max(0, attempts - 1)))
 
 
-# --- intake --------------------------------------------------------------------------------------
+# --- intake: verify and store --------------------------------------------------------------------------------------
 
 
-def _refuse(request: HttpRequest, code: str, detail: str) -> HttpResponse:
-    from bookdesk.api import problem
-
-    logger.warning("webhook refused (%s): %s", code, detail)
-    WEBHOOK_EVENTS.labels(type="unknown", outcome=code).inc()
-    return problem(request, status=400, code=code, title="Webhook refused", detail=detail)
-
-
-def _verify(payload: str, header: str) -> bool:
+def verify_signature(payload: str, header: str) -> bool:
     """Stripe's own signature check (what `construct_event` runs): any of our secrets, any v1 in the header.
 
     The body was parsed and checked already, so only the signature is verified here (no second parse).
@@ -82,7 +72,8 @@ def _verify(payload: str, header: str) -> bool:
     return False
 
 
-def _is_event(event: Any) -> bool:
+def is_event(event: Any) -> bool:
+    """The shape of a Stripe event: an id, a type and a data object, within the inbox's column sizes."""
     return (
         isinstance(event, dict)
         and isinstance(event.get("id"), str)
@@ -93,35 +84,6 @@ def _is_event(event: Any) -> bool:
         and isinstance(event.get("data"), dict)
         and isinstance(event["data"].get("object"), dict)
     )
-
-
-@csrf_exempt
-@require_POST
-def intake(request: HttpRequest) -> HttpResponse:
-    length = int(request.headers.get("Content-Length") or 0)
-    if length > MAX_BODY_BYTES:
-        return _refuse(request, "payload_too_large", f"Webhook bodies are limited to {MAX_BODY_BYTES} bytes.")
-    payload = request.body
-    if len(payload) > MAX_BODY_BYTES:
-        return _refuse(request, "payload_too_large", f"Webhook bodies are limited to {MAX_BODY_BYTES} bytes.")
-    header = request.headers.get("Stripe-Signature", "")
-    if not header:
-        return _refuse(request, "signature_missing", "The Stripe-Signature header is missing.")
-    try:
-        text = payload.decode("utf-8")  # as Stripe sends it; the signature covers these very bytes
-        event = json.loads(text)
-    except ValueError:  # UnicodeDecodeError included
-        return _refuse(request, "invalid_json", "The body is not JSON in UTF-8.")
-    if not _is_event(event):
-        return _refuse(request, "invalid_event", "The body is not a Stripe event.")
-    if not _verify(text, header):
-        return _refuse(request, "signature_invalid", "The signature does not match, or it is older than 5 minutes.")
-    try:
-        duplicate = not store(event, text)
-    except DataError:  # PostgreSQL's jsonb refuses a few things JSON allows, such as \u0000 in a string
-        return _refuse(request, "invalid_event", "The event holds a value that cannot be stored (a NUL character).")
-    WEBHOOK_EVENTS.labels(type=event["type"], outcome="duplicate" if duplicate else "received").inc()
-    return JsonResponse({"received": True, "duplicate": duplicate})
 
 
 # One statement, no transaction around it: the insert is atomic by itself, and a duplicate id is not an

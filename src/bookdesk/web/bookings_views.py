@@ -20,15 +20,16 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
+from bookdesk.api.checkout import limit_checkout
+from bookdesk.bookings import selectors as bookings
+from bookdesk.bookings.filters import BookingFilters, BookingKind, BookingStatusFilter
+from bookdesk.bookings.selectors import BookingItem
 from bookdesk.errors import BookdeskError, NotFound
 from bookdesk.money import format_money
 from bookdesk.notifications.ics import CONTENT_TYPE as ICS_CONTENT_TYPE
 from bookdesk.notifications.ics import calendar_for
-from bookdesk.orders import selectors
 from bookdesk.orders.downloads import download_url
 from bookdesk.orders.models import AuditEntry, Grant, HoldStatus, Order, OrderLine, OrderStatus
-from bookdesk.orders.selectors import BookingFilters, BookingItem, BookingKind, BookingStatusFilter
-from bookdesk.payments.api import limit_checkout
 from bookdesk.payments.refunds import cancellation_terms, order_cancel_confirmed
 from bookdesk.web.checkout_views import ORDER_CODE, SeeOther
 from bookdesk.web.decorators import protected_page
@@ -69,7 +70,7 @@ def _order(request: HttpRequest, code: str, *, owner_only: bool = False) -> Orde
     if not ORDER_CODE.match(code):
         return None
     try:
-        order = selectors.order_detail(code=code, user=request.user)
+        order = bookings.order_detail(code=code, user=request.user)
     except NotFound:
         return None
     if owner_only and order.user_id != request.user.pk:
@@ -146,7 +147,7 @@ def bookings_page(request: HttpRequest) -> HttpResponse:
         kind=BookingKind(kind) if kind else None,
         upcoming={"true": True, "false": False}.get(when),
     )
-    page = selectors.booking_page(
+    page = bookings.booking_page(
         user=request.user, filters=filters, page=_page_number(request.GET), page_size=PAGE_SIZE
     )
     chosen = {name: value for name, value in (("status", status), ("kind", kind), ("upcoming", when)) if value}
@@ -304,7 +305,7 @@ def order_page(request: HttpRequest, code: str) -> HttpResponse:
         "payments": payments,
         "refunds": [refund for payment in payments for refund in payment.refunds.all()],
         "timeline": timeline(order, staff=bool(request.user.is_staff) and not owner),
-        "actions": selectors.order_actions(order=order) if owner else None,
+        "actions": bookings.order_actions(order=order) if owner else None,
         "is_owner": owner,
         "has_calendar": owner and any(r.badge and r.badge.tone == "ok" and r.starts_at for r in lines),
         "tax_included": order.total_amount == order.subtotal_amount + order.shipping_amount,

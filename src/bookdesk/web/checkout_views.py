@@ -27,28 +27,28 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from bookdesk.accounts.models import User
+from bookdesk.api.checkout import limit_checkout
 from bookdesk.cart.models import CartItem
 from bookdesk.cart.services import (
     CartLine,
     CartView,
     cart_add,
-    cart_checkout,
     cart_for_request,
     cart_order_unpaid,
     cart_remove,
     cart_view,
 )
-from bookdesk.catalog.selectors import business_time_zone, course_get
+from bookdesk.catalog.selectors import business_time_zone
 from bookdesk.errors import BookdeskError, InvalidInput, NotFound, PaymentProviderError, RateLimited
 from bookdesk.orders import states
+from bookdesk.orders.availability import course_get
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.orders.selectors import order_for
 from bookdesk.orders.services import ItemRequest
 from bookdesk.payments import gateway
-from bookdesk.payments.api import limit_checkout
+from bookdesk.payments.checkout import book_course, cart_checkout, payment_retry
 from bookdesk.payments.fulfilment import fulfil_checkout
 from bookdesk.payments.models import Payment
-from bookdesk.payments.services import book_course, payment_retry
 from bookdesk.web.decorators import noindex, protected_page
 from bookdesk.web.errors import error_page
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_safe
 
 from bookdesk.catalog import selectors
 from bookdesk.errors import NotFound
+from bookdesk.orders import availability
 from bookdesk.web.errors import error_page, server_error_page
 
 MAX_QUERY_LENGTH = 100
@@ -22,9 +23,9 @@ BOOKING_HORIZON_DAYS = 366
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
-    courses = selectors.course_list(upcoming=True, q=q or None)
+    courses = availability.course_list(upcoming=True, q=q or None)
     services = selectors.service_list()
-    products = selectors.product_list()
+    products = availability.product_list()
     if q:
         services = services.filter(name__icontains=q)
         products = products.filter(title__icontains=q)
@@ -42,7 +43,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_safe
 def course_detail(request: HttpRequest, slug: str) -> HttpResponse:
     try:
-        course = selectors.course_get(slug=slug)
+        course = availability.course_get(slug=slug)
     except NotFound as exc:
         raise Http404("No such course.") from exc
     is_past = getattr(course, "is_past", course.starts_at <= timezone.now())
@@ -87,7 +88,7 @@ def service_detail(request: HttpRequest, service_id: int) -> HttpResponse:
             "ends_at": slot.ends_at.astimezone(zone),
             "value": slot.starts_at.isoformat(),
         }
-        for slot in selectors.service_free_slots(service=service, day=day, taken=selectors.taken_for(service, day))
+        for slot in selectors.service_free_slots(service=service, day=day, taken=availability.taken_for(service, day))
     ]
     context = {
         "service": service,
@@ -106,11 +107,11 @@ def service_detail(request: HttpRequest, service_id: int) -> HttpResponse:
 @require_safe
 def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     try:
-        product = selectors.product_get(product_id=product_id)
+        product = availability.product_get(product_id=product_id)
     except NotFound as exc:
         raise Http404("No such product.") from exc
     licenses = [
-        {"license": license, "available": selectors.license_available(product, license)}
+        {"license": license, "available": availability.license_available(product, license)}
         for license in product.licenses.all()
         if license.active
     ]

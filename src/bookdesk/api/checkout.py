@@ -6,11 +6,11 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from bookdesk.accounts.auth import user_auth
+from bookdesk.api.schemas.orders import CheckoutOut, CourseCheckoutIn, OrderOut
 from bookdesk.errors import PAYING_PROBLEMS
 from bookdesk.ops.ratelimit import rate_limit_request
-from bookdesk.orders.schemas import CheckoutOut, CourseCheckoutIn, OrderOut
+from bookdesk.payments.checkout import book_course
 from bookdesk.payments.models import Payment
-from bookdesk.payments.services import book_course
 
 router = Router(tags=["checkout"], auth=user_auth)
 

@@ -1,4 +1,4 @@
-"""The caller's cart and its checkout: thin shells over cart.services."""
+"""The caller's cart and its checkout: thin shells over cart.services and payments.checkout."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ from django.utils import timezone
 from ninja import Router, Status
 
 from bookdesk.accounts.auth import user_auth
+from bookdesk.api.checkout import checkout_answer, limit_checkout
+from bookdesk.api.schemas.cart import CartItemIn, CartOut
+from bookdesk.api.schemas.orders import CheckoutOut
 from bookdesk.cart import services
-from bookdesk.cart.schemas import CartItemIn, CartOut
 from bookdesk.errors import PAYING_PROBLEMS, WRITE_PROBLEMS, InvalidInput, Problem
-from bookdesk.orders.schemas import CheckoutOut
 from bookdesk.orders.services import ItemRequest
-from bookdesk.payments.api import checkout_answer, limit_checkout
+from bookdesk.payments import checkout
 
 router = Router(tags=["cart"], auth=user_auth)
 
@@ -75,5 +76,5 @@ def cart_checkout(request: HttpRequest) -> Status[CheckoutOut]:
     cart = services.cart_for_request(request, create=False)
     if cart is None or not cart.items.exists():
         raise InvalidInput("Your cart is empty.", errors=[{"field": "items", "in": "body", "message": "empty"}])
-    payment = services.cart_checkout(cart=cart, user=request.auth)  # type: ignore[attr-defined]
+    payment = checkout.cart_checkout(cart=cart, user=request.auth)  # type: ignore[attr-defined]
     return Status(201, checkout_answer(payment))

@@ -1,4 +1,5 @@
-"""Starting and retrying payment: one Stripe Checkout Session per attempt, never two payable at once."""
+"""Checkout: place an order (the cart's, or one course seat with Book now) and open its payment page;
+retry a payment; expire what lapsed. One Stripe Checkout Session per attempt, never two payable at once."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ from django.utils import timezone
 
 from bookdesk import rows
 from bookdesk.accounts.models import User
+from bookdesk.cart.models import Cart
+from bookdesk.cart.services import cart_checked_out, cart_item_requests
 from bookdesk.errors import AlreadyBooked, Conflict, HoldExpired, PaymentProviderError, SoldOut
 from bookdesk.ops.metrics import CHECKOUTS
 from bookdesk.orders import states
+from bookdesk.orders.audit import audit
 from bookdesk.orders.models import HoldStatus, Order, OrderKind, OrderLine, OrderStatus
 from bookdesk.orders.services import (
     InvalidTransition,
     ItemRequest,
-    audit,
     hold_duration,
     order_cancel_unpaid,
     order_expire,
@@ -169,7 +172,7 @@ def book_course(*, user: User, course_id: int, actor: str) -> Payment:
     """
     try:
         with transaction.atomic():  # the placement and attempt 1 commit together, or neither does
-            order = order_place(user=user, items=[ItemRequest(kind="course", course_id=course_id)], savepoint=False)
+            order = order_place(user=user, items=[ItemRequest(kind="course", course_id=course_id)])
             payment = first_attempt(order)
     except AlreadyBooked:
         # The placement found the customer's own seat (asked under the course's lock, so the first-time
@@ -180,6 +183,25 @@ def book_course(*, user: User, course_id: int, actor: str) -> Payment:
         open_payment = earlier.payments.filter(status=Payment.Status.OPEN).exclude(checkout_url="").first()
         return open_payment or payment_retry(order=earlier, actor=actor)
     return checkout_start(order=order, actor=actor, payment=payment)
+
+
+def cart_checkout(*, cart: Cart, user: User) -> Payment:
+    """Place an order for the whole cart and open its payment page.
+
+    The cart stays as it is (it is kept after a cancelled or failed payment). An unpaid order placed
+    earlier from this cart is cancelled first, so checking out again never holds things twice.
+    """
+    items = cart_item_requests(cart)
+    previous = cart.order
+    if previous is not None and previous.status in states.PAYABLE:
+        if not expire_open_sessions(previous):
+            raise Conflict(f"Order {previous.code} has just been paid; it is being confirmed.")
+        order_cancel_unpaid(order=previous, actor=f"user:{user.pk}", reason="replaced by a new checkout")
+    with transaction.atomic():  # the placement, the cart's link and attempt 1 commit together, or none does
+        order = order_place(user=user, items=items)
+        cart_checked_out(cart=cart, order=order)
+        payment = first_attempt(order)
+    return checkout_start(order=order, actor=f"user:{user.pk}", payment=payment)
 
 
 def _unpaid_course_booking(*, user: User, course_id: int) -> Order | None:

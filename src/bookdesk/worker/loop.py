@@ -1,4 +1,4 @@
-"""`bookdesk worker`: applies stored webhook events, sends due emails, runs the periodic sweeps.
+"""The worker loop (`bookdesk worker`): applies stored webhook events, sends due emails, runs the periodic sweeps.
 
 The queues are our own durable tables, written in the business write's transaction: the webhook inbox
 and the email outbox. Each round the worker applies the due webhook events (oldest first), then sends
@@ -12,17 +12,19 @@ sweep is idempotent, so two workers at once do no harm. SIGTERM or Ctrl-C lets t
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections, connections
 from django.utils import timezone
+
+from bookdesk.notifications.services import emails_send_due
+from bookdesk.payments.checkout import holds_sweep
+from bookdesk.payments.reconcile import reconcile
+from bookdesk.payments.webhooks import process_due
 
 logger = logging.getLogger("bookdesk.worker")
 
@@ -43,9 +45,6 @@ def _guarded(name: str, work: Callable[[], int]) -> int:
 
 def work_once() -> dict[str, int]:
     """One round over the queues: due webhook events, then due emails."""
-    from bookdesk.notifications.services import emails_send_due
-    from bookdesk.payments.webhooks import process_due
-
     return {
         "webhooks processed": _guarded("webhook processing", lambda: process_due(limit=BATCH)),
         "emails sent": _guarded("email sending", lambda: emails_send_due(limit=BATCH)),
@@ -54,15 +53,11 @@ def work_once() -> dict[str, int]:
 
 def sweep_once() -> dict[str, int]:
     """Everything the worker does, once: lapsed holds released, then a round over the queues."""
-    from bookdesk.payments.services import holds_sweep
-
     return {"holds expired": _guarded("hold sweep", holds_sweep), **work_once()}
 
 
 def reconcile_once() -> None:
     """Repair what missed webhooks left behind (see `bookdesk reconcile`); logged, never raised."""
-    from bookdesk.payments.reconcile import reconcile
-
     try:
         report = reconcile(since=timezone.now() - timedelta(hours=settings.RECONCILE_WINDOW_HOURS))
         for line in report.lines() if report.fixes or report.errors else []:
@@ -83,8 +78,6 @@ def run(stop: threading.Event, *, interval: float, sweep_interval: float, thread
     With `threads` > 1, more threads work the queues alongside (each claims its own rows): while one
     waits for the database, another runs.
     """
-    from bookdesk.payments.services import holds_sweep
-
     helpers = [
         threading.Thread(target=_work_forever, args=(stop, interval), name=f"worker-{n}", daemon=True)
         for n in range(1, threads)
@@ -124,37 +117,3 @@ def _work_forever(stop: threading.Event, interval: float) -> None:
                 stop.wait(interval)
     finally:
         connections.close_all()  # this thread's own
-
-
-class Command(BaseCommand):
-    help = "Apply stored webhook events, send due emails and release lapsed holds until stopped."
-
-    def add_arguments(self, parser: Any) -> None:
-        parser.add_argument("--interval", type=float, default=0.5, help="Seconds to sleep when nothing is due.")
-        parser.add_argument("--sweep-interval", type=float, default=float(settings.SWEEP_INTERVAL_SECONDS))
-        parser.add_argument(
-            "--threads", type=int, default=int(settings.WORKER_THREADS), help="Threads working the queues."
-        )
-        parser.add_argument("--once", action="store_true", help="Do everything that is due, then exit.")
-
-    def handle(
-        self, *args: Any, interval: float, sweep_interval: float, threads: int, once: bool, **options: Any
-    ) -> None:
-        if once:
-            done = sweep_once()
-            while any((more := work_once()).values()):  # until nothing is due (a failure waits for its backoff)
-                for name, n in more.items():
-                    done[name] += n
-            self.stdout.write("worker: " + ", ".join(f"{n} {name}" for name, n in done.items()))
-            return
-        stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: stop.set())
-        if threads < 1:
-            raise CommandError("--threads must be at least 1.")
-        self.stdout.write(
-            f"worker running ({threads} thread{'s' if threads > 1 else ''}, polls every {interval}s when idle, "
-            f"hold sweep every {sweep_interval}s)"
-        )
-        run(stop, interval=interval, sweep_interval=sweep_interval, threads=threads)
-        self.stdout.write("worker stopped")

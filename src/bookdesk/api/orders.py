@@ -6,14 +6,14 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from bookdesk.accounts.auth import user_auth
+from bookdesk.api.checkout import checkout_answer, limit_checkout
+from bookdesk.api.schemas.orders import CheckoutOut, OrderOut
 from bookdesk.errors import PAYING_PROBLEMS, Conflict, problems
 from bookdesk.orders.models import OrderStatus
-from bookdesk.orders.schemas import CheckoutOut, OrderOut
 from bookdesk.orders.selectors import order_for
 from bookdesk.orders.services import order_cancel_unpaid
-from bookdesk.payments.api import checkout_answer, limit_checkout
+from bookdesk.payments.checkout import expire_open_sessions, payment_retry
 from bookdesk.payments.refunds import order_cancel_confirmed
-from bookdesk.payments.services import expire_open_sessions, payment_retry
 
 router = Router(tags=["orders"], auth=user_auth)
 

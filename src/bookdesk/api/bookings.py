@@ -6,9 +6,10 @@ from django.http import HttpRequest
 from ninja import Query, Router
 
 from bookdesk.accounts.auth import user_auth
+from bookdesk.api.schemas.bookings import BookingFiltersIn, BookingItemOut
+from bookdesk.bookings import selectors
+from bookdesk.bookings.filters import BookingFilters
 from bookdesk.errors import problems
-from bookdesk.orders import selectors
-from bookdesk.orders.bookings_schemas import BookingFiltersIn, BookingItemOut
 from bookdesk.paging import Page, PageParams, page_of
 
 router = Router(tags=["bookings"], auth=user_auth)
@@ -29,7 +30,7 @@ def list_bookings(
     """
     return selectors.booking_page(
         user=request.auth,  # type: ignore[attr-defined]
-        filters=selectors.BookingFilters(status=filters.status, kind=filters.kind, upcoming=filters.upcoming),
+        filters=BookingFilters(status=filters.status, kind=filters.kind, upcoming=filters.upcoming),
         page=paging.page,
         page_size=paging.page_size,
     )

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from ninja import Field, Schema
 
-from bookdesk.orders.schemas import MoneyOut
-from bookdesk.orders.selectors import BookingKind, BookingStatusFilter
+from bookdesk.api.schemas.orders import MoneyOut
+from bookdesk.bookings.filters import BookingKind, BookingStatusFilter
 
 
 class BookingFiltersIn(Schema):

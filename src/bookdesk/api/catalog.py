@@ -7,10 +7,11 @@ import datetime as dt
 from django.http import HttpRequest
 from ninja import Query, Router
 
+from bookdesk.api.schemas.catalog import CourseOut, ProductOut, ServiceOut, ServiceSlotsOut
 from bookdesk.catalog import selectors
 from bookdesk.catalog.models import Course, Product, Service
-from bookdesk.catalog.schemas import CourseOut, ProductOut, ServiceOut, ServiceSlotsOut
 from bookdesk.errors import InvalidInput, Problem
+from bookdesk.orders import availability
 from bookdesk.paging import Page, PageParams, page_of, paginate
 
 router = Router(tags=["catalog"], auth=None)
@@ -30,13 +31,13 @@ def list_courses(
 
     `upcoming=true` keeps future courses (`false`: started ones); `q` searches title, description and location.
     """
-    courses = selectors.course_list(upcoming=upcoming, q=q)
+    courses = availability.course_list(upcoming=upcoming, q=q)
     return paginate(courses, page=paging.page, page_size=paging.page_size)
 
 
 @router.get("/courses/{course_id}", response={200: CourseOut, 404: Problem}, summary="One course")
 def get_course(request: HttpRequest, course_id: int) -> Course:
-    return selectors.course_get(course_id=course_id)
+    return availability.course_get(course_id=course_id)
 
 
 @router.get("/services", response=page_of(ServiceOut), summary="List published services")
@@ -57,7 +58,7 @@ def service_slots(request: HttpRequest, service_id: int, date: dt.date) -> dict[
             errors=[{"field": "date", "in": "query", "message": f"must be within {SLOT_HORIZON_DAYS} days of today"}],
         )
     service = selectors.service_get(service_id=service_id)
-    slots = selectors.service_free_slots(service=service, day=date, taken=selectors.taken_for(service, date))
+    slots = selectors.service_free_slots(service=service, day=date, taken=availability.taken_for(service, date))
     return {
         "service_id": service.pk,
         "date": date,
@@ -68,9 +69,9 @@ def service_slots(request: HttpRequest, service_id: int, date: dt.date) -> dict[
 
 @router.get("/products", response=page_of(ProductOut), summary="List published products with license tiers")
 def list_products(request: HttpRequest, paging: Query[PageParams]) -> Page[Product]:
-    return paginate(selectors.product_list(), page=paging.page, page_size=paging.page_size)
+    return paginate(availability.product_list(), page=paging.page, page_size=paging.page_size)
 
 
 @router.get("/products/{product_id}", response={200: ProductOut, 404: Problem}, summary="One product")
 def get_product(request: HttpRequest, product_id: int) -> Product:
-    return selectors.product_get(product_id=product_id)
+    return availability.product_get(product_id=product_id)

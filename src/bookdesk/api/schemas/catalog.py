@@ -8,8 +8,8 @@ from typing import Any
 from ninja import Schema
 
 from bookdesk.catalog.models import Course, Product, Service
-from bookdesk.catalog.selectors import license_available
 from bookdesk.money import money
+from bookdesk.orders.availability import license_available
 
 
 class MoneyOut(Schema):

@@ -1,4 +1,4 @@
-"""The JSON API: one NinjaAPI, its routers, and the one place that renders errors as problem+json.
+"""The one place that renders errors under /api/ as problem+json, for the API and the webhook intake.
 
 Every error under /api/ is an RFC 9457 problem document (`application/problem+json`):
 
@@ -35,7 +35,7 @@ from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationEr
 
 from bookdesk.errors import BookdeskError, FieldError, InvalidJson, Problem, RateLimited
 
-__all__ = ["FieldError", "Problem", "api", "problem"]
+__all__ = ["BookdeskAPI", "FieldError", "Problem", "ProblemJsonMiddleware", "problem", "problem_for_status"]
 
 logger = logging.getLogger("bookdesk.api")
 
@@ -290,35 +290,3 @@ class ProblemJsonMiddleware:
 
 def _is_api_path(path: str) -> bool:
     return path == API_PREFIX.rstrip("/") or path.startswith(API_PREFIX)
-
-
-api = BookdeskAPI(
-    title="bookdesk API",
-    version="1",
-    description=(
-        "Courses, studio time and digital goods: catalog, cart, checkout and bookings. "
-        "Authenticate with the allauth headless app session token in `X-Session-Token` "
-        "(from `POST /_allauth/app/v1/auth/login`), or the session cookie plus CSRF token. "
-        "Every error is `application/problem+json` with a stable `code`."
-    ),
-    urls_namespace="api",
-    docs_url="/docs",
-    openapi_url="/openapi.json",
-)
-
-
-def _register_routers() -> None:
-    from bookdesk.cart.api import router as cart_router
-    from bookdesk.catalog.api import router as catalog_router
-    from bookdesk.orders.api import router as orders_router
-    from bookdesk.orders.bookings_api import router as bookings_router
-    from bookdesk.payments.api import router as payments_router
-
-    api.add_router("", catalog_router)
-    api.add_router("", cart_router)
-    api.add_router("", payments_router)
-    api.add_router("", orders_router)
-    api.add_router("", bookings_router)
-
-
-_register_routers()
