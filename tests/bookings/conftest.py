@@ -16,8 +16,9 @@ from django.utils import timezone
 from bookdesk.accounts.services import user_ensure_verified
 from bookdesk.catalog.models import License, Product, Service
 from bookdesk.catalog.selectors import business_time_zone, business_today
+from bookdesk.orders.holds import release_holds
 from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderStatus, Reservation
-from bookdesk.orders.services import ItemRequest, order_expire, order_place, release_holds
+from bookdesk.orders.services import ItemRequest, order_expire, order_place
 from factories import BeatFactory, OpeningHoursFactory, ResourceFactory, ServiceFactory
 
 PASSWORD = "a-long-test-passphrase-42"

@@ -11,10 +11,10 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bookdesk.catalog.models import Course, License
-from bookdesk.orders.models import HoldStatus, Order
 from bookdesk.bookings.filters import BookingFilters, BookingStatusFilter
 from bookdesk.bookings.selectors import booking_page
+from bookdesk.catalog.models import Course, License
+from bookdesk.orders.models import HoldStatus, Order
 from factories import BeatFactory, CourseFactory
 from problems import assert_problem
 

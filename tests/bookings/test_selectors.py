@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from bookdesk.orders.models import Booking, HoldStatus, Order, OrderKind, OrderLine, OrderStatus
 from bookdesk.orders.capacity import lapsed_holders, live_hold, live_sql, seats_taken
+from bookdesk.orders.models import Booking, HoldStatus, Order, OrderKind, OrderLine, OrderStatus
 from bookdesk.orders.states import PAYABLE
 from factories import CourseFactory, UserFactory
 

@@ -9,8 +9,8 @@ from django.core.management import call_command
 
 from bookdesk.accounts.models import User
 from bookdesk.catalog.models import Course, License, OpeningHours, Product, Resource, Service
-from bookdesk.orders.availability import course_list, product_list
 from bookdesk.catalog.selectors import service_list
+from bookdesk.orders.availability import course_list, product_list
 
 pytestmark = pytest.mark.django_db
 

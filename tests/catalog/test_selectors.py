@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 
 from bookdesk.catalog.models import License
-from bookdesk.orders.availability import course_get, course_list, license_available, product_get, product_list
 from bookdesk.catalog.selectors import service_get, service_list
 from bookdesk.errors import NotFound
+from bookdesk.orders.availability import course_get, course_list, license_available, product_get, product_list
 from factories import BeatFactory, CourseFactory, LicenseFactory, ResourceFactory, ServiceFactory
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.test import Client
 from django.utils import timezone
 
 from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, OrderStatus
-from bookdesk.payments.models import Payment
 from bookdesk.payments.checkout import holds_sweep
+from bookdesk.payments.models import Payment
 from factories import CourseFactory, UserFactory
 from problems import assert_problem
 

@@ -15,9 +15,9 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
-from bookdesk.worker.loop import run
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.payments.models import WebhookEvent
+from bookdesk.worker.loop import run
 from factories import CourseFactory, UserFactory
 from payments.conftest import SECRET, book, deliver, pay, session_events
 

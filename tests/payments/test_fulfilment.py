@@ -21,8 +21,8 @@ from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, OrderStatus
 from bookdesk.orders.services import order_expire
 from bookdesk.payments import webhooks
-from bookdesk.payments.models import Payment, Refund, WebhookEvent
 from bookdesk.payments.checkout import checkout_start
+from bookdesk.payments.models import Payment, Refund, WebhookEvent
 from factories import CourseFactory, UserFactory
 from problems import assert_problem
 

@@ -27,8 +27,8 @@ from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, OrderStatus
 from bookdesk.orders.services import ItemRequest, order_place
 from bookdesk.payments import webhooks
-from bookdesk.payments.models import Payment, WebhookEvent
 from bookdesk.payments.checkout import checkout_start
+from bookdesk.payments.models import Payment, WebhookEvent
 from factories import CourseFactory, UserFactory
 from parallel import at_once
 

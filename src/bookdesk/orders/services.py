@@ -8,8 +8,7 @@ On SQLite the transaction is IMMEDIATE (settings), so the whole placement runs u
 from __future__ import annotations
 
 import logging
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -35,6 +34,7 @@ from bookdesk.errors import (
 from bookdesk.orders import states
 from bookdesk.orders.audit import audit
 from bookdesk.orders.capacity import lapsed_holders, live_hold, seats_taken
+from bookdesk.orders.holds import release_holds
 from bookdesk.orders.models import (
     Booking,
     Grant,
@@ -400,26 +400,6 @@ def _integrity_to_conflict(exc: IntegrityError) -> BookdeskError:
     return Conflict("Someone else just took what you asked for. Please try again.")
 
 
-# Which hold tables an order of each kind can have rows in (a mixed cart: any of them).
-HOLD_MODELS: dict[str, tuple[type[Booking] | type[Reservation] | type[Grant], ...]] = {
-    OrderKind.COURSE_BOOKING: (Booking,),
-    OrderKind.RESERVATION_PAYMENT: (Reservation,),
-    OrderKind.BEATS_ONLY: (Grant,),
-}
-
-
-def _move_holds(order: Order, *, source: Sequence[str], to: str) -> int:
-    moved = 0
-    for model in HOLD_MODELS.get(order.kind, (Booking, Reservation, Grant)):
-        moved += model.objects.filter(line__order=order, status__in=source).update(status=to)
-    return moved
-
-
-def release_holds(*, order: Order, to: str = HoldStatus.RELEASED) -> int:
-    """Give back everything an order holds (seats, slots, licenses); returns how many holds moved."""
-    return _move_holds(order, source=[HoldStatus.HELD], to=to)
-
-
 @transaction.atomic
 def order_expire(*, order: Order, actor: str, reason: str) -> bool:
     order = Order.objects.select_for_update().get(pk=order.pk)
@@ -488,27 +468,3 @@ def order_rehold(*, order: Order, actor: str, now: datetime | None = None) -> bo
         return False
     audit(actor=actor, action="order.holds_retaken", obj=order, order=order, data={"holds": len(released)})
     return True
-
-
-def confirm_holds(*, lines: Iterable[OrderLine]) -> Counter[int]:
-    """Held seats, slots and licenses of these lines (paid orders') become confirmed; how many, by order id.
-
-    The lines are read with `lines_with_holds`; their holds change on them too. One UPDATE per kind of
-    hold, however many orders: the orders are locked, so what the lines show held is held.
-    """
-    moved: Counter[int] = Counter()
-    held: dict[type[Booking] | type[Reservation] | type[Grant], list[int]] = {}
-    for line in lines:
-        hold = line.hold
-        if hold is not None and hold.status == HoldStatus.HELD:
-            hold.status = HoldStatus.CONFIRMED
-            held.setdefault(type(hold), []).append(hold.pk)
-            moved[line.order_id] += 1
-    for model, pks in held.items():
-        model.objects.filter(pk__in=pks, status=HoldStatus.HELD).update(status=HoldStatus.CONFIRMED)
-    return moved
-
-
-def cancel_holds(*, order: Order) -> int:
-    """Everything an order holds or was granted is given back (a full refund, a cancellation)."""
-    return _move_holds(order, source=[HoldStatus.HELD, HoldStatus.CONFIRMED], to=HoldStatus.CANCELLED)

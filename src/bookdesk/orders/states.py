@@ -1,4 +1,5 @@
-"""The order state machine as a table (DESIGN §4). Anything not listed is refused, never applied."""
+"""The order state machine as a table (DESIGN §4), and the sets of states the code decides by. Anything not
+listed is refused, never applied."""
 
 from __future__ import annotations
 
@@ -24,6 +25,10 @@ ALLOWED: dict[str, frozenset[str]] = {
 HOLDING = frozenset({S.PENDING, S.PROCESSING, S.PAID, S.CONFIRMED, S.PARTIALLY_REFUNDED, S.NEEDS_REVIEW})
 # Orders the customer can still pay.
 PAYABLE = frozenset({S.PENDING, S.FAILED})
+# Orders whose money has arrived, or is on its way (the payment page then says so, not "try again").
+PAID_OR_LATER = frozenset({S.PROCESSING, S.PAID, S.CONFIRMED, S.NEEDS_REVIEW, S.REFUNDED, S.PARTIALLY_REFUNDED})
+# Orders an operator (or the customer's cancellation) may refund.
+REFUNDABLE = frozenset({S.CONFIRMED, S.PARTIALLY_REFUNDED, S.NEEDS_REVIEW})
 
 
 def can_move(current: str, target: str) -> bool:

@@ -20,9 +20,10 @@ from django.urls import URLPattern, path, reverse
 from bookdesk.admin_base import NoAddDeleteAdmin, ReadOnlyAdmin, ReadOnlyInline
 from bookdesk.errors import BookdeskError
 from bookdesk.money import format_money
+from bookdesk.orders import states
 from bookdesk.orders.models import AuditEntry, Order, OrderLine
 from bookdesk.payments.models import Payment, Refund, WebhookEvent
-from bookdesk.payments.refunds import REFUNDABLE, refund_order
+from bookdesk.payments.refunds import refund_order
 from bookdesk.payments.webhooks import replay
 
 
@@ -118,7 +119,7 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
             "paid": paid,
             "left": left,
             "form": form,
-            "refundable": order.status in REFUNDABLE,
+            "refundable": order.status in states.REFUNDABLE,
             "title": f"Refund {order.code}",
         }
         return TemplateResponse(request, "admin/orders/order/refund.html", context)

@@ -22,8 +22,9 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from itertools import chain
-from typing import Any, Literal
+from typing import Any
 
 import stripe
 from django.conf import settings
@@ -34,16 +35,53 @@ from bookdesk.cart.services import carts_empty_paid
 from bookdesk.ops.metrics import PAYMENTS
 from bookdesk.orders import states
 from bookdesk.orders.audit import audit, audit_batch
+from bookdesk.orders.holds import cancel_holds, confirm_holds, release_holds
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.orders.selectors import lines_with_holds_of
-from bookdesk.orders.services import cancel_holds, confirm_holds, order_rehold, order_transition, release_holds
+from bookdesk.orders.services import order_rehold, order_transition
 from bookdesk.payments import events, gateway
 from bookdesk.payments.models import Payment, Refund
 
 logger = logging.getLogger("bookdesk.payments.fulfilment")
 
-CONFIRMED = "order confirmed"
-UNKNOWN = "unknown session"  # not one of ours (another integration on the same account), or not recorded yet
+
+class Outcome(StrEnum):
+    """What applying a Checkout Session, a refund or a dispute did (stored on its webhook event for operators)."""
+
+    CONFIRMED = "order confirmed"
+    PAID_ORDER_LEFT = "paid; the order was not waiting for it and is left as it is"
+    UNKNOWN_SESSION = "unknown session"  # not one of ours (another integration on the same account), or not yet
+    SESSION_OPEN = "session still open"
+    ALREADY_APPLIED = "already applied"
+    IGNORED = "ignored: the payment has moved on"
+    ORDER_EXPIRED = "order expired, holds released"
+    PAYMENT_EXPIRED = "payment expired"
+    PROCESSING = "order processing"
+    FAILED = "order failed, holds released, customer told"
+    FAILED_ORDER_KEPT = "payment failed; the order keeps its state"
+    REVIEW = "needs review: amount or currency differs"
+    DUPLICATE = "paid twice: this payment will be refunded"
+    LATE = "late payment, capacity gone: refunding"
+    UNKNOWN_PAYMENT = "unknown payment"
+    UNNEEDED_REFUND = "refund of an unneeded payment recorded"
+    REFUNDED = "order refunded"
+    PARTIALLY_REFUNDED = "order partially refunded"
+    UNKNOWN_REFUND = "unknown refund"
+    REFUND_UPDATED = "refund status recorded"
+    DISPUTED = "order flagged for review (dispute)"
+
+
+class Verdict(StrEnum):
+    """What a paid session means for its order: confirm it; put money that does not fit under review; refund a
+    second payment; take back the capacity of an order that no longer holds it first; refund a late payment."""
+
+    CONFIRM = "confirm"
+    REVIEW = "review"
+    DUPLICATE = "duplicate"
+    REHOLD = "rehold"
+    LATE = "late"
+
+
 # PaymentIntent states of a completed session whose delayed payment failed for good.
 FAILED_INTENT = frozenset({"requires_payment_method", "canceled"})
 # A completed session's payment_status once the money is there.
@@ -60,7 +98,7 @@ def _intent(session: Any) -> tuple[str, str]:
     return str(intent.get("id") or ""), str(intent.get("status") or "")
 
 
-def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = None) -> str:
+def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = None) -> Outcome:
     """Apply the current state of a Checkout Session to its payment and order; returns what it did.
 
     `session` is the session as the caller has it (a signed event's payload, the success page's
@@ -77,7 +115,9 @@ def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = No
     if status == "expired":
         step = _session_expired
     elif status != "complete":
-        return "session still open" if Payment.objects.filter(session_id=session_id).exists() else UNKNOWN
+        return (
+            Outcome.SESSION_OPEN if Payment.objects.filter(session_id=session_id).exists() else Outcome.UNKNOWN_SESSION
+        )
     elif _is_paid(session):
         step = _apply_paid
     elif intent_status in FAILED_INTENT:
@@ -87,15 +127,15 @@ def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = No
     with transaction.atomic(savepoint=False):  # nested, a savepoint would only cost two more statements
         found = _locked_by_sessions([session_id]).get(session_id)
         if found is None:
-            return UNKNOWN
+            return Outcome.UNKNOWN_SESSION
         payment, order, others = found
         outcome = step(payment, order, others=others, session=session, intent_id=intent_id, actor=actor)
-    if step is _apply_paid and outcome != CONFIRMED:  # it may have left (or found) a payment to refund
+    if step is _apply_paid and outcome != Outcome.CONFIRMED:  # it may have left (or found) a payment to refund
         _settle_refunds(order.pk, actor=actor)
     return outcome
 
 
-def fulfil_paid_sessions(sessions: Sequence[dict[str, Any]], *, actor: str = "stripe") -> list[str | None]:
+def fulfil_paid_sessions(sessions: Sequence[dict[str, Any]], *, actor: str = "stripe") -> list[Outcome | None]:
     """Apply several sessions that Stripe reports paid, in the caller's transaction, together.
 
     The plain case (a payment's first news, of the amount expected, for an order that still holds what it
@@ -113,18 +153,18 @@ def fulfil_paid_sessions(sessions: Sequence[dict[str, Any]], *, actor: str = "st
 
 def _paid_in_batch(
     session: dict[str, Any], found: dict[str, tuple[Payment, Order, list[Payment]]], confirmations: _Confirmations
-) -> str | None:
+) -> Outcome | None:
     if not _is_paid(session):
         return None
     if (attempt := found.get(str(session.get("id") or ""))) is None:
-        return UNKNOWN
+        return Outcome.UNKNOWN_SESSION
     payment, order, others = attempt
     if any(other.status == Payment.Status.REFUNDING for other in (payment, *others)):
         return None  # a refund decided but not made yet: `fulfil_checkout` makes it
     applied = _already_applied(payment)
     if applied is not None:
         return applied
-    if _paid_verdict(payment, order, others=others, session=session) != "confirm":
+    if _paid_verdict(payment, order, others=others, session=session) != Verdict.CONFIRM:
         return None
     _mark_paid(payment, order, session=session, actor=confirmations.actor)
     return confirmations.add(payment, order)
@@ -181,14 +221,14 @@ def _locked_by_intent(obj: dict[str, Any]) -> tuple[Payment, Order] | None:
 
 # The steps of `fulfil_checkout`: each gets the session's payment, its order and the order's other
 # payments (attempts), all locked.
-Step = Callable[..., str]
+Step = Callable[..., Outcome]
 
 
 def _session_expired(
     payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any], intent_id: str, actor: str
-) -> str:
+) -> Outcome:
     if payment.status not in (Payment.Status.OPEN, Payment.Status.CREATING):
-        return f"ignored: payment already {payment.status}"
+        return Outcome.IGNORED
     payment.status = Payment.Status.EXPIRED
     payment.save(update_fields=["status", "updated_at"])
     PAYMENTS.labels(outcome="expired").inc()
@@ -196,15 +236,15 @@ def _session_expired(
     if order.status in states.PAYABLE and not any(other.status == Payment.Status.OPEN for other in others):
         order_transition(order=order, to=OrderStatus.EXPIRED, actor=actor, data={"reason": "session expired"})
         release_holds(order=order)
-        return "order expired, holds released"
-    return "payment expired"
+        return Outcome.ORDER_EXPIRED
+    return Outcome.PAYMENT_EXPIRED
 
 
 def _payment_processing(
     payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any], intent_id: str, actor: str
-) -> str:
+) -> Outcome:
     if payment.status not in (Payment.Status.OPEN, Payment.Status.CREATING, Payment.Status.EXPIRED):
-        return f"ignored: payment already {payment.status}"
+        return Outcome.IGNORED
     payment.status = Payment.Status.PROCESSING
     payment.payment_intent_id = intent_id
     payment.save(update_fields=["status", "payment_intent_id", "updated_at"])
@@ -213,77 +253,72 @@ def _payment_processing(
         # Capacity kept from now on if it is still there; if not, the settled money is refunded.
         order_rehold(order=order, actor=actor)
     order_transition(order=order, to=OrderStatus.PROCESSING, actor=actor, data={"session_id": payment.session_id})
-    return "order processing"
+    return Outcome.PROCESSING
 
 
 def _payment_failed(
     payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any], intent_id: str, actor: str
-) -> str:
+) -> Outcome:
     if payment.status in (Payment.Status.FAILED, Payment.Status.PAID, Payment.Status.REFUNDED):
-        return f"ignored: payment already {payment.status}"
+        return Outcome.IGNORED
     payment.status = Payment.Status.FAILED
     payment.payment_intent_id = intent_id or payment.payment_intent_id
     payment.save(update_fields=["status", "payment_intent_id", "updated_at"])
     PAYMENTS.labels(outcome="failed").inc()
     audit(actor=actor, action="payment.failed", obj=payment, order=order, data={"payment_intent": intent_id})
     if not order_transition(order=order, to=OrderStatus.FAILED, actor=actor, data={"session_id": payment.session_id}):
-        return f"payment failed; order stays {order.status}"
+        return Outcome.FAILED_ORDER_KEPT
     release_holds(order=order)
     events.tell_payment_failed(order, retry_url=f"{settings.SITE_URL}/payment/cancel?order={order.code}")
-    return "order failed, holds released, customer told"
+    return Outcome.FAILED
 
 
 def _apply_paid(
     payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any], intent_id: str, actor: str
-) -> str:
+) -> Outcome:
     applied = _already_applied(payment)
     if applied is not None:
         return applied
     verdict = _paid_verdict(payment, order, others=others, session=session)
-    if verdict == "rehold":
+    if verdict == Verdict.REHOLD:
         # A late payment (the hold lapsed, or the order was cancelled): fine if what it bought is still free.
-        verdict = "confirm" if order_rehold(order=order, actor=actor) else "late"
+        verdict = Verdict.CONFIRM if order_rehold(order=order, actor=actor) else Verdict.LATE
     with audit_batch():  # payment.paid, order.paid and order.confirmed in one INSERT
         _mark_paid(payment, order, session=session, actor=actor)
-        if verdict == "confirm":
+        if verdict == Verdict.CONFIRM:
             confirmations = _Confirmations(actor=actor)
             outcome = confirmations.add(payment, order)
             confirmations.write()
             return outcome
         payment.save(update_fields=["status", "payment_intent_id", "amount_received", "updated_at"])
-        if verdict == "review":
+        if verdict == Verdict.REVIEW:
             amount, currency = _paid_amount(session)
             reason = f"paid {amount} {currency}, expected {payment.amount} {order.currency}"
             _put_under_review(order, actor=actor, note=reason, reason=reason)
-            return "needs review: amount or currency differs"
-        if verdict == "duplicate":
+            return Outcome.REVIEW
+        if verdict == Verdict.DUPLICATE:
             _to_refund(payment, order, actor=actor, reason="duplicate")
-            return "paid twice: this payment will be refunded"
+            return Outcome.DUPLICATE
         order_transition(order=order, to=OrderStatus.PAID, actor=actor, data={"late": True})
         _to_refund(payment, order, actor=actor, reason="late")
-        return "late payment, capacity gone: refunding"
+        return Outcome.LATE
 
 
-def _already_applied(payment: Payment) -> str | None:
+def _already_applied(payment: Payment) -> Outcome | None:
     if payment.status in (Payment.Status.PAID, Payment.Status.REFUNDING, Payment.Status.REFUNDED):
-        return f"already applied (payment {payment.status})"
+        return Outcome.ALREADY_APPLIED
     return None
-
-
-# What a paid session means for its order: confirm it; put money that does not fit under review; refund a
-# second payment; take back the capacity of an order that no longer holds it first; refund a late payment.
-Verdict = Literal["confirm", "review", "duplicate", "rehold", "late"]
 
 
 def _paid_verdict(payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any]) -> Verdict:
     amount, currency = _paid_amount(session)
     if amount != payment.amount or currency != order.currency:
-        return "review"
+        return Verdict.REVIEW
     if any(other.status == Payment.Status.PAID for other in others):
-        return "duplicate"
+        return Verdict.DUPLICATE
     if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
-        return "rehold"
-    return "confirm"
+        return Verdict.REHOLD
+    return Verdict.CONFIRM
 
 
 def _paid_amount(session: dict[str, Any]) -> tuple[int, str]:
@@ -320,13 +355,13 @@ class _Confirmations:
     payments: list[Payment] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
 
-    def add(self, payment: Payment, order: Order) -> str:
+    def add(self, payment: Payment, order: Order) -> Outcome:
         self.payments.append(payment)
         paid = {"session_id": payment.session_id}
         if not order_transition(order=order, to=OrderStatus.PAID, actor=self.actor, data=paid, save=False):
-            return f"paid; order left {order.status}"
+            return Outcome.PAID_ORDER_LEFT
         self.orders.append(order)
-        return CONFIRMED
+        return Outcome.CONFIRMED
 
     def write(self) -> None:
         now = timezone.now()
@@ -436,20 +471,20 @@ def _record_automatic_refund(payment: Payment, refund: stripe.Refund, *, actor: 
 
 
 @transaction.atomic
-def apply_charge_refunded(charge: Any, *, actor: str = "stripe") -> str:
+def apply_charge_refunded(charge: Any, *, actor: str = "stripe") -> Outcome:
     """A charge was refunded (by us or in Stripe's dashboard): record it on the payment and the order."""
     found = _locked_by_intent(charge)
     if found is None:
-        return "unknown payment"
+        return Outcome.UNKNOWN_PAYMENT
     payment, order = found
     refunded = int(charge.get("amount_refunded") or 0)
     if refunded <= payment.amount_refunded:
-        return "already applied"
+        return Outcome.ALREADY_APPLIED
     payment.amount_refunded = refunded
     payment.save(update_fields=["amount_refunded", "updated_at"])
     if payment.status != Payment.Status.PAID:
         # Our own automatic refund of a payment the order did not need: the order is not affected.
-        return "refund of an unneeded payment recorded"
+        return Outcome.UNNEEDED_REFUND
     kept = order.payments.filter(status=Payment.Status.PAID)
     order.amount_refunded = sum(kept.values_list("amount_refunded", flat=True))
     order.save(update_fields=["amount_refunded", "updated_at"])
@@ -458,33 +493,33 @@ def apply_charge_refunded(charge: Any, *, actor: str = "stripe") -> str:
     order_transition(order=order, to=target, actor=actor, data={"amount_refunded": order.amount_refunded})
     if full:
         cancel_holds(order=order)
-    return f"order {target}"
+    return Outcome.REFUNDED if full else Outcome.PARTIALLY_REFUNDED
 
 
 @transaction.atomic
-def apply_refund_updated(refund: Any, *, actor: str = "stripe") -> str:
+def apply_refund_updated(refund: Any, *, actor: str = "stripe") -> Outcome:
     found = Refund.objects.select_for_update().filter(stripe_refund_id=refund.get("id") or "").first()
     if found is None:
-        return "unknown refund"
+        return Outcome.UNKNOWN_REFUND
     status = str(refund.get("status") or "")
     if found.status == status:
-        return "already applied"
+        return Outcome.ALREADY_APPLIED
     found.status = status
     found.save(update_fields=["status"])
     order = found.payment.order
     audit(actor=actor, action=f"refund.{status}", obj=found, order=order, data={"refund": found.stripe_refund_id})
     if status == Refund.Status.FAILED:
         _put_under_review(order, actor=actor, note=f"refund {found.stripe_refund_id} failed", reason="refund failed")
-    return f"refund {status}"
+    return Outcome.REFUND_UPDATED
 
 
 @transaction.atomic
-def apply_dispute(dispute: Any, *, actor: str = "stripe") -> str:
+def apply_dispute(dispute: Any, *, actor: str = "stripe") -> Outcome:
     found = _locked_by_intent(dispute)
     if found is None:
-        return "unknown payment"
+        return Outcome.UNKNOWN_PAYMENT
     _, order = found
     audit(actor=actor, action="order.disputed", obj=order, order=order, data={"dispute": dispute.get("id")})
     note = f"dispute {dispute.get('id')}: {dispute.get('reason') or 'no reason given'}"
     _put_under_review(order, actor=actor, note=note, reason="dispute")
-    return "order flagged for review (dispute)"
+    return Outcome.DISPUTED

@@ -15,13 +15,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from bookdesk.errors import Conflict, InvalidInput
+from bookdesk.orders import states
 from bookdesk.orders.audit import audit
+from bookdesk.orders.holds import cancel_holds
 from bookdesk.orders.models import Order, OrderLine, OrderStatus
-from bookdesk.orders.services import cancel_holds, order_transition
+from bookdesk.orders.services import order_transition
 from bookdesk.payments import events, gateway
 from bookdesk.payments.models import Payment, Refund
-
-REFUNDABLE = frozenset({OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.NEEDS_REVIEW})
 
 
 class NotCancellable(Conflict):
@@ -43,7 +43,7 @@ def refund_order(*, order: Order, amount: int | None, actor: str, reason: str, g
     cancellation) its seats, slots and licenses are released even when only part of the money is.
     """
     order = Order.objects.get(pk=order.pk)
-    if order.status not in REFUNDABLE:
+    if order.status not in states.REFUNDABLE:
         raise Conflict(f"Order {order.code} is {order.get_status_display().lower()}; it cannot be refunded.")
     payment = _kept_payment(order)
     left = payment.amount_received - payment.amount_refunded

@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -142,7 +142,8 @@ HANDLERS: dict[str, Callable[[dict[str, Any]], str]] = {
 }
 # Handlers that apply many events at once, in the batch's transaction: given the events' objects, the outcome
 # of each, or None for one that its type's own handler (above) must apply, alone.
-BATCH_HANDLERS: dict[str, Callable[[list[dict[str, Any]]], list[str | None]]] = {
+BatchHandler = Callable[[list[dict[str, Any]]], Sequence[str | None]]
+BATCH_HANDLERS: dict[str, BatchHandler] = {
     "checkout.session.completed": fulfilment.fulfil_paid_sessions,
     "checkout.session.async_payment_succeeded": fulfilment.fulfil_paid_sessions,
 }
@@ -193,7 +194,7 @@ def process_batch(*, now: datetime | None = None, size: int = BATCH_SIZE) -> int
 def _apply_together(events: list[WebhookEvent]) -> list[WebhookEvent]:
     """Apply what the batch handlers can, and record those events' new status; returns the events left over."""
     finished: list[tuple[WebhookEvent, str, str]] = []
-    batches: dict[Callable[[list[dict[str, Any]]], list[str | None]], list[WebhookEvent]] = {}
+    batches: dict[BatchHandler, list[WebhookEvent]] = {}
     for event in events:
         if event.type not in HANDLERS:
             finished.append((event, WebhookEvent.Status.IGNORED, NO_HANDLER))

@@ -319,12 +319,6 @@ def _order_context(order: Order) -> dict[str, Any]:
     }
 
 
-# What the success page says, by what Stripe and the database know.
-SETTLED_ELSEWHERE = frozenset(
-    {OrderStatus.CONFIRMED, OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.NEEDS_REVIEW}
-)
-
-
 def success_state(order: Order, session: Any | None) -> str:
     """One of: confirmed, confirming, processing, failed, review, refunded, unpaid, expired, unknown, closed."""
     if order.status == OrderStatus.CONFIRMED:
@@ -388,18 +382,6 @@ def payment_success(request: HttpRequest) -> HttpResponse:
     return render(request, "web/payment_success.html", context)
 
 
-PAID_OR_LATER = frozenset(
-    {
-        OrderStatus.PROCESSING,
-        OrderStatus.PAID,
-        OrderStatus.CONFIRMED,
-        OrderStatus.NEEDS_REVIEW,
-        OrderStatus.REFUNDED,
-        OrderStatus.PARTIALLY_REFUNDED,
-    }
-)
-
-
 @protected_page
 @require_safe
 def payment_cancel(request: HttpRequest) -> HttpResponse:
@@ -410,7 +392,7 @@ def payment_cancel(request: HttpRequest) -> HttpResponse:
     context = {
         **_order_context(order),
         "cart_items": view.count,
-        "paid": order.status in PAID_OR_LATER,
+        "paid": order.status in states.PAID_OR_LATER,
         "can_retry": order.status in states.PAYABLE and order.hold_expires_at > timezone.now(),
     }
     return render(request, "web/payment_cancel.html", context)
