@@ -12,12 +12,12 @@ from allauth.account.auth_backends import AuthenticationBackend as AllauthBacken
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 
-from bookdesk import rows
+from bookdesk.db import compiled
 
 
 class _CompiledUserLookup:
     def get_user(self, user_id: Any) -> Any:
-        user = rows.get(get_user_model(), user_id)
+        user = compiled.get(get_user_model(), user_id)
         return user if user is not None and self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
 
 

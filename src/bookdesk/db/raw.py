@@ -7,7 +7,7 @@ For the few reads written in SQL because the ORM's CPU would cost more than the 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,3 +45,34 @@ def aware(value: Any) -> datetime | None:
     if found is None:
         raise ValueError(f"not a timestamp: {value!r}")
     return timezone.make_aware(found, UTC) if timezone.is_naive(found) else found
+
+
+def bulk_update(objs: Sequence[Model], fields: Sequence[str]) -> int:
+    """What ``Model.objects.bulk_update(objs, fields)`` writes, in one UPDATE … SET col = CASE pk WHEN … END.
+
+    Written by hand: `bulk_update` compiles its CASE expressions field by field and row by row (38 ms of the
+    worker's CPU for 50 payments, against under 1 ms for this text); the same SQL runs on PostgreSQL and on
+    every SQLite Django supports. Table and column names are the model's own, quoted; every value is a
+    parameter, prepared by its field as `save()` prepares it. tests/db/test_raw.py holds it to the ORM's.
+    """
+    if not objs:
+        return 0
+    model = type(objs[0])
+    quote = connection.ops.quote_name
+    pk = model._meta.pk
+    assert pk is not None  # noqa: S101 - every model has one
+    key = quote(str(pk.column))
+    targets = [model._meta.get_field(name) for name in fields]
+    columns = [str(getattr(field, "column", name)) for field, name in zip(targets, fields, strict=True)]
+    case = f"CASE {key} " + " ".join(["WHEN %s THEN %s"] * len(objs)) + " END"
+    assignments = ", ".join(f"{quote(column)} = {case}" for column in columns)
+    params: list[Any] = []
+    for field in targets:
+        for obj in objs:
+            value = field.get_db_prep_save(getattr(obj, field.attname), connection=connection)  # type: ignore[union-attr,arg-type]
+            params += [obj.pk, value]
+    params += [obj.pk for obj in objs]
+    sql = f"UPDATE {quote(table(model))} SET {assignments} WHERE {key} IN ({placeholders(objs)})"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount

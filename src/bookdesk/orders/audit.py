@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from bookdesk import rows
+from bookdesk.db import compiled
 from bookdesk.orders.models import AuditEntry, Order
 
 # The audit entries of the step in progress, when it batches them (see `audit_batch`).
@@ -31,7 +31,7 @@ def audit(
     )
     batch = _batch.get()
     if batch is None:
-        rows.insert(entry)
+        compiled.insert(entry)
     else:
         batch.append(entry)
     return entry

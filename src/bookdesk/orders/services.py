@@ -17,10 +17,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from bookdesk import rows
 from bookdesk.accounts.models import User
 from bookdesk.catalog.models import Course, License, Product, Resource, Service
 from bookdesk.catalog.selectors import business_time_zone, service_free_slots
+from bookdesk.db import compiled
 from bookdesk.errors import (
     AlreadyBooked,
     BookdeskError,
@@ -179,9 +179,9 @@ def plan_items(
     resource_ids = [r.pk for s in services.values() for r in s.resources.all()]
     if lock:
         # Locked by primary key, table after table (Saleor's habit: two placements never deadlock).
-        courses = rows.lock(Course, course_ids)
-        rows.lock(Resource, resource_ids)
-        products = rows.lock(Product, product_ids)
+        courses = compiled.lock(Course, course_ids)
+        compiled.lock(Resource, resource_ids)
+        products = compiled.lock(Product, product_ids)
         # A course's lapsed holders show in its seat count (`_plan_course`), so only studios and products here.
         _expire_lapsed_holders(course_ids=[], resource_ids=resource_ids, product_ids=product_ids, now=now)
     else:
@@ -224,7 +224,7 @@ def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
         prices_include_tax=settings.PRICES_INCLUDE_TAX,
         shipping_flat_amount=settings.SHIPPING_FLAT_AMOUNT,
     )
-    order = rows.insert(
+    order = compiled.insert(
         Order(
             user=user,
             email=user.email,
@@ -238,8 +238,7 @@ def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
         )
     )
     lines = [_create_line(order=order, plan=plan, user=user) for plan in plans]
-    # What prefetch_related("lines") would leave: the caller reads the lines without a query.
-    order._prefetched_objects_cache = {"lines": lines}  # type: ignore[attr-defined]
+    compiled.hand_prefetched(order, "lines", lines)  # the caller reads the lines without a query
     audit(
         actor=f"user:{user.pk}",
         action="order.placed",
@@ -354,7 +353,7 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
 
 def _create_line(*, order: Order, plan: _Plan, user: User) -> OrderLine:
     targets = plan.targets
-    line = rows.insert(
+    line = compiled.insert(
         OrderLine(
             order=order,
             kind=plan.item.kind,
@@ -369,9 +368,9 @@ def _create_line(*, order: Order, plan: _Plan, user: User) -> OrderLine:
         )
     )
     if plan.item.kind == "course":
-        rows.insert(Booking(line=line, course=targets["course"], user=user))
+        compiled.insert(Booking(line=line, course=targets["course"], user=user))
     elif plan.item.kind == "service":
-        rows.insert(
+        compiled.insert(
             Reservation(
                 line=line,
                 service=targets["service"],
@@ -383,7 +382,7 @@ def _create_line(*, order: Order, plan: _Plan, user: User) -> OrderLine:
         )
     elif "license" in targets:
         license_ = targets["license"]
-        rows.insert(
+        compiled.insert(
             Grant(line=line, product=targets["product"], license=license_, user=user, exclusive=license_.exclusive)
         )
     return line

@@ -11,10 +11,10 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from bookdesk import rows
 from bookdesk.accounts.models import User
 from bookdesk.cart.models import Cart
 from bookdesk.cart.services import cart_checked_out, cart_item_requests
+from bookdesk.db import compiled
 from bookdesk.errors import AlreadyBooked, Conflict, HoldExpired, PaymentProviderError, SoldOut
 from bookdesk.ops.metrics import CHECKOUTS
 from bookdesk.orders import states
@@ -100,7 +100,7 @@ def _reserve_attempt(order: Order) -> Payment:
 
 def first_attempt(order: Order) -> Payment:
     """Attempt 1 of a new order: create it in the order's placement transaction, then `checkout_start` it."""
-    return rows.insert(
+    return compiled.insert(
         Payment(
             order=order, attempt=1, amount=order.total_amount, currency=order.currency, expires_at=order.hold_expires_at
         )
@@ -147,7 +147,7 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
         raise
     payment.session_id, payment.checkout_url, payment.status = session.id, session.url or "", Payment.Status.OPEN
     with transaction.atomic():
-        rows.update(payment, ["session_id", "checkout_url", "status"])  # and updated_at
+        compiled.update(payment, ["session_id", "checkout_url", "status"])  # and updated_at
         audit(
             actor=actor,
             action="payment.session_created",
@@ -158,7 +158,8 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
     CHECKOUTS.labels(outcome="created").inc()
     # What the answer shows, as prefetch_related would leave it: a new order's only attempt is this one.
     payments = [payment] if payment.attempt == 1 else list(order.payments.order_by("attempt"))
-    order._prefetched_objects_cache = {"lines": order_lines, "payments": payments}  # type: ignore[attr-defined]
+    compiled.hand_prefetched(order, "lines", order_lines)
+    compiled.hand_prefetched(order, "payments", payments)
     payment.order = order
     return payment
 

@@ -21,17 +21,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import StrEnum
 from itertools import chain
 from typing import Any
 
 import stripe
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from bookdesk.cart.services import carts_empty_paid
+from bookdesk.db import raw
 from bookdesk.ops.metrics import PAYMENTS
 from bookdesk.orders import states
 from bookdesk.orders.audit import audit, audit_batch
@@ -367,7 +367,8 @@ class _Confirmations:
         now = timezone.now()
         for payment in self.payments:
             payment.updated_at = now
-        _save_paid(self.payments, now)
+        # One statement for the batch (see `bulk_update`): each payment's own status, intent and amount.
+        raw.bulk_update(self.payments, ["status", "payment_intent_id", "amount_received", "updated_at"])
         if not self.orders:
             return
         lines = lines_with_holds_of(self.orders)
@@ -381,33 +382,6 @@ class _Confirmations:
         )
         carts_empty_paid(orders=self.orders)
         events.tell_orders_confirmed([(order, lines[order.pk]) for order in self.orders])
-
-
-# Each payment's own status, intent and amount, in one statement (see `_save_paid`).
-_SAVE_PAID = (
-    "UPDATE payments_payment SET status = {case}, payment_intent_id = {case}, amount_received = {case}, "
-    "updated_at = %s WHERE id IN ({ids})"
-)
-
-
-def _save_paid(payments: list[Payment], now: datetime) -> None:
-    """Write the paid payments in one statement.
-
-    Written by hand: `bulk_update` compiles its CASE expressions field by field and row by row, 38 ms of
-    the worker's CPU for 50 payments, where this text costs under 1 ms (the same SQL on PostgreSQL and
-    every SQLite Django supports).
-    """
-    if not payments:
-        return
-    case = "CASE id " + " ".join(["WHEN %s THEN %s"] * len(payments)) + " END"
-    params: list[Any] = []
-    for name in ("status", "payment_intent_id", "amount_received"):
-        for payment in payments:
-            params += [payment.pk, getattr(payment, name)]
-    params.append(connection.ops.adapt_datetimefield_value(now))
-    params += [payment.pk for payment in payments]
-    with connection.cursor() as cursor:
-        cursor.execute(_SAVE_PAID.format(case=case, ids=", ".join(["%s"] * len(payments))), params)
 
 
 def _put_under_review(order: Order, *, actor: str, note: str, reason: str) -> None:

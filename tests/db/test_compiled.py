@@ -1,4 +1,4 @@
-"""bookdesk.rows writes and locks exactly what the ORM would, from statements compiled once."""
+"""bookdesk.db.compiled writes and locks exactly what the ORM would, from statements compiled once."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from bookdesk import rows
 from bookdesk.catalog.models import Course
+from bookdesk.db import compiled
 from bookdesk.orders.models import AuditEntry, Booking, Order, OrderLine
 from bookdesk.payments.models import Payment
 from factories import CourseFactory, UserFactory
@@ -44,7 +44,7 @@ def test_insert_writes_the_row_save_writes() -> None:
     user, hold = UserFactory(), timezone.now() + timedelta(minutes=31)
     by_orm, by_rows = order_for(user, hold_expires_at=hold), order_for(user, hold_expires_at=hold)
     by_orm.save()
-    assert rows.insert(by_rows) is by_rows
+    assert compiled.insert(by_rows) is by_rows
     assert by_rows.pk is not None
     assert by_rows.pk != by_orm.pk
     assert not by_rows._state.adding
@@ -59,12 +59,12 @@ def test_insert_writes_the_row_save_writes() -> None:
 @pytest.mark.django_db
 def test_insert_keeps_json_foreign_keys_and_defaults() -> None:
     user = UserFactory()
-    order = rows.insert(order_for(user))
-    line = rows.insert(
+    order = compiled.insert(order_for(user))
+    line = compiled.insert(
         OrderLine(order=order, kind="course", description="Seat", quantity=1, unit_amount=4500, total_amount=4500)
     )
-    booking = rows.insert(Booking(line=line, course=CourseFactory(), user=user))
-    entry = rows.insert(
+    booking = compiled.insert(Booking(line=line, course=CourseFactory(), user=user))
+    entry = compiled.insert(
         AuditEntry(actor="user:1", action="order.placed", order=order, object_type="order", object_id=order.code,
                    data={"total": 4500, "lines": ["ä", None], "nested": {"ok": True}})
     )  # fmt: skip
@@ -76,14 +76,14 @@ def test_insert_keeps_json_foreign_keys_and_defaults() -> None:
 
 @pytest.mark.django_db
 def test_update_writes_the_fields_and_the_auto_now_ones() -> None:
-    payment = rows.insert(
-        Payment(order=rows.insert(order_for(UserFactory())), attempt=1, amount=4500, currency="eur",
+    payment = compiled.insert(
+        Payment(order=compiled.insert(order_for(UserFactory())), attempt=1, amount=4500, currency="eur",
                 expires_at=timezone.now() + timedelta(minutes=31))
     )  # fmt: skip
     before = stored(payment)
     payment.session_id, payment.status, payment.amount = "cs_test_1", Payment.Status.OPEN, 1
 
-    rows.update(payment, ["session_id", "status"])
+    compiled.update(payment, ["session_id", "status"])
 
     after = stored(payment)
     assert (after["session_id"], after["status"]) == ("cs_test_1", "open")
@@ -91,7 +91,7 @@ def test_update_writes_the_fields_and_the_auto_now_ones() -> None:
     assert after["updated_at"] > before["updated_at"]
     Payment.objects.filter(pk=payment.pk).delete()
     with pytest.raises(DatabaseError, match="did not affect any rows"):
-        rows.update(payment, ["status"])
+        compiled.update(payment, ["status"])
 
 
 @pytest.mark.django_db
@@ -99,7 +99,7 @@ def test_lock_reads_what_the_orm_reads_in_key_order() -> None:
     courses = [CourseFactory(capacity=capacity) for capacity in (3, 1, 2)]
     ids = [course.pk for course in reversed(courses)] + [courses[0].pk, 10**9]  # shuffled, a repeat, a missing one
     with transaction.atomic():
-        locked = rows.lock(Course, ids)
+        locked = compiled.lock(Course, ids)
         expected = Course.objects.select_for_update().filter(pk__in=ids).order_by("pk")
         assert list(locked) == [course.pk for course in expected]
         for course in expected:
@@ -108,7 +108,7 @@ def test_lock_reads_what_the_orm_reads_in_key_order() -> None:
             assert {f.attname: getattr(mine, f.attname) for f in Course._meta.concrete_fields} == {
                 f.attname: getattr(course, f.attname) for f in Course._meta.concrete_fields
             }
-        assert rows.lock(Course, []) == {}
+        assert compiled.lock(Course, []) == {}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -119,7 +119,7 @@ def test_a_locked_row_waits_for_its_holder_to_commit() -> None:
     def holder() -> None:
         try:
             with transaction.atomic():
-                rows.lock(Course, [course.pk])
+                compiled.lock(Course, [course.pk])
                 held.set()
                 time.sleep(0.5)
                 released_at[0] = time.monotonic()
@@ -130,7 +130,7 @@ def test_a_locked_row_waits_for_its_holder_to_commit() -> None:
         held.wait(5)
         try:
             with transaction.atomic():  # on SQLite the IMMEDIATE transaction itself waits for the write lock
-                rows.lock(Course, [course.pk])
+                compiled.lock(Course, [course.pk])
                 locked_at[0] = time.monotonic()
         finally:
             connections.close_all()
@@ -142,5 +142,23 @@ def test_a_locked_row_waits_for_its_holder_to_commit() -> None:
         thread.join(10)
     assert held.is_set()
     assert locked_at[0] >= released_at[0] > 0, "the second locker got the row while the first held it"
-    sql = rows._selects[(connection.alias, Course, 1, True)][0]
+    sql = compiled._selects[(connection.alias, Course, 1, True)][0]
     assert ("FOR UPDATE" in sql) == connection.features.has_select_for_update
+
+
+@pytest.mark.django_db
+def test_hand_prefetched_reads_as_prefetch_related_does(django_assert_num_queries: Any) -> None:
+    user = UserFactory()
+    order = compiled.insert(order_for(user))
+    lines = [
+        compiled.insert(OrderLine(order=order, kind="course", description=f"Seat {n}", quantity=1, unit_amount=100,
+                                  total_amount=100))
+        for n in range(3)
+    ]  # fmt: skip
+    by_orm = Order.objects.prefetch_related("lines").get(pk=order.pk)
+    compiled.hand_prefetched(order, "lines", lines)
+    with django_assert_num_queries(0):
+        in_hand = list(order.lines.all())
+        prefetched = list(by_orm.lines.all())
+    assert [line.pk for line in in_hand] == [line.pk for line in prefetched]
+    assert in_hand == lines

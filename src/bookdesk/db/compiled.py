@@ -1,4 +1,8 @@
-"""The statements every checkout repeats, compiled once per model and database instead of on every run.
+"""The performance code that uses Django's private API: the only module that does (compiler, `_state`,
+`_prefetched_objects_cache`), each use pinned by tests/db/test_compiled.py against the ORM doing the same,
+on SQLite and PostgreSQL.
+
+The statements every checkout repeats, compiled once per model and database instead of on every run.
 
 Django builds a statement's SQL each time a queryset runs or a model is saved; for the few statements a
 checkout always repeats (lock the rows that grow; insert the order, its line and hold, audit entries, the
@@ -11,8 +15,10 @@ statement's CPU. These helpers keep the SQL of each shape and reuse it:
 - `insert(obj)`: what ``obj.save()`` runs for a new row, RETURNING its primary key;
 - `update(obj, fields)`: what ``obj.save(update_fields=fields)`` runs, ``auto_now`` fields included.
 
+- `hand_prefetched(obj, name, related)`: what ``prefetch_related(name)`` leaves on `obj`, from rows in hand
+  (the lines an order was just placed with), so that reading them costs no query.
+
 Only for plain models (no multi-table inheritance) that no signal listens to: bookdesk registers none.
-tests/test_rows.py checks each against the ORM doing the same, on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -145,3 +151,9 @@ def _compile_update(
     pk = quote(str(opts.pk.column))  # type: ignore[union-attr]
     sql = f"UPDATE {quote(opts.db_table)} SET {assignments} WHERE {pk} = %s"  # noqa: S608  (as in _compile_insert)
     return sql, targets  # type: ignore[return-value]
+
+
+def hand_prefetched(obj: Model, name: str, related: Sequence[Model]) -> None:
+    """Leave `related` on `obj` as ``prefetch_related(name)`` would: ``getattr(obj, name).all()`` reads no query."""
+    cache = obj.__dict__.setdefault("_prefetched_objects_cache", {})
+    cache[name] = list(related)
