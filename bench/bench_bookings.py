@@ -52,10 +52,11 @@ from benchkit import (
     login_token,
     migrate,
     ms,
+    print_header,
     request,
     run_bench,
-    run_checked,
     run_load,
+    run_script,
     server_label,
     web_serving,
 )
@@ -222,10 +223,6 @@ SELECT
 
 # Run inside the server's environment: the measured customer, verified, so allauth lets them log in.
 CUSTOMER_SCRIPT = r"""
-import sys
-import django
-
-django.setup()
 from bookdesk.accounts.services import user_ensure_verified
 
 user, _ = user_ensure_verified(email=sys.argv[1], password=sys.argv[2])
@@ -235,10 +232,6 @@ print(user.pk)
 # Run inside the server's environment after ANALYZE: the plans of the page's main query and its count,
 # built by the app's own selector (so the SQL is exactly what the endpoint runs).
 EXPLAIN_SCRIPT = r"""
-import json, sys
-import django
-
-django.setup()
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from bookdesk.accounts.models import User
@@ -386,7 +379,7 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
         # The other customers take ids 1..USERS; the measured one is created by the app after them.
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(f"SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), {USERS})")
-        customer = int(run_checked([sys.executable, "-c", CUSTOMER_SCRIPT, CUSTOMER_EMAIL, PASSWORD], env, "customer"))
+        customer = int(run_script(CUSTOMER_SCRIPT, [CUSTOMER_EMAIL, PASSWORD], env, "customer"))
         migrated = time.perf_counter()
         counts = fill(database_url, holds=holds, customer=customer)
         filled = time.perf_counter()
@@ -398,7 +391,7 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
             f"{counts['mine']:,} of them the measured customer's; migrate {migrated - started:.1f} s, "
             f"fill + VACUUM ANALYZE {filled - migrated:.1f} s"
         )
-        plans = json.loads(run_checked([sys.executable, "-c", EXPLAIN_SCRIPT, CUSTOMER_EMAIL], env, "explain"))
+        plans = json.loads(run_script(EXPLAIN_SCRIPT, [CUSTOMER_EMAIL], env, "explain"))
 
         with web_serving(args.server, web_port, env, logs, workers=args.workers, threads=args.threads) as web_process:
             headers = {"X-Session-Token": login_token(web, CUSTOMER_EMAIL, PASSWORD), "Accept": "application/json"}
@@ -449,11 +442,9 @@ SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
 
 
 def report(results: list[tuple[int, str, Run]]) -> int:
-    header = (
+    print_header(
         f"{'conc':>4}  {'endpoint':<36}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'rate/hz':>9}{'p95/hz':>8}"
     )
-    print(header)
-    print("-" * len(header))
     failed, worst = False, 0.0
     health: dict[int, Run] = {c: run for c, name, run in results if name == "GET /healthz"}
     for concurrency, name, run in results:

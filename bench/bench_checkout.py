@@ -69,11 +69,12 @@ from benchkit import (
     login_token,
     migrate,
     ms,
+    print_header,
     redis_running,
     request,
     run_bench,
-    run_checked,
     run_load,
+    run_script,
     sandbox_serving,
     server_label,
     web_serving,
@@ -90,42 +91,14 @@ PASSWORD = "bench-Passw0rd-not-secret"
 # Run inside the server's environment (DJANGO_SETTINGS_MODULE, DATABASE_URL): users with verified
 # email addresses and session tokens, and courses with room for everyone. Prints JSON.
 SETUP_SCRIPT = r"""
-import json, sys
-from datetime import timedelta
 from importlib import import_module
 
-import django
-
-django.setup()
-
-from allauth.account.models import EmailAddress
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.contrib.auth.hashers import make_password
-from django.utils import timezone
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
 from bookdesk.catalog.models import Course
 
-users_count, courses_count, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-User = get_user_model()
-hashed = make_password(password)
-users = User.objects.bulk_create(
-    [User(email=f"bench{i}@example.com", password=hashed, first_name=f"Bench {i}") for i in range(users_count)]
-)
-EmailAddress.objects.bulk_create(
-    [EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users]
-)
-starts = timezone.now() + timedelta(days=30)
-courses = Course.objects.bulk_create(
-    [
-        Course(
-            title=f"Bench course {i}", slug=f"bench-course-{i}", starts_at=starts + timedelta(hours=i),
-            ends_at=starts + timedelta(hours=i, minutes=90), capacity=100_000, price_amount=4500,
-            currency=settings.BOOKDESK_CURRENCY,
-        )
-        for i in range(courses_count)
-    ]
-)
+users = bench_users(int(sys.argv[1]), password=sys.argv[3])
+courses = roomy_courses(int(sys.argv[2]))
 store = import_module(settings.SESSION_ENGINE).SessionStore
 tokens = []
 for user in users[1:]:
@@ -135,6 +108,7 @@ for user in users[1:]:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     tokens.append(session.session_key)
+starts = courses[0].starts_at
 crowd = Course.objects.create(
     title="Crowd course", slug="crowd-course", starts_at=starts, ends_at=starts + timedelta(minutes=90),
     capacity=int(sys.argv[4]), price_amount=4500, currency=settings.BOOKDESK_CURRENCY,
@@ -275,7 +249,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, logs: Path) -> int:
-    python = sys.executable
     # Enough pairs for every run at the most a 300 ms round trip allows (and 400/s at 0 ms), with room to spare.
     budget = sum(levels) / max(0.05, args.latency_ms / 1000) * (seconds + 1) + 400 * seconds + 64 * 4 + 16
     courses_count = max(3, math.ceil(budget * 1.5 / USERS)) | 1  # odd: coprime with USERS
@@ -309,11 +282,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             started = time.perf_counter()
             migrate(env)
             setup = json.loads(
-                run_checked(
-                    [python, "-c", SETUP_SCRIPT, str(USERS), str(courses_count), PASSWORD, str(CROWD_SEATS)],
-                    env,
-                    "setup",
-                ).strip()
+                run_script(SETUP_SCRIPT, [str(USERS), str(courses_count), PASSWORD, str(CROWD_SEATS)], env, "setup")
             )
             tokens: list[str] = setup["tokens"]
             courses: list[int] = setup["courses"]
@@ -476,13 +445,11 @@ def report_cpu(cpu: list[tuple[int, Run, Cpu]], labels: list[str]) -> None:
         "\nCPU per checkout (ms, all cores) during the checkout runs; how busy the machine was, and the busiest"
         "\nbusiest web server process (percent of one core: a Python process runs one thread at a time):"
     )
-    header = (
+    print_header(
         f"{'conc':>8}  "
         + "".join(f"{name:>16}" for name in names)
         + f"{'total':>10}{'machine busy':>14}{'top worker':>12}"
     )
-    print(header)
-    print("-" * len(header))
     cores = os.cpu_count() or 1
     for label, (_, run, parts) in zip(labels, cpu, strict=True):
         count = max(1, len(run.latencies))
@@ -501,12 +468,10 @@ def report_cpu(cpu: list[tuple[int, Run, Cpu]], labels: list[str]) -> None:
 
 
 def report(results: list[tuple[int, Run, Run, Run]], latency_ms: int) -> int:
-    header = (
+    print_header(
         f"{'conc':>4}  {'endpoint':<28}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}"
         f"{'own p50':>9}{'own p95':>9}{'errors':>8}{'rate/hz':>9}{'p50/hz':>8}"
     )
-    print(header)
-    print("-" * len(header))
     failed = False
     verdict = ""
     for concurrency, health, direct, checkout in results:

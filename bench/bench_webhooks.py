@@ -75,9 +75,11 @@ from benchkit import (
     free_port,
     migrate,
     ms,
+    print_header,
     run_bench,
     run_checked,
     run_load,
+    run_script,
     sandbox_serving,
     server_label,
     subprocess_running,
@@ -98,37 +100,16 @@ USERS = 64  # a power of two; the number of courses is odd, so (k % users, k % c
 # Run in the server's environment: users and roomy courses, then `total` orders placed and their
 # Checkout Sessions created through the real services, by a few threads. Prints the session ids as JSON.
 SETUP_SCRIPT = r"""
-import json, sys, threading
-from datetime import timedelta
+import threading
 
-import django
-
-django.setup()
-
-from django.conf import settings
 from django.db import connections
-from django.utils import timezone
 
-from bookdesk.accounts.models import User
-from bookdesk.catalog.models import Course
 from bookdesk.orders.services import ItemRequest, order_place
 from bookdesk.payments.services import checkout_start
 
 users_count, courses_count, total, threads = (int(arg) for arg in sys.argv[1:5])
-users = User.objects.bulk_create(
-    [User(email=f"bench{i}@example.com", first_name=f"Bench {i}") for i in range(users_count)]
-)
-starts = timezone.now() + timedelta(days=30)
-courses = Course.objects.bulk_create(
-    [
-        Course(
-            title=f"Bench course {i}", slug=f"bench-course-{i}", starts_at=starts + timedelta(hours=i),
-            ends_at=starts + timedelta(hours=i, minutes=90), capacity=100_000, price_amount=4500,
-            currency=settings.BOOKDESK_CURRENCY,
-        )
-        for i in range(courses_count)
-    ]
-)
+users = bench_users(users_count)
+courses = roomy_courses(courses_count)
 sessions = [""] * total
 errors = []
 
@@ -366,12 +347,10 @@ def intake(web: str, db: Db, events: int, levels: list[int], groups: dict[str, C
     expected = len(warm)
 
     print(f"\n1. intake: {events} distinct signed customer.created events per concurrency (no worker running)\n")
-    header = (
+    print_header(
         f"{'conc':>4}  {'endpoint':<26}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'fail':>6}"
         f"{'srv CPU ms':>11}{'rate/hz':>9}{'p50/hz':>8}{'p99/hz':>8}"
     )
-    print(header)
-    print("-" * len(header))
     failed = False
     cpu_lines = []
     rates = []
@@ -449,11 +428,8 @@ def fulfilment(
     python = sys.executable
     started = time.perf_counter()
     threads = 8
-    out = run_checked(
-        [python, "-c", SETUP_SCRIPT, str(USERS), str(courses_count), str(total_orders), str(threads)],
-        env,
-        "setup",
-        timeout=240,
+    out = run_script(
+        SETUP_SCRIPT, [str(USERS), str(courses_count), str(total_orders), str(threads)], env, "setup", timeout=240
     )
     sessions: list[str] = json.loads(out.strip().splitlines()[-1])
     placed = time.perf_counter() - started
@@ -481,12 +457,10 @@ def fulfilment(
         f"queued, sent to Django's locmem backend); orders/s: confirmed and emailed, from release to the last "
         "processed_at or sent_at stamp\n"
     )
-    header = (
+    print_header(
         f"{'workers×threads':>15}  {'orders':>6}{'orders/s':>10}{'per worker':>12}{'release→done s':>16}"
         f"{'emails sent':>13}{'not confirmed':>15}"
     )
-    print(header)
-    print("-" * len(header))
     failed = False
     cpu_lines = []
     per_worker: dict[str, float] = {}

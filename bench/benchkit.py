@@ -6,7 +6,8 @@ worker, kept for comparison (``--server gunicorn``). Both get the same processes
 - a run's frame (`run_bench`): PostgreSQL found or the bench skipped, a log folder, SIGTERM and Ctrl-C
   cleaning up (every process and database below is released by a ``with`` block);
 - a throw-away PostgreSQL database (`bench_database`, `migrate`) and a connection of the bench's own to
-  it (`Db`); the app's environment (`app_env`);
+  it (`Db`); the app's environment (`app_env`), and setup scripts run in it (`run_script`: Django set
+  up, bench customers and roomy courses at hand);
 - subprocesses stopped as a group (`subprocess_running`), servers waited for until they answer
   (`serving`, `sandbox_serving`, `web_serving`, `redis_running`);
 - load: client threads each with their own keep-alive connection (`Connection`), closed loop or on a
@@ -207,6 +208,12 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
 
 
+def print_header(header: str) -> None:
+    """A table's header line, and a rule under it."""
+    print(header)
+    print("-" * len(header))
+
+
 def raise_on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
@@ -280,6 +287,61 @@ BOOKDESK = [sys.executable, "-m", "bookdesk"]
 
 def migrate(env: dict[str, str]) -> None:
     run_checked([*BOOKDESK, "migrate", "--noinput", "-v", "0"], env, "migrate")
+
+
+# What every script a bench runs in the app's environment starts with: Django set up, and the bench's
+# customers and roomy courses a call away.
+SCRIPT_PRELUDE = r"""
+import json, sys
+from datetime import timedelta
+
+import django
+
+django.setup()
+
+from django.conf import settings
+from django.utils import timezone
+
+
+# Customers bench<i>@example.com; with a password, their addresses verified so allauth lets them log in.
+def bench_users(count, password=None):
+    from allauth.account.models import EmailAddress
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.hashers import make_password
+
+    User = get_user_model()
+    hashed = make_password(password) if password else ""
+    users = User.objects.bulk_create(
+        [User(email=f"bench{i}@example.com", password=hashed, first_name=f"Bench {i}") for i in range(count)]
+    )
+    if password:
+        EmailAddress.objects.bulk_create(
+            [EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users]
+        )
+    return users
+
+
+# Published courses a month ahead, an hour apart, each with room for every buyer of a run.
+def roomy_courses(count):
+    from bookdesk.catalog.models import Course
+
+    starts = timezone.now() + timedelta(days=30)
+    return Course.objects.bulk_create(
+        [
+            Course(
+                title=f"Bench course {i}", slug=f"bench-course-{i}", starts_at=starts + timedelta(hours=i),
+                ends_at=starts + timedelta(hours=i, minutes=90), capacity=100_000, price_amount=4500,
+                currency=settings.BOOKDESK_CURRENCY,
+            )
+            for i in range(count)
+        ]
+    )
+"""
+
+
+def run_script(body: str, args: list[str], env: dict[str, str], what: str, *, timeout: float = 300) -> str:
+    """Run `body`, after SCRIPT_PRELUDE, in a Python with the app's environment `env`: its stdout."""
+    return run_checked([sys.executable, "-c", SCRIPT_PRELUDE + body, *args], env, what, timeout=timeout)
 
 
 class Db:
