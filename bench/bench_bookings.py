@@ -28,40 +28,37 @@ Target (DESIGN §8): p95 ≤ 30 ms, a fixed number of queries.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import re
-import secrets
-import signal
-import socket
 import sys
-import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 
 from benchkit import (
     SERVERS,
     BenchError,
+    Call,
+    Connection,
     Run,
+    app_env,
     bench_database,
+    exited,
     free_port,
+    login_token,
+    migrate,
     ms,
-    pg_base,
-    raise_on_sigterm,
+    print_header,
     request,
-    run_checked,
-    server_argv,
+    run_bench,
+    run_load,
+    run_script,
     server_label,
-    subprocess_running,
-    tail,
-    wait_answers,
+    web_serving,
 )
 
 DATABASE = "bookdesk_bench_bookings"
@@ -226,10 +223,6 @@ SELECT
 
 # Run inside the server's environment: the measured customer, verified, so allauth lets them log in.
 CUSTOMER_SCRIPT = r"""
-import sys
-import django
-
-django.setup()
 from bookdesk.accounts.services import user_ensure_verified
 
 user, _ = user_ensure_verified(email=sys.argv[1], password=sys.argv[2])
@@ -239,14 +232,11 @@ print(user.pk)
 # Run inside the server's environment after ANALYZE: the plans of the page's main query and its count,
 # built by the app's own selector (so the SQL is exactly what the endpoint runs).
 EXPLAIN_SCRIPT = r"""
-import json, sys
-import django
-
-django.setup()
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from bookdesk.accounts.models import User
-from bookdesk.orders.selectors import BookingFilters, BookingKind, BookingStatusFilter, booking_page
+from bookdesk.bookings.filters import BookingFilters, BookingKind, BookingStatusFilter
+from bookdesk.bookings.selectors import booking_page
 
 user = User.objects.get(email=sys.argv[1])
 cases = [
@@ -266,15 +256,6 @@ for name, page, filters in cases:
     report.append({"name": name, "queries": queries})
 print(json.dumps(report))
 """
-
-
-# --- processes and the database --------------------------------------------------------------
-
-
-def bookdesk_command() -> list[str]:
-    """The `bookdesk` console script of this interpreter's environment (else `python -m bookdesk`)."""
-    script = Path(sys.executable).with_name("bookdesk")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bookdesk"]
 
 
 # --- the data --------------------------------------------------------------------------------
@@ -333,39 +314,12 @@ def split(sql: str) -> list[str]:
 # --- load ------------------------------------------------------------------------------------
 
 
-class Connection:
-    """One keep-alive HTTP/1.1 connection; reopened after the server closes it."""
-
-    def __init__(self, base: str) -> None:
-        parts = urlsplit(base)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port
-        self.conn: http.client.HTTPConnection | None = None
-
-    def send(self, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-            self.conn.connect()
-            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[union-attr]
-        try:
-            self.conn.request("GET", path, headers=headers)
-            response = self.conn.getresponse()
-            data = response.read()
-        except Exception:
-            self.conn.close()
-            self.conn = None
-            raise
-        if response.will_close:
-            self.conn.close()
-            self.conn = None
-        return response.status, data
-
-
-def get_call(base: str, path: str, headers: dict[str, str], expect: bytes) -> Callable[[], Callable[[], str | None]]:
-    def make() -> Callable[[], str | None]:
+def get_call(base: str, path: str, headers: dict[str, str], expect: bytes) -> Callable[[], Call]:
+    def make() -> Call:
         connection = Connection(base)
 
         def call() -> str | None:
-            status, body = connection.send(path, headers)
+            status, body = connection.send("GET", path, None, headers)
             if status != 200 or expect not in body:
                 return f"{status}: GET {path} {body[:160]!r}"
             return None
@@ -373,45 +327,6 @@ def get_call(base: str, path: str, headers: dict[str, str], expect: bytes) -> Ca
         return call
 
     return make
-
-
-def run_load(make_call: Callable[[], Callable[[], str | None]], concurrency: int, seconds: float) -> Run:
-    """``concurrency`` threads call their own ``make_call()`` for ``seconds``; a call returns None or an error."""
-    run = Run()
-    lock = threading.Lock()
-    ready = threading.Barrier(concurrency + 1)
-    stop_at = [0.0]
-
-    def worker() -> None:
-        call = make_call()
-        latencies: list[float] = []
-        errors: list[str] = []
-        ready.wait()
-        while time.perf_counter() < stop_at[0]:
-            started = time.perf_counter()
-            try:
-                error = call()
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            if error is None:
-                latencies.append(time.perf_counter() - started)
-            else:
-                errors.append(error)
-        with lock:
-            run.latencies.extend(latencies)
-            run.errors += len(errors)
-            run.first_error = run.first_error or (errors[0] if errors else "")
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    started = time.perf_counter()
-    stop_at[0] = started + seconds
-    ready.wait()
-    for thread in threads:
-        thread.join(timeout=seconds + 60)
-    run.seconds = time.perf_counter() - started
-    return run
 
 
 # --- the bench -------------------------------------------------------------------------------
@@ -441,62 +356,31 @@ def main(argv: list[str] | None = None) -> int:
     if holds < MINE_EVERY or holds > USERS * COURSES:
         parser.error(f"--holds must be between {MINE_EVERY} and {USERS * COURSES}")
 
-    base_url, explicit = pg_base()
-    try:
-        psycopg.connect(f"{base_url}/postgres", connect_timeout=3).close()
-    except psycopg.Error as exc:
-        if explicit:
-            print(f"PostgreSQL does not answer at {base_url}: {type(exc).__name__}")
-            return 1
-        print(f"PostgreSQL not reachable at {base_url}: bookings bench skipped (set BENCH_DATABASE_URL)")
-        return 0
-
-    signal.signal(signal.SIGTERM, raise_on_sigterm)
-    logs = Path(tempfile.mkdtemp(prefix="bench_bookings_"))
-    try:
-        return bench(args, seconds, holds, levels, base_url, logs)
-    except BenchError as exc:
-        print(f"\nFAILED: {exc}")
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted; cleaned up")
-        return 130
-    finally:
-        if args.keep_logs:
-            print(f"logs kept in {logs}")
-        else:
-            for log in logs.iterdir():
-                log.unlink()
-            logs.rmdir()
+    return run_bench(
+        "bookings", lambda pg, logs: bench(args, seconds, holds, levels, pg, logs), keep_logs=args.keep_logs
+    )
 
 
 def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int], pg: str, logs: Path) -> int:
     with bench_database(pg, DATABASE, keep=args.keep_db) as database_url:
         web_port = free_port()
         web = f"http://127.0.0.1:{web_port}"
-        env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "PYTHONDONTWRITEBYTECODE")}
-        env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": args.settings,
-                "DATABASE_URL": database_url,
-                "DEBUG": "0",
-                "SECRET_KEY": secrets.token_urlsafe(50),
-                "ALLOWED_HOSTS": "127.0.0.1",
-                "BOOKDESK_PRODUCTION": "0",
-                "BOOKDESK_DATA_DIR": str(logs),
-                "SITE_URL": web,
-                "EMAIL_URL": "locmem:",
-                "ACCESS_LOG_LEVEL": "WARNING",
-                "RATE_LIMIT_API": "1000000/60",
-                "RATE_LIMIT_AUTH": "1000/60",
-            }
+        env = app_env(
+            database_url,
+            logs,
+            DJANGO_SETTINGS_MODULE=args.settings,
+            ALLOWED_HOSTS="127.0.0.1",
+            SITE_URL=web,
+            ACCESS_LOG_LEVEL="WARNING",
+            RATE_LIMIT_API="1000000/60",
+            RATE_LIMIT_AUTH="1000/60",
         )
         started = time.perf_counter()
-        run_checked([*bookdesk_command(), "migrate", "--noinput", "-v", "0"], env, "migrate")
+        migrate(env)
         # The other customers take ids 1..USERS; the measured one is created by the app after them.
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(f"SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), {USERS})")
-        customer = int(run_checked([sys.executable, "-c", CUSTOMER_SCRIPT, CUSTOMER_EMAIL, PASSWORD], env, "customer"))
+        customer = int(run_script(CUSTOMER_SCRIPT, [CUSTOMER_EMAIL, PASSWORD], env, "customer"))
         migrated = time.perf_counter()
         counts = fill(database_url, holds=holds, customer=customer)
         filled = time.perf_counter()
@@ -508,17 +392,10 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
             f"{counts['mine']:,} of them the measured customer's; migrate {migrated - started:.1f} s, "
             f"fill + VACUUM ANALYZE {filled - migrated:.1f} s"
         )
-        plans = json.loads(run_checked([sys.executable, "-c", EXPLAIN_SCRIPT, CUSTOMER_EMAIL], env, "explain"))
+        plans = json.loads(run_script(EXPLAIN_SCRIPT, [CUSTOMER_EMAIL], env, "explain"))
 
-        web_argv = server_argv(args.server, port=web_port, workers=args.workers, threads=args.threads)
-        with subprocess_running(web_argv, env, logs / "web.log") as web_process:
-            wait_answers(web, "/healthz", web_process, logs / "web.log", "the web server")
-            status, body = request(
-                web, "POST", "/_allauth/app/v1/auth/login", {"email": CUSTOMER_EMAIL, "password": PASSWORD}
-            )
-            if status != 200:
-                raise BenchError(f"login answered {status}: {body[:300]!r}")
-            headers = {"X-Session-Token": json.loads(body)["meta"]["session_token"], "Accept": "application/json"}
+        with web_serving(args.server, web_port, env, logs, workers=args.workers, threads=args.threads) as web_process:
+            headers = {"X-Session-Token": login_token(web, CUSTOMER_EMAIL, PASSWORD), "Accept": "application/json"}
             status, body = request(web, "GET", "/api/bookings", headers=headers)
             if status != 200 or json.loads(body)["total"] != counts["mine"]:
                 raise BenchError(f"GET /api/bookings answered {status}: {body[:300]!r}")
@@ -550,8 +427,7 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
             for concurrency in levels:
                 for name, make in endpoints:
                     results.append((concurrency, name, run_load(make, concurrency, seconds)))
-                if web_process.poll() is not None:
-                    raise BenchError(f"the web server exited with {web_process.returncode}:\n{tail(logs / 'web.log')}")
+                exited(web_process, logs / "web.log", "the web server")
         status = report(results)
         load_after = os.getloadavg()
         print(
@@ -567,11 +443,9 @@ SEQ_SCAN = re.compile(r"Seq Scan on (\w+)")
 
 
 def report(results: list[tuple[int, str, Run]]) -> int:
-    header = (
+    print_header(
         f"{'conc':>4}  {'endpoint':<36}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'rate/hz':>9}{'p95/hz':>8}"
     )
-    print(header)
-    print("-" * len(header))
     failed, worst = False, 0.0
     health: dict[int, Run] = {c: run for c, name, run in results if name == "GET /healthz"}
     for concurrency, name, run in results:

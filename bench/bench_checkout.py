@@ -37,27 +37,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import itertools
 import json
 import math
 import os
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 import stripe
@@ -65,18 +56,29 @@ import stripe
 from benchkit import (
     SERVERS,
     BenchError,
+    Call,
+    Connection,
+    Cpu,
+    Db,
+    Exhausted,
+    Run,
+    app_env,
     bench_database,
+    exited,
     free_port,
+    login_token,
+    migrate,
     ms,
-    pg_base,
-    raise_on_sigterm,
+    print_header,
+    redis_running,
     request,
-    run_checked,
-    server_argv,
+    run_bench,
+    run_load,
+    run_script,
+    sandbox_serving,
     server_label,
-    subprocess_running,
-    tail,
-    wait_answers,
+    web_serving,
+    with_children,
 )
 
 TARGET_RATE = 100.0  # sessions/s at 64 clients
@@ -89,42 +91,14 @@ PASSWORD = "bench-Passw0rd-not-secret"
 # Run inside the server's environment (DJANGO_SETTINGS_MODULE, DATABASE_URL): users with verified
 # email addresses and session tokens, and courses with room for everyone. Prints JSON.
 SETUP_SCRIPT = r"""
-import json, sys
-from datetime import timedelta
 from importlib import import_module
 
-import django
-
-django.setup()
-
-from allauth.account.models import EmailAddress
-from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
-from django.contrib.auth.hashers import make_password
-from django.utils import timezone
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 
 from bookdesk.catalog.models import Course
 
-users_count, courses_count, password = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-User = get_user_model()
-hashed = make_password(password)
-users = User.objects.bulk_create(
-    [User(email=f"bench{i}@example.com", password=hashed, first_name=f"Bench {i}") for i in range(users_count)]
-)
-EmailAddress.objects.bulk_create(
-    [EmailAddress(user=user, email=user.email, verified=True, primary=True) for user in users]
-)
-starts = timezone.now() + timedelta(days=30)
-courses = Course.objects.bulk_create(
-    [
-        Course(
-            title=f"Bench course {i}", slug=f"bench-course-{i}", starts_at=starts + timedelta(hours=i),
-            ends_at=starts + timedelta(hours=i, minutes=90), capacity=100_000, price_amount=4500,
-            currency=settings.BOOKDESK_CURRENCY,
-        )
-        for i in range(courses_count)
-    ]
-)
+users = bench_users(int(sys.argv[1]), password=sys.argv[3])
+courses = roomy_courses(int(sys.argv[2]))
 store = import_module(settings.SESSION_ENGINE).SessionStore
 tokens = []
 for user in users[1:]:
@@ -134,6 +108,7 @@ for user in users[1:]:
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     tokens.append(session.session_key)
+starts = courses[0].starts_at
 crowd = Course.objects.create(
     title="Crowd course", slug="crowd-course", starts_at=starts, ends_at=starts + timedelta(minutes=90),
     capacity=int(sys.argv[4]), price_amount=4500, currency=settings.BOOKDESK_CURRENCY,
@@ -143,253 +118,15 @@ print(json.dumps(found))
 """
 
 
-@dataclass
-class Run:
-    """Latencies of one timed load run."""
-
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-    first_error: str = ""
-    statuses: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: float, minus: float = 0.0) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] - minus
-
-
-# --- processes and the database --------------------------------------------------------------
-
-
-def lock_waiters(admin: psycopg.Connection[Any], database_url: str) -> float:
-    """How many of the bench database's backends wait on a lock (a row lock, mostly) right now."""
-    name = urlsplit(database_url).path.lstrip("/")
-    query = "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
-    row = admin.execute(query, [name]).fetchone()
-    return float(row[0]) if row else 0.0
-
-
-def backend_pids(admin: psycopg.Connection[Any], database_url: str) -> list[int]:
-    """PostgreSQL's backend processes serving the bench database."""
-    name = urlsplit(database_url).path.lstrip("/")
-    rows = admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", [name]).fetchall()
-    return [int(row[0]) for row in rows]
-
-
-# --- CPU accounting (Linux /proc) -------------------------------------------------------------
-
-TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def process_cpu(pid: int) -> float | None:
-    """User + system CPU seconds of this process (all its threads) so far; None once it is gone."""
-    with contextlib.suppress(OSError, IndexError, ValueError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    return None
-
-
-def machine_cpu() -> float:
-    """Busy CPU seconds of the whole machine so far (all cores; idle and iowait excluded)."""
-    with contextlib.suppress(OSError, ValueError):
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
-        return (sum(values) - values[3] - values[4]) / TICK
-    return 0.0
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                    found.append(int(entry.name))
-    return found
-
-
-@dataclass
-class CpuParts:
-    """Where the CPU of one run went, in seconds, by group of processes (and this one, and the machine).
-
-    Sampled every half second, so processes that come and go during the run count too (PostgreSQL
-    backends do: Django reopens its connections after DB_CONN_MAX_AGE).
-    """
-
-    groups: dict[str, Callable[[], list[int]]]
-    probes: dict[str, Callable[[], float]] = field(default_factory=dict)  # averaged over the samples
-    spent: dict[str, float] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.probed: dict[str, list[float]] = {name: [] for name in self.probes}
-        self.first: dict[tuple[str, int], float] = {}
-        self.last: dict[tuple[str, int], float] = {}
-        self.stop = threading.Event()
-        self.sampler = threading.Thread(target=self._sample_until_stopped, daemon=True)
-
-    def _sample(self, starting: bool) -> None:
-        for name, find in self.groups.items():
-            for pid in find():
-                value = process_cpu(pid)
-                if value is not None:
-                    self.first.setdefault((name, pid), value if starting else 0.0)
-                    self.last[(name, pid)] = value
-
-    def _sample_until_stopped(self) -> None:
-        while not self.stop.wait(0.5):
-            self._sample(starting=False)
-            for name, probe in self.probes.items():
-                self.probed[name].append(probe())
-
-    def average(self, name: str) -> float:
-        values = self.probed.get(name) or [0.0]
-        return sum(values) / len(values)
-
-    def __enter__(self) -> CpuParts:
-        self._sample(starting=True)
-        self.client = sum(os.times()[:2])
-        self.machine = machine_cpu()
-        self.started = time.perf_counter()
-        self.sampler.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.sampler.join()
-        self._sample(starting=False)
-        for name in self.groups:
-            self.spent[name] = sum(value - self.first[key] for key, value in self.last.items() if key[0] == name)
-        self.seconds = time.perf_counter() - self.started
-        self.spent["bench client"] = sum(os.times()[:2]) - self.client
-        self.spent["machine"] = machine_cpu() - self.machine
-        self.spent["other processes"] = max(
-            0.0, self.spent["machine"] - sum(v for k, v in self.spent.items() if k != "machine")
-        )
-
-    def busiest(self, name: str) -> float:
-        """The largest share of one core (percent) a single process of the group used."""
-        spent = [value - self.first[key] for key, value in self.last.items() if key[0] == name]
-        return max(spent, default=0.0) / self.seconds * 100 if self.seconds else 0.0
-
-
-def wait_redis(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise BenchError(f"redis-server exited with {process.returncode}:\n{tail(log)}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-            sock.sendall(b"PING\r\n")
-            if sock.recv(64).startswith(b"+PONG"):
-                return
-        time.sleep(0.05)
-    raise BenchError(f"redis-server did not answer within 20 s:\n{tail(log)}")
-
-
 # --- load ------------------------------------------------------------------------------------
 
 
-def run_load(
-    make_call: Callable[[], Callable[[], str | None]], concurrency: int, seconds: float, rate: float | None = None
-) -> Run:
-    """``concurrency`` threads call their own ``make_call()`` for ``seconds``; a call returns None or an error.
-
-    Closed loop (each thread calls again as soon as it has its answer), or with ``rate`` an open schedule the
-    threads share: call k is due at start + k / rate, and whichever thread is free takes the next due call. Its
-    latency then runs from when it was due, so a call that starts late (every thread busy) counts its wait.
-    """
-    run = Run()
-    lock = threading.Lock()
-    ready = threading.Barrier(concurrency + 1)
-    stop_at = [0.0]
-    due = itertools.count()
-
-    def next_start() -> float | None:
-        """When this thread's next call starts (waiting for it on a schedule), or None when the run is over."""
-        if rate is None:
-            now = time.perf_counter()
-            return now if now < stop_at[0] else None
-        scheduled = stop_at[0] - seconds + next(due) / rate
-        if scheduled >= stop_at[0]:
-            return None
-        time.sleep(max(0.0, scheduled - time.perf_counter()))
-        return scheduled
-
-    def worker() -> None:
-        call = make_call()
-        latencies: list[float] = []
-        errors: dict[str, int] = {}
-        ready.wait()
-        while (started := next_start()) is not None:
-            try:
-                error = call()
-            except StopIteration:
-                error = "ran out of (user, course) pairs"
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            if error is None:
-                latencies.append(time.perf_counter() - started)
-                continue
-            errors[error] = errors.get(error, 0) + 1
-            if error.startswith("ran out"):
-                break
-        with lock:
-            run.latencies.extend(latencies)
-            for error, count in errors.items():
-                run.errors += count
-                run.first_error = run.first_error or error
-                kind = error.split(":", 1)[0][:40]
-                run.statuses[kind] = run.statuses.get(kind, 0) + count
-
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    started = time.perf_counter()
-    stop_at[0] = started + seconds
-    ready.wait()
-    for thread in threads:
-        thread.join(timeout=seconds + 60)
-    run.seconds = time.perf_counter() - started
-    return run
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection; reopened after the server closes it."""
-
-    def __init__(self, base: str) -> None:
-        parts = urlsplit(base)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port
-        self.conn: http.client.HTTPConnection | None = None
-
-    def send(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-            self.conn.connect()
-            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[union-attr]
-        try:
-            self.conn.request(method, path, body=body, headers=headers)
-            response = self.conn.getresponse()
-            data = response.read()
-        except Exception:
-            self.conn.close()
-            self.conn = None
-            raise
-        if response.will_close:
-            self.conn.close()
-            self.conn = None
-        return response.status, data
-
-
-def healthz_call(base: str) -> Callable[[], Callable[[], str | None]]:
-    def make() -> Callable[[], str | None]:
+def healthz_call(base: str) -> Callable[[], Call]:
+    def make() -> Call:
         connection = Connection(base)
 
         def call() -> str | None:
-            status, body = connection.send("GET", "/healthz", None, {})
+            status, body = connection.send("GET", "/healthz")
             return None if status == 200 else f"{status}: GET /healthz {body[:160]!r}"
 
         return call
@@ -397,12 +134,15 @@ def healthz_call(base: str) -> Callable[[], Callable[[], str | None]]:
     return make
 
 
-def checkout_call(base: str, pairs: Pairs) -> Callable[[], Callable[[], str | None]]:
-    def make() -> Callable[[], str | None]:
+def checkout_call(base: str, pairs: Pairs) -> Callable[[], Call]:
+    def make() -> Call:
         connection = Connection(base)
 
         def call() -> str | None:
-            token, course_id = next(pairs)
+            try:
+                token, course_id = next(pairs)
+            except StopIteration:
+                raise Exhausted("ran out of (user, course) pairs") from None
             body = json.dumps({"course_id": course_id}).encode()
             headers = {"Content-Type": "application/json", "X-Session-Token": token}
             status, answer = connection.send("POST", "/api/stripe/checkout", body, headers)
@@ -417,7 +157,7 @@ def checkout_call(base: str, pairs: Pairs) -> Callable[[], Callable[[], str | No
     return make
 
 
-def sandbox_call(base: str) -> Callable[[], Callable[[], str | None]]:
+def sandbox_call(base: str) -> Callable[[], Call]:
     """The SDK's session create straight to the sandbox, shaped like the app's (lines, metadata, key)."""
     params = {
         "mode": "payment",
@@ -436,7 +176,7 @@ def sandbox_call(base: str) -> Callable[[], Callable[[], str | None]]:
         ],
     }
 
-    def make() -> Callable[[], str | None]:
+    def make() -> Call:
         client = stripe.StripeClient(
             "sk_test_bench",
             base_addresses={"api": base},
@@ -505,108 +245,58 @@ def main(argv: list[str] | None = None) -> int:
     seconds = 2.0 if args.quick else args.seconds
     levels = [int(level) for level in args.concurrency.split(",") if level.strip()]
 
-    base_url, explicit = pg_base()
-    try:
-        psycopg.connect(f"{base_url}/postgres", connect_timeout=3).close()
-    except psycopg.Error as exc:
-        if explicit:
-            print(f"PostgreSQL does not answer at {base_url}: {type(exc).__name__}")
-            return 1
-        print(f"PostgreSQL not reachable at {base_url}: checkout bench skipped (set BENCH_DATABASE_URL)")
-        return 0
-
-    signal.signal(signal.SIGTERM, raise_on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
-    logs = Path(tempfile.mkdtemp(prefix="bench_checkout_"))
-    try:
-        return bench(args, seconds, levels, base_url, logs)
-    except BenchError as exc:
-        print(f"\nFAILED: {exc}")
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted; cleaned up")
-        return 130
-    finally:
-        if args.keep_logs:
-            print(f"logs kept in {logs}")
-        else:
-            shutil.rmtree(logs, ignore_errors=True)
+    return run_bench("checkout", lambda pg, logs: bench(args, seconds, levels, pg, logs), keep_logs=args.keep_logs)
 
 
 def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, logs: Path) -> int:
-    python = sys.executable
     # Enough pairs for every run at the most a 300 ms round trip allows (and 400/s at 0 ms), with room to spare.
     budget = sum(levels) / max(0.05, args.latency_ms / 1000) * (seconds + 1) + 400 * seconds + 64 * 4 + 16
     courses_count = max(3, math.ceil(budget * 1.5 / USERS)) | 1  # odd: coprime with USERS
 
-    (logs / "static").mkdir()  # STATIC_ROOT (BOOKDESK_DATA_DIR/static): no warning about it missing
     with bench_database(pg, f"bookdesk_bench_{os.getpid()}") as database_url:
         sandbox_port, web_port = free_port(), free_port()
         sandbox = f"http://127.0.0.1:{sandbox_port}"
         web = f"http://127.0.0.1:{web_port}"
-        # The configuration under test is spelled out here and in the server's arguments, nowhere else.
-        env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "GUNICORN_CMD_ARGS")}
-        env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "bookdesk.settings",
-                "DATABASE_URL": database_url,
-                "DEBUG": "0",
-                "SECRET_KEY": secrets.token_urlsafe(50),
-                # A test key against the sandbox: BOOKDESK_PRODUCTION=1 would (rightly) refuse it in /readyz.
-                "BOOKDESK_PRODUCTION": "0",
-                "BOOKDESK_DATA_DIR": str(logs),
-                "STRIPE_API_BASE": sandbox,
-                "STRIPE_SECRET_KEY": "sk_test_bench",
-                "STRIPE_WEBHOOK_SECRET": "whsec_bench",
-                "EMAIL_URL": "locmem:",
-                "RATE_LIMIT_CHECKOUT": "1000000/60",
-                "RATE_LIMIT_CHECKOUT_IP": "1000000/60",
-                "RATE_LIMIT_API": "1000000/60",
-            }
+        # The configuration under test is spelled out here (and in app_env) and in the server's arguments.
+        env = app_env(
+            database_url,
+            logs,
+            STRIPE_API_BASE=sandbox,
+            STRIPE_SECRET_KEY="sk_test_bench",
+            STRIPE_WEBHOOK_SECRET="whsec_bench",
+            RATE_LIMIT_CHECKOUT="1000000/60",
+            RATE_LIMIT_CHECKOUT_IP="1000000/60",
+            RATE_LIMIT_API="1000000/60",
         )
-        stack = contextlib.ExitStack()
-        with stack:
+        with contextlib.ExitStack() as stack:
             # Redis first: with REDIS_URL the sessions the setup writes go through it too.
             redis_process = None
             redis_server = shutil.which("redis-server") if args.cache == "redis" else None
             if redis_server:
-                redis_port = free_port()
-                redis_argv = [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""]
-                redis_process = stack.enter_context(subprocess_running(redis_argv, env, logs / "redis.log"))
-                wait_redis(redis_port, redis_process, logs / "redis.log")
-                env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
+                env["REDIS_URL"], redis_process = stack.enter_context(
+                    redis_running(redis_server, env, logs / "redis.log")
+                )
             elif args.cache == "redis":
                 print("redis-server not found (apt-get install redis-server): the cache is the database's")
 
             started = time.perf_counter()
-            run_checked([python, "-m", "bookdesk", "migrate", "--noinput", "-v", "0"], env, "migrate")
+            migrate(env)
             setup = json.loads(
-                run_checked(
-                    [python, "-c", SETUP_SCRIPT, str(USERS), str(courses_count), PASSWORD, str(CROWD_SEATS)],
-                    env,
-                    "setup",
-                ).strip()
+                run_script(SETUP_SCRIPT, [str(USERS), str(courses_count), PASSWORD, str(CROWD_SEATS)], env, "setup")
             )
             tokens: list[str] = setup["tokens"]
             courses: list[int] = setup["courses"]
 
-            sandbox_argv = [python, "-m", "stripe_sandbox", "--port", str(sandbox_port)]
-            web_argv = server_argv(args.server, port=web_port, workers=args.workers, threads=args.threads)
-            sandbox_process = stack.enter_context(subprocess_running(sandbox_argv, env, logs / "sandbox.log"))
-            web_process = stack.enter_context(subprocess_running(web_argv, env, logs / "web.log"))
-            wait_answers(sandbox, "/_sandbox/health", sandbox_process, logs / "sandbox.log", "the sandbox")
+            sandbox_process = stack.enter_context(sandbox_serving(sandbox_port, env, logs))
             status, body = request(sandbox, "POST", "/_sandbox/faults", {"latency_ms": args.latency_ms})
             if status != 200 or json.loads(body).get("latency_ms") != args.latency_ms:
                 raise BenchError(f"POST /_sandbox/faults answered {status}: {body[:200]!r}")
-            wait_answers(web, "/healthz", web_process, logs / "web.log", "the web server")
+            web_process = stack.enter_context(
+                web_serving(args.server, web_port, env, logs, workers=args.workers, threads=args.threads)
+            )
 
             # One user through allauth's headless login, to show the tokens are the real thing.
-            status, body = request(
-                web, "POST", "/_allauth/app/v1/auth/login", {"email": setup["login_email"], "password": PASSWORD}
-            )
-            if status != 200:
-                raise BenchError(f"login answered {status}: {body[:300]!r}")
-            tokens.insert(0, json.loads(body)["meta"]["session_token"])
+            tokens.insert(0, login_token(web, setup["login_email"], PASSWORD))
             pairs = Pairs(tokens, courses)
             cache = "Redis" if redis_process else "the database"
             print(
@@ -626,30 +316,29 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
                 if run.errors:
                     raise BenchError(f"warm-up: {run.errors} errors, first: {run.first_error}")
 
-            admin = stack.enter_context(psycopg.connect(f"{pg}/postgres", autocommit=True, connect_timeout=5))
+            db = stack.enter_context(Db(database_url))
             groups: dict[str, Callable[[], list[int]]] = {
-                "web server (app)": lambda: [web_process.pid, *children(web_process.pid)],
-                "postgres": lambda: backend_pids(admin, database_url),
+                "web server (app)": lambda: with_children([web_process.pid]),
+                "postgres": db.backend_pids,
                 "sandbox": lambda: [sandbox_process.pid],
             }
             if redis_process is not None:
                 groups["redis"] = lambda: [redis_process.pid]
-            probes = {"lock waiters": lambda: lock_waiters(admin, database_url)}
+            probes = {"lock waiters": db.lock_waiters}
             results = []
             cpu = []
             for concurrency in levels:
                 health = run_load(healthz_call(web), concurrency, seconds)
                 direct = run_load(sandbox_call(sandbox), concurrency, seconds)
-                with CpuParts(groups, probes) as parts:
+                with Cpu(groups, probes) as parts:
                     checkout = run_load(checkout_call(web, pairs), concurrency, seconds)
                 results.append((concurrency, health, direct, checkout))
                 cpu.append((concurrency, checkout, parts))
-                if web_process.poll() is not None:
-                    raise BenchError(f"the web server exited with {web_process.returncode}:\n{tail(logs / 'web.log')}")
+                exited(web_process, logs / "web.log", "the web server")
             # The same load with Stripe answering at once: what the stack can do when nothing waits.
             request(sandbox, "POST", "/_sandbox/faults", {"latency_ms": 0})
             top = max(levels)
-            with CpuParts(groups, probes) as parts:
+            with Cpu(groups, probes) as parts:
                 capacity = run_load(checkout_call(web, pairs), top, seconds)
             status = report(results, args.latency_ms)
             at_top, top_parts = results[-1][3], cpu[-1][2]
@@ -658,7 +347,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
                 f"{ms(capacity.percentile(0.5))} ms, p95 {ms(capacity.percentile(0.95))} ms, {capacity.errors} errors"
                 f" (vs {at_top.rate:.1f}/s at {args.latency_ms} ms)"
             )
-            busy = machine_busy(top_parts, at_top)
+            busy = top_parts.busy()
             worker = top_parts.busiest("web server (app)")
             waiting = top_parts.average("lock waiters")
             if busy >= 90:
@@ -748,12 +437,7 @@ def crowd_run(base: str, tokens: list[str], course_id: int, database_url: str, l
     return ok
 
 
-def machine_busy(parts: CpuParts, run: Run) -> float:
-    """How busy all the machine's cores were during the run, in percent."""
-    return parts.spent.get("machine", 0.0) / (run.seconds * (os.cpu_count() or 1)) * 100 if run.seconds else 0.0
-
-
-def report_cpu(cpu: list[tuple[int, Run, CpuParts]], labels: list[str]) -> None:
+def report_cpu(cpu: list[tuple[int, Run, Cpu]], labels: list[str]) -> None:
     if not cpu or not cpu[0][2].spent.get("machine"):
         return
     names = [name for name in cpu[0][2].spent if name != "machine"]
@@ -761,18 +445,16 @@ def report_cpu(cpu: list[tuple[int, Run, CpuParts]], labels: list[str]) -> None:
         "\nCPU per checkout (ms, all cores) during the checkout runs; how busy the machine was, and the busiest"
         "\nbusiest web server process (percent of one core: a Python process runs one thread at a time):"
     )
-    header = (
+    print_header(
         f"{'conc':>8}  "
         + "".join(f"{name:>16}" for name in names)
         + f"{'total':>10}{'machine busy':>14}{'top worker':>12}"
     )
-    print(header)
-    print("-" * len(header))
     cores = os.cpu_count() or 1
     for label, (_, run, parts) in zip(labels, cpu, strict=True):
         count = max(1, len(run.latencies))
         cells = "".join(f"{parts.spent[name] * 1000 / count:16.1f}" for name in names)
-        busy = machine_busy(parts, run)
+        busy = parts.busy()
         worker = parts.busiest("web server (app)")
         print(f"{label:>8}  {cells}{parts.spent['machine'] * 1000 / count:10.1f}{busy:13.0f}%{worker:11.0f}%")
     _, run, parts = cpu[-2] if len(cpu) > 1 else cpu[-1]  # the most clients, Stripe at its latency
@@ -786,12 +468,10 @@ def report_cpu(cpu: list[tuple[int, Run, CpuParts]], labels: list[str]) -> None:
 
 
 def report(results: list[tuple[int, Run, Run, Run]], latency_ms: int) -> int:
-    header = (
+    print_header(
         f"{'conc':>4}  {'endpoint':<28}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}"
         f"{'own p50':>9}{'own p95':>9}{'errors':>8}{'rate/hz':>9}{'p50/hz':>8}"
     )
-    print(header)
-    print("-" * len(header))
     failed = False
     verdict = ""
     for concurrency, health, direct, checkout in results:
@@ -817,7 +497,7 @@ def report(results: list[tuple[int, Run, Run, Run]], latency_ms: int) -> int:
         for name, run, _, _ in rows:
             if run.errors:
                 failed = True
-                counts = ", ".join(f"{kind} x{count}" for kind, count in sorted(run.statuses.items()))
+                counts = ", ".join(f"{kind} x{count}" for kind, count in sorted(run.kinds().items()))
                 print(f"      {name}: {counts}; first: {run.first_error[:200]}")
         if concurrency == 64:
             own95 = checkout.percentile(0.95, stripe_p50)

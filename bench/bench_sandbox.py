@@ -23,9 +23,6 @@ Bounded in time; stops by itself.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import http.client
-import json
 import os
 import statistics
 import subprocess
@@ -35,15 +32,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import requests
 import stripe
 
-from benchkit import Run, free_port
+from benchkit import ROOT, Call, Exhausted, Run, free_port, ms, process_cpu, request, run_load
 
-ROOT = Path(__file__).resolve().parents[1]
 SESSION_PARAMS = {
     "mode": "payment",
     "success_url": "http://127.0.0.1:8000/payment/success?session_id={CHECKOUT_SESSION_ID}",
@@ -77,19 +71,6 @@ class Target:
 
     base: str
     pid: int | None
-
-
-TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def process_cpu(pid: int | None) -> float | None:
-    """User + system CPU seconds of the process (all its threads) so far; None without one."""
-    if pid is None:
-        return None
-    with contextlib.suppress(OSError, IndexError, ValueError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
-    return None
 
 
 @contextmanager
@@ -145,19 +126,6 @@ def wait_healthy(base: str, process: subprocess.Popen[bytes]) -> None:
     raise SystemExit("the sandbox did not answer /_sandbox/health within 20 s")
 
 
-def request(base: str, method: str, path: str, payload: dict[str, int] | None = None) -> tuple[int, bytes]:
-    parts = urlsplit(base)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
-    try:
-        body = json.dumps(payload).encode() if payload is not None else None
-        headers = {"Content-Type": "application/json"} if body is not None else {}
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
 def client_for(base: str) -> stripe.StripeClient:
     return stripe.StripeClient("sk_test_bench", base_addresses={"api": base}, max_network_retries=0)
 
@@ -165,49 +133,18 @@ def client_for(base: str) -> stripe.StripeClient:
 # --- load ------------------------------------------------------------------------------------
 
 
-class Exhausted(Exception):
-    """Raised by a call that has nothing left to work on (e.g. no open session left to expire)."""
+def answered(make_call: Callable[[], Callable[[], object]]) -> Callable[[], Call]:
+    """The SDK raises what goes wrong (a failure to `run_load`): whatever a call returns is an answer."""
 
-
-def run_load(make_call: Callable[[], Callable[[], object]], concurrency: int, seconds: float) -> Run:
-    """Run ``concurrency`` threads, each calling its own ``make_call()`` in a loop for ``seconds``
-    (or until a call raises :class:`Exhausted`)."""
-    run = Run()
-    lock = threading.Lock()
-    ready = threading.Barrier(concurrency + 1)
-    stop_at = [0.0]
-
-    def worker() -> None:
+    def make() -> Call:
         call = make_call()
-        latencies: list[float] = []
-        errors, first_error = 0, ""
-        ready.wait()
-        while time.perf_counter() < stop_at[0]:
-            started = time.perf_counter()
-            try:
-                call()
-            except Exhausted:
-                break
-            except Exception as error:
-                errors += 1
-                first_error = first_error or f"{type(error).__name__}: {error}"
-                continue
-            latencies.append(time.perf_counter() - started)
-        with lock:
-            run.latencies.extend(latencies)
-            run.errors += errors
-            run.first_error = run.first_error or first_error
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    started = time.perf_counter()
-    stop_at[0] = started + seconds
-    ready.wait()
-    for thread in threads:
-        thread.join(timeout=seconds + 30)
-    run.seconds = time.perf_counter() - started
-    return run
+        def answer() -> None:
+            call()
+
+        return answer
+
+    return make
 
 
 @dataclass
@@ -227,7 +164,7 @@ def measured_load(
     target: Target, make_call: Callable[[], Callable[[], object]], concurrency: int, seconds: float
 ) -> Measured:
     before = process_cpu(target.pid)
-    run = run_load(make_call, concurrency, seconds)
+    run = run_load(answered(make_call), concurrency, seconds)
     after = process_cpu(target.pid)
     return Measured(run, after - before if before is not None and after is not None else None)
 
@@ -353,10 +290,6 @@ def measure_latency_fault(base: str, requested_ms: list[int], samples: int) -> l
 
 
 # --- report ----------------------------------------------------------------------------------
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:8.1f}"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -46,42 +46,46 @@ import argparse
 import contextlib
 import hashlib
 import hmac
-import http.client
 import itertools
 import json
 import os
 import pstats
-import secrets
-import signal
-import socket
 import subprocess
 import sys
-import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
-
-import psycopg
+from urllib.parse import urlencode
 
 from benchkit import (
+    BOOKDESK,
     SERVERS,
     BenchError,
+    Call,
+    Connection,
+    Cpu,
+    Db,
+    Exhausted,
+    Run,
+    app_env,
     bench_database,
+    exited,
     free_port,
+    migrate,
     ms,
-    pg_base,
-    raise_on_sigterm,
+    print_header,
+    run_bench,
     run_checked,
-    server_argv,
+    run_load,
+    run_script,
+    sandbox_serving,
     server_label,
     subprocess_running,
     tail,
-    wait_answers,
+    web_serving,
+    with_children,
 )
 
 WEBHOOK_SECRET = "whsec_bench_webhooks"
@@ -96,37 +100,16 @@ USERS = 64  # a power of two; the number of courses is odd, so (k % users, k % c
 # Run in the server's environment: users and roomy courses, then `total` orders placed and their
 # Checkout Sessions created through the real services, by a few threads. Prints the session ids as JSON.
 SETUP_SCRIPT = r"""
-import json, sys, threading
-from datetime import timedelta
+import threading
 
-import django
-
-django.setup()
-
-from django.conf import settings
 from django.db import connections
-from django.utils import timezone
 
-from bookdesk.accounts.models import User
-from bookdesk.catalog.models import Course
 from bookdesk.orders.services import ItemRequest, order_place
 from bookdesk.payments.checkout import checkout_start
 
 users_count, courses_count, total, threads = (int(arg) for arg in sys.argv[1:5])
-users = User.objects.bulk_create(
-    [User(email=f"bench{i}@example.com", first_name=f"Bench {i}") for i in range(users_count)]
-)
-starts = timezone.now() + timedelta(days=30)
-courses = Course.objects.bulk_create(
-    [
-        Course(
-            title=f"Bench course {i}", slug=f"bench-course-{i}", starts_at=starts + timedelta(hours=i),
-            ends_at=starts + timedelta(hours=i, minutes=90), capacity=100_000, price_amount=4500,
-            currency=settings.BOOKDESK_CURRENCY,
-        )
-        for i in range(courses_count)
-    ]
-)
+users = bench_users(users_count)
+courses = roomy_courses(courses_count)
 sessions = [""] * total
 errors = []
 
@@ -152,172 +135,7 @@ print(json.dumps(sessions))
 """
 
 
-@dataclass
-class Run:
-    """Latencies and failures of one load run."""
-
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    errors: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    @property
-    def sent(self) -> int:
-        return len(self.latencies) + self.failed
-
-    @property
-    def failed(self) -> int:
-        return sum(self.errors.values())
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-# --- processes and the database --------------------------------------------------------------
-
-
-class Db:
-    """A connection of the bench's own to the bench database, for checks and counts."""
-
-    def __init__(self, url: str) -> None:
-        self.conn = psycopg.connect(url, autocommit=True, connect_timeout=5)
-        self.name = urlsplit(url).path.lstrip("/")
-
-    def value(self, sql: str, params: Sequence[object] = ()) -> Any:
-        row = self.conn.execute(sql, params).fetchone()  # type: ignore[arg-type]
-        return row[0] if row else None
-
-    def rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        return self.conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
-
-    def backend_pids(self) -> list[int]:
-        rows = self.rows("SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [self.name])
-        return [int(row[0]) for row in rows]
-
-
-# --- CPU accounting (Linux /proc) ------------------------------------------------------------
-
-TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-
-
-def process_cpu(pids: list[int]) -> dict[int, float]:
-    """User + system CPU seconds of each of these processes so far (gone ones are left out)."""
-    found = {}
-    for pid in pids:
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            found[pid] = (int(fields[11]) + int(fields[12])) / TICK
-    return found
-
-
-def machine_cpu() -> float:
-    """Busy CPU seconds of the whole machine so far (idle and iowait excluded)."""
-    with contextlib.suppress(OSError, ValueError):
-        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:8]]
-        return (sum(values) - values[3] - values[4]) / TICK
-    return 0.0
-
-
-def with_children(pids: list[int]) -> list[int]:
-    parents = set(pids)
-    found = list(pids)
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) in parents:
-                    found.append(int(entry.name))
-    return found
-
-
-class Cpu:
-    """CPU seconds spent by groups of processes (and this one, and the machine) during a block.
-
-    The groups' processes are sampled twice a second, so one that ends meanwhile (a database
-    connection closed after DB_CONN_MAX_AGE) still counts up to its last sample.
-    """
-
-    def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
-        self.groups = groups
-        self.spent: dict[str, float] = {}
-        self.wall = 0.0
-        self.last: dict[str, dict[int, float]] = {name: {} for name in groups}
-        self.done = threading.Event()
-
-    def sample(self) -> None:
-        for name, find in self.groups.items():
-            self.last[name].update(process_cpu(sorted(set(self.last[name]) | set(find()))))
-
-    def sampler(self) -> None:
-        while not self.done.wait(0.5):
-            self.sample()
-
-    def __enter__(self) -> Cpu:
-        self.sample()
-        self.start = {name: dict(seen) for name, seen in self.last.items()}
-        self.client = sum(os.times()[:2])
-        self.machine = machine_cpu()
-        self.started = time.perf_counter()
-        self.thread = threading.Thread(target=self.sampler, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.wall = time.perf_counter() - self.started
-        self.done.set()
-        self.thread.join()
-        self.sample()
-        for name, seen in self.last.items():
-            self.spent[name] = sum(seconds - self.start[name].get(pid, 0.0) for pid, seconds in seen.items())
-        self.spent["bench client"] = sum(os.times()[:2]) - self.client
-        machine = machine_cpu() - self.machine
-        self.spent["other processes"] = max(0.0, machine - sum(self.spent.values()))
-        self.spent["machine"] = machine
-
-    def line(self, count: int, unit: str) -> str:
-        cores = os.cpu_count() or 1
-        parts = [
-            f"{name} {seconds * 1000 / max(1, count):.2f}" for name, seconds in self.spent.items() if name != "machine"
-        ]
-        busy = self.spent.get("machine", 0.0) / (self.wall * cores) * 100 if self.wall else 0.0
-        return f"CPU ms per {unit}: " + ", ".join(parts) + f"; machine {busy:.0f}% busy ({cores} CPUs)"
-
-
 # --- HTTP ------------------------------------------------------------------------------------
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection with TCP_NODELAY; reopened after the server closes it."""
-
-    def __init__(self, base: str) -> None:
-        parts = urlsplit(base)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port
-        self.conn: http.client.HTTPConnection | None = None
-
-    def send(
-        self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
-    ) -> tuple[int, bytes]:
-        if self.conn is None:
-            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-            self.conn.connect()
-            self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[union-attr]
-        try:
-            self.conn.request(method, path, body=body, headers=headers or {})
-            response = self.conn.getresponse()
-            data = response.read()
-        except Exception:
-            self.conn.close()
-            self.conn = None
-            raise
-        if response.will_close:
-            self.conn.close()
-            self.conn = None
-        return response.status, data
 
 
 def sign(payload: bytes, secret: str = WEBHOOK_SECRET) -> str:
@@ -334,45 +152,23 @@ def run_requests(
     call: Callable[[Connection, Any], str | None],
     seconds: float = float("inf"),
 ) -> Run:
-    """Send every item once from ``concurrency`` threads, or as many as ``seconds`` allow.
-
-    ``call`` returns None or what went wrong; ``Run.sent`` says how many items were sent.
+    """Send every item once from ``concurrency`` threads, each with its own connection, or as many as
+    ``seconds`` allow. ``call`` returns None or what went wrong; ``Run.sent`` says how many items were sent.
     """
-    run = Run()
-    lock = threading.Lock()
-    ready = threading.Barrier(concurrency + 1)
     counter = itertools.count()  # next() is atomic under the GIL
 
-    def worker() -> None:
+    def make() -> Call:
         connection = Connection(base)
-        latencies: list[float] = []
-        errors: dict[str, int] = {}
-        ready.wait()
-        while (k := next(counter)) < len(items) and time.perf_counter() < stop_at:
-            started = time.perf_counter()
-            try:
-                error = call(connection, items[k])
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            if error is None:
-                latencies.append(time.perf_counter() - started)
-            else:
-                errors[error[:200]] = errors.get(error[:200], 0) + 1
-        with lock:
-            run.latencies.extend(latencies)
-            for error, count in errors.items():
-                run.errors[error] = run.errors.get(error, 0) + count
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    started = time.perf_counter()
-    stop_at = started + seconds
-    ready.wait()
-    for thread in threads:
-        thread.join()
-    run.seconds = time.perf_counter() - started
-    return run
+        def send_next() -> str | None:
+            k = next(counter)
+            if k >= len(items):
+                raise Exhausted
+            return call(connection, items[k])
+
+        return send_next
+
+    return run_load(make, concurrency, seconds)
 
 
 def healthz(connection: Connection, _: object) -> str | None:
@@ -492,38 +288,10 @@ def main(argv: list[str] | None = None) -> int:
         args.events, args.orders = min(args.events, 500), min(args.orders, 200)
     levels = [int(level) for level in args.concurrency.split(",") if level.strip()]
 
-    pg, explicit = pg_base()
-    try:
-        psycopg.connect(f"{pg}/postgres", connect_timeout=3).close()
-    except psycopg.Error as exc:
-        if explicit:
-            print(f"PostgreSQL does not answer at {pg}: {type(exc).__name__}")
-            return 1
-        print(f"PostgreSQL not reachable at {pg}: webhook bench skipped (set BENCH_DATABASE_URL)")
-        return 0
-
-    signal.signal(signal.SIGTERM, raise_on_sigterm)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored
-    logs = Path(tempfile.mkdtemp(prefix="bench_webhooks_"))
-    try:
-        return bench(args, levels, pg, logs)
-    except BenchError as exc:
-        print(f"\nFAILED: {exc}")
-        return 1
-    except KeyboardInterrupt:
-        print("\ninterrupted; cleaned up")
-        return 130
-    finally:
-        if args.keep_logs:
-            print(f"logs kept in {logs}")
-        else:
-            for log in logs.iterdir():
-                log.unlink()
-            logs.rmdir()
+    return run_bench("webhooks", lambda pg, logs: bench(args, levels, pg, logs), keep_logs=args.keep_logs)
 
 
 def bench(args: argparse.Namespace, levels: list[int], pg: str, logs: Path) -> int:
-    python = sys.executable
     # (worker processes, orders, under cProfile) per round; every round has fresh orders.
     # (worker processes, threads each, orders, under cProfile)
     rounds = [(1, 1, args.orders, False), (1, 2, args.orders, False), (2, 2, args.orders, False)]
@@ -535,34 +303,20 @@ def bench(args: argparse.Namespace, levels: list[int], pg: str, logs: Path) -> i
     with bench_database(pg, f"bookdesk_bench_webhooks_{os.getpid()}") as database_url:
         sandbox_port, web_port = free_port(), free_port()
         sandbox, web = f"http://127.0.0.1:{sandbox_port}", f"http://127.0.0.1:{web_port}"
-        env = {key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "PYTHONDONTWRITEBYTECODE")}
-        env.update(
-            {
-                "DJANGO_SETTINGS_MODULE": "bookdesk.settings",
-                "DATABASE_URL": database_url,
-                "DEBUG": "0",
-                "SECRET_KEY": secrets.token_urlsafe(50),
-                "BOOKDESK_PRODUCTION": "0",  # a test key against the sandbox
-                "BOOKDESK_DATA_DIR": str(logs),
-                "STRIPE_API_BASE": sandbox,
-                "STRIPE_SECRET_KEY": STRIPE_KEY,
-                "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET,
-                "EMAIL_URL": "locmem:",
-            }
+        env = app_env(
+            database_url,
+            logs,
+            STRIPE_API_BASE=sandbox,
+            STRIPE_SECRET_KEY=STRIPE_KEY,
+            STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
         )
-        bookdesk = [python, "-m", "bookdesk"]
-        run_checked([*bookdesk, "migrate", "--noinput", "-v", "0"], env, "migrate", timeout=240)
-        run_checked([*bookdesk, "createcachetable", "-v", "0"], env, "createcachetable", timeout=240)
-        db = Db(database_url)
-        web_argv = server_argv(args.server, port=web_port, workers=args.workers, threads=args.threads)
+        migrate(env)
+        run_checked([*BOOKDESK, "createcachetable", "-v", "0"], env, "createcachetable", timeout=240)
         with (
-            subprocess_running(
-                [python, "-m", "stripe_sandbox", "--port", str(sandbox_port)], env, logs / "sandbox.log"
-            ) as sandbox_process,
-            subprocess_running(web_argv, env, logs / "web.log") as web_process,
+            Db(database_url) as db,
+            sandbox_serving(sandbox_port, env, logs) as sandbox_process,
+            web_serving(args.server, web_port, env, logs, workers=args.workers, threads=args.threads) as web_process,
         ):
-            wait_answers(sandbox, "/_sandbox/health", sandbox_process, logs / "sandbox.log", "the sandbox")
-            wait_answers(web, "/healthz", web_process, logs / "web.log", "the web server")
             print(
                 f"bookdesk on {server_label(args.server, workers=args.workers, threads=args.threads)}, DEBUG off, "
                 f"PostgreSQL {db.value('SHOW server_version')} at {pg}; {os.cpu_count()} CPUs, "
@@ -574,12 +328,10 @@ def bench(args: argparse.Namespace, levels: list[int], pg: str, logs: Path) -> i
                 "sandbox": lambda: [sandbox_process.pid],
             }
             intake_failed = intake(web, db, args.events, levels, web_cpu)
-            if web_process.poll() is not None:
-                raise BenchError(f"the web server exited with {web_process.returncode}:\n{tail(logs / 'web.log')}")
+            exited(web_process, logs / "web.log", "the web server")
             fulfil_failed = fulfilment(
                 args, env, db, sandbox, web, sandbox_process, rounds, total_orders, courses_count, logs
             )
-        db.conn.close()
     print(f"\nwhole run {time.perf_counter() - started:.0f} s")
     return 1 if intake_failed or fulfil_failed else 0
 
@@ -590,17 +342,15 @@ def intake(web: str, db: Db, events: int, levels: list[int], groups: dict[str, C
     warm = [customer_event(k) for k in range(max(levels) * 8)]
     for items, call in ((warm, post_event), (range(max(levels) * 8), healthz)):
         run = run_requests(web, items, max(levels), call)
-        if run.failed:
-            raise BenchError(f"warm-up: {run.failed} failures, first: {next(iter(run.errors))}")
+        if run.errors:
+            raise BenchError(f"warm-up: {run.errors} failures, first: {run.first_error}")
     expected = len(warm)
 
     print(f"\n1. intake: {events} distinct signed customer.created events per concurrency (no worker running)\n")
-    header = (
+    print_header(
         f"{'conc':>4}  {'endpoint':<26}{'req/s':>8}{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'fail':>6}"
         f"{'srv CPU ms':>11}{'rate/hz':>9}{'p50/hz':>8}{'p99/hz':>8}"
     )
-    print(header)
-    print("-" * len(header))
     failed = False
     cpu_lines = []
     rates = []
@@ -624,9 +374,9 @@ def intake(web: str, db: Db, events: int, levels: list[int], groups: dict[str, C
                 )
             print(
                 f"{concurrency:>4}  {name:<26}{run.rate:8.0f}{ms(run.percentile(0.5)):>8}{ms(run.percentile(0.95)):>8}"
-                f"{ms(run.percentile(0.99)):>8}{run.failed:>6}{own:11.2f}{ratios}"
+                f"{ms(run.percentile(0.99)):>8}{run.errors:>6}{own:11.2f}{ratios}"
             )
-            for error, count in run.errors.items():
+            for error, count in run.failures.items():
                 failed = True
                 print(f"      {count} x {error}")
             if run.sent < events:
@@ -678,17 +428,14 @@ def fulfilment(
     python = sys.executable
     started = time.perf_counter()
     threads = 8
-    out = run_checked(
-        [python, "-c", SETUP_SCRIPT, str(USERS), str(courses_count), str(total_orders), str(threads)],
-        env,
-        "setup",
-        timeout=240,
+    out = run_script(
+        SETUP_SCRIPT, [str(USERS), str(courses_count), str(total_orders), str(threads)], env, "setup", timeout=240
     )
     sessions: list[str] = json.loads(out.strip().splitlines()[-1])
     placed = time.perf_counter() - started
     paid = run_requests(sandbox, sessions, 8, pay_session)
-    if paid.failed:
-        raise BenchError(f"paying sessions: {paid.failed} failures, first: {next(iter(paid.errors))}")
+    if paid.errors:
+        raise BenchError(f"paying sessions: {paid.errors} failures, first: {paid.first_error}")
     events = completed_events(sandbox)
     missing = [s for s in sessions if s not in events]
     if missing:
@@ -710,12 +457,10 @@ def fulfilment(
         f"queued, sent to Django's locmem backend); orders/s: confirmed and emailed, from release to the last "
         "processed_at or sent_at stamp\n"
     )
-    header = (
+    print_header(
         f"{'workers×threads':>15}  {'orders':>6}{'orders/s':>10}{'per worker':>12}{'release→done s':>16}"
         f"{'emails sent':>13}{'not confirmed':>15}"
     )
-    print(header)
-    print("-" * len(header))
     failed = False
     cpu_lines = []
     per_worker: dict[str, float] = {}
@@ -726,8 +471,8 @@ def fulfilment(
     for workers, threads_each, orders, profiling in rounds:
         batch, offset = sessions[offset : offset + orders], offset + orders
         posted = run_requests(web, [events[s] for s in batch], 16, post_event)
-        if posted.failed:
-            raise BenchError(f"posting completed events: {posted.failed} failures, first: {next(iter(posted.errors))}")
+        if posted.errors:
+            raise BenchError(f"posting completed events: {posted.errors} failures, first: {posted.first_error}")
         first_pk = db.value(
             "SELECT min(id) FROM payments_webhookevent WHERE stripe_id = ANY(%s)",
             [[json.loads(events[s])["id"] for s in batch]],
@@ -820,8 +565,7 @@ def wait_started(processes: list[subprocess.Popen[bytes]], logs: list[Path]) -> 
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for process, log in zip(processes, logs, strict=True):
-            if process.poll() is not None:
-                raise BenchError(f"a worker exited with {process.returncode}:\n{tail(log)}")
+            exited(process, log, "a worker")
         if all("worker running" in log.read_text(errors="replace") for log in logs):
             time.sleep(0.3)
             return
@@ -851,8 +595,7 @@ def wait_done(
         if left == 0:
             return time.perf_counter()
         for process, log in zip(processes, logs, strict=True):
-            if process.poll() is not None:
-                raise BenchError(f"a worker exited with {process.returncode}:\n{tail(log)}")
+            exited(process, log, "a worker")
         time.sleep(0.05)
     return time.perf_counter()
 

@@ -1,4 +1,5 @@
-"""factory_boy factories for users and the catalog, shared by every test package."""
+"""factory_boy factories for users and the catalog, and the helpers every test package shares to make
+customers who can sign in, sign them in, and place orders in a given state."""
 
 from __future__ import annotations
 
@@ -6,11 +7,16 @@ import datetime as dt
 from typing import Any
 
 import factory
+from django.test import Client
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from bookdesk.accounts.models import User
+from bookdesk.accounts.services import user_ensure_verified
 from bookdesk.catalog.models import Course, License, OpeningHours, Product, Resource, Service
+from bookdesk.catalog.selectors import business_time_zone, business_today
+from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderStatus, Reservation
+from bookdesk.orders.services import ItemRequest, order_place
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
 
@@ -146,3 +152,64 @@ class BeatFactory(ProductFactory):
     basic = factory.RelatedFactory(LicenseFactory, "product", tier=License.Tier.BASIC, price_amount=2999)
     premium = factory.RelatedFactory(LicenseFactory, "product", tier=License.Tier.PREMIUM, price_amount=7999)
     exclusive = factory.RelatedFactory(LicenseFactory, "product", tier=License.Tier.EXCLUSIVE, price_amount=49900)
+
+
+# --- customers who sign in -----------------------------------------------------------------------
+
+
+def verified_customer(email: str = "ada@example.com", password: str = DEFAULT_PASSWORD) -> User:
+    """A customer who can sign in at once (address verified), made or reset by the app's own service."""
+    return user_ensure_verified(email=email, password=password)[0]
+
+
+def signed_in(user: User | None = None) -> Client:
+    """Django's test client with `user` (a new customer unless given) signed in by session cookie."""
+    client = Client()
+    client.force_login(user or UserFactory())
+    return client
+
+
+def login_token(email: str, password: str = DEFAULT_PASSWORD) -> str:
+    """A verified customer with this email (made if needed) logged in through allauth's headless API:
+    the real app session token (X-Session-Token)."""
+    verified_customer(email, password)
+    response = Client().post(
+        "/_allauth/app/v1/auth/login", {"email": email, "password": password}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    return str(response.json()["meta"]["session_token"])
+
+
+# --- orders in a given state ---------------------------------------------------------------------
+
+
+def studio(days_ahead: int = 3) -> tuple[Service, dt.date]:
+    """A service whose resource is open 09:00–18:00 on the day `days_ahead` from today (business time)."""
+    day = business_today() + dt.timedelta(days=days_ahead)
+    resource = ResourceFactory()
+    OpeningHoursFactory(resource=resource, weekday=day.weekday(), opens_at=dt.time(9), closes_at=dt.time(18))
+    return ServiceFactory(resources=[resource]), day
+
+
+def slot(day: dt.date, hour: int) -> dt.datetime:
+    """The start of the slot at `hour` (business time) on `day`, in UTC."""
+    return dt.datetime.combine(day, dt.time(hour), tzinfo=business_time_zone()).astimezone(dt.UTC)
+
+
+def place(user: User, *items: ItemRequest) -> Order:
+    """An order placed through the real `order_place` (holds taken, payment pending)."""
+    return order_place(user=user, items=list(items), now=timezone.now())
+
+
+def set_holds(order: Order, status: str) -> None:
+    """Every seat, slot and license of the order set to `status`."""
+    for model in (Booking, Reservation, Grant):
+        model.objects.filter(line__order=order).update(status=status)
+
+
+def confirm(order: Order) -> Order:
+    """Paid and fulfilled, as `fulfil_checkout` leaves it."""
+    set_holds(order, HoldStatus.CONFIRMED)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.CONFIRMED)
+    order.refresh_from_db()
+    return order

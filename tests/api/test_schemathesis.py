@@ -17,20 +17,12 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from bookdesk.accounts.services import user_ensure_verified
+from factories import login_token
 
 
 @pytest.fixture
 def session_headers(db: None) -> dict[str, str]:
-    from django.test import Client
-
-    user_ensure_verified(email="fuzz@example.com", password="fuzz-passphrase-31")
-    response = Client().post(
-        "/_allauth/app/v1/auth/login",
-        {"email": "fuzz@example.com", "password": "fuzz-passphrase-31"},
-        content_type="application/json",
-    )
-    return {"X-Session-Token": response.json()["meta"]["session_token"]}
+    return {"X-Session-Token": login_token("fuzz@example.com")}
 
 
 @pytest.fixture

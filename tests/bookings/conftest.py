@@ -10,49 +10,12 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from django.test import Client
-from django.utils import timezone
 
-from bookdesk.accounts.services import user_ensure_verified
 from bookdesk.catalog.models import License, Product, Service
-from bookdesk.catalog.selectors import business_time_zone, business_today
 from bookdesk.orders.holds import release_holds
-from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderStatus, Reservation
-from bookdesk.orders.services import ItemRequest, order_expire, order_place
-from factories import BeatFactory, OpeningHoursFactory, ResourceFactory, ServiceFactory
-
-PASSWORD = "a-long-test-passphrase-42"
-
-
-def customer(email: str) -> Any:
-    return user_ensure_verified(email=email, password=PASSWORD)[0]
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-def token_for(user: Any) -> str:
-    """A real allauth headless app session token, from the real login endpoint."""
-    response = Client().post(
-        "/_allauth/app/v1/auth/login", {"email": user.email, "password": PASSWORD}, content_type="application/json"
-    )
-    assert response.status_code == 200, response.content
-    return str(response.json()["meta"]["session_token"])
-
-
-def studio(days_ahead: int = 3) -> tuple[Service, dt.date]:
-    """A service whose resource is open 09:00–18:00 on the day `days_ahead` from today (business time)."""
-    day = business_today() + dt.timedelta(days=days_ahead)
-    resource = ResourceFactory()
-    OpeningHoursFactory(resource=resource, weekday=day.weekday(), opens_at=dt.time(9), closes_at=dt.time(18))
-    return ServiceFactory(resources=[resource]), day
-
-
-def slot(day: dt.date, hour: int) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour), tzinfo=business_time_zone()).astimezone(dt.UTC)
+from bookdesk.orders.models import HoldStatus, Order, OrderStatus
+from bookdesk.orders.services import ItemRequest, order_expire
+from factories import BeatFactory, set_holds, verified_customer
 
 
 def course_item(course: Any) -> ItemRequest:
@@ -66,23 +29,6 @@ def slot_item(service: Service, starts_at: dt.datetime) -> ItemRequest:
 def license_item(product: Product, tier: str = License.Tier.BASIC) -> ItemRequest:
     license_ = License.objects.get(product=product, tier=tier)
     return ItemRequest(kind="product", product_id=product.pk, license_id=license_.pk)
-
-
-def place(user: Any, *items: ItemRequest) -> Order:
-    return order_place(user=user, items=list(items), now=timezone.now())
-
-
-def _holds(order: Order, status: str) -> None:
-    for model in (Booking, Reservation, Grant):
-        model.objects.filter(line__order=order).update(status=status)
-
-
-def confirm(order: Order) -> Order:
-    """Paid and fulfilled, as `fulfil_checkout` leaves it."""
-    _holds(order, HoldStatus.CONFIRMED)
-    Order.objects.filter(pk=order.pk).update(status=OrderStatus.CONFIRMED)
-    order.refresh_from_db()
-    return order
 
 
 def fail(order: Order) -> Order:
@@ -100,7 +46,7 @@ def expire(order: Order) -> Order:
 
 
 def refund(order: Order) -> Order:
-    _holds(order, HoldStatus.CANCELLED)
+    set_holds(order, HoldStatus.CANCELLED)
     Order.objects.filter(pk=order.pk).update(status=OrderStatus.REFUNDED, amount_refunded=order.total_amount)
     order.refresh_from_db()
     return order
@@ -108,12 +54,12 @@ def refund(order: Order) -> Order:
 
 @pytest.fixture
 def ada(db: None) -> Any:
-    return customer("ada@example.com")
+    return verified_customer("ada@example.com")
 
 
 @pytest.fixture
 def bob(db: None) -> Any:
-    return customer("bob@example.com")
+    return verified_customer("bob@example.com")
 
 
 @pytest.fixture

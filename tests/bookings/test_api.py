@@ -15,23 +15,10 @@ from bookdesk.bookings.filters import BookingFilters, BookingStatusFilter
 from bookdesk.bookings.selectors import booking_page
 from bookdesk.catalog.models import Course, License
 from bookdesk.orders.models import HoldStatus, Order
-from factories import BeatFactory, CourseFactory
+from factories import BeatFactory, CourseFactory, confirm, login_token, place, signed_in, slot, studio
 from problems import assert_problem
 
-from .conftest import (
-    confirm,
-    course_item,
-    expire,
-    fail,
-    license_item,
-    place,
-    refund,
-    signed_in,
-    slot,
-    slot_item,
-    studio,
-    token_for,
-)
+from .conftest import course_item, expire, fail, license_item, refund, slot_item
 
 pytestmark = pytest.mark.django_db
 
@@ -59,7 +46,7 @@ def mixed(ada: Any, beat: Any) -> dict[str, Order]:
 
 
 def test_the_list_carries_what_the_page_needs(ada: Any, mixed: dict[str, Order]) -> None:
-    response = get(Client(), token_for(ada))
+    response = get(Client(), login_token(ada.email))
 
     body = response.json()
     assert (body["page"], body["pages"], body["total"]) == (1, 1, 3)
@@ -114,7 +101,7 @@ def test_filters(ada: Any, beat: Any) -> None:
     started = CourseFactory(title="Started course")
     confirm(place(ada, course_item(started)))
     Course.objects.filter(pk=started.pk).update(starts_at=timezone.now() - dt.timedelta(hours=1))  # since booked
-    client, token = Client(), token_for(ada)
+    client, token = Client(), login_token(ada.email)
 
     assert listed(get(client, token, status="confirmed")) == [("course", "Started course"), ("course", "Future course")]
     assert listed(get(client, token, status="released")) == [("service", service.name)]
@@ -135,7 +122,7 @@ def test_filters(ada: Any, beat: Any) -> None:
 def test_paging_walks_the_whole_list_once(ada: Any) -> None:
     for n in range(5):
         confirm(place(ada, course_item(CourseFactory(title=f"Course {n}"))))
-    client, token = Client(), token_for(ada)
+    client, token = Client(), login_token(ada.email)
 
     pages = [get(client, token, page=n, page_size=2).json() for n in (1, 2, 3, 4)]
 
@@ -154,7 +141,7 @@ def test_paging_walks_the_whole_list_once(ada: Any) -> None:
 def test_another_customers_items_never_appear(ada: Any, bob: Any, mixed: dict[str, Order], beat: Any) -> None:
     confirm(place(bob, course_item(CourseFactory(title="Bob's course"))))
     fail(place(bob, license_item(beat, License.Tier.BASIC)))
-    client, token = Client(), token_for(bob)
+    client, token = Client(), login_token(bob.email)
 
     assert listed(get(client, token)) == [("product", "Night Drive"), ("course", "Bob's course")]
     for params in ({"status": "confirmed"}, {"kind": "course"}, {"upcoming": "false"}, {"page_size": 100}):

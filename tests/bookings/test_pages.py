@@ -16,22 +16,10 @@ from django.utils import timezone
 from bookdesk.catalog.models import Course, License
 from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, OrderStatus
 from bookdesk.payments.models import Payment, Refund
-from factories import CourseFactory, StaffUserFactory
+from factories import DEFAULT_PASSWORD, CourseFactory, StaffUserFactory, confirm, place, signed_in, slot, studio
 from payments.conftest import SECRET, book, deliver, pay, run_inbox, session_events
 
-from .conftest import (
-    confirm,
-    course_item,
-    expire,
-    fail,
-    license_item,
-    place,
-    refund,
-    signed_in,
-    slot,
-    slot_item,
-    studio,
-)
+from .conftest import course_item, expire, fail, license_item, refund, slot_item
 
 pytestmark = pytest.mark.django_db
 
@@ -80,7 +68,7 @@ def test_signing_in_brings_the_visitor_back_to_their_bookings(client: Client, ad
     confirm(place(ada, course_item(CourseFactory(title="Mixing basics"))))
     login = client.get("/bookings")["Location"]
 
-    response = client.post(login, {"login": ada.email, "password": "a-long-test-passphrase-42"})
+    response = client.post(login, {"login": ada.email, "password": DEFAULT_PASSWORD})
 
     assert response.status_code == 302
     assert response["Location"] == "/bookings"

@@ -4,7 +4,6 @@ policy. End states are saved as test-output/screenshots/bookings-*.png."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,23 +11,11 @@ import stripe
 
 from bookdesk.catalog.models import License
 from bookdesk.orders.models import Order, OrderStatus
-from chromium import SCREENSHOTS, requires_chromium
-from factories import CourseFactory
+from chromium import fill_sign_in, requires_chromium, screenshotter
+from factories import CourseFactory, confirm, place, signed_in, slot, studio, verified_customer
 from payments.conftest import SECRET, book, deliver, pay, run_inbox, session_events
 
-from .conftest import (
-    PASSWORD,
-    confirm,
-    course_item,
-    customer,
-    fail,
-    license_item,
-    place,
-    signed_in,
-    slot,
-    slot_item,
-    studio,
-)
+from .conftest import course_item, fail, license_item, slot_item
 
 pytestmark = [
     pytest.mark.e2e,
@@ -36,22 +23,7 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.problems = problems
-    yield page
-    context.close()
-
-
-def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"bookings-{name}.png"), full_page=True)
+screenshot = screenshotter("bookings")
 
 
 def test_a_customer_sees_their_bookings_and_cancels_a_seat(
@@ -60,7 +32,7 @@ def test_a_customer_sees_their_bookings_and_cancels_a_seat(
     settings.SITE_URL = live_server.url
     settings.STRIPE_WEBHOOK_SECRET = SECRET
     shop = str(live_server.url)
-    ada = customer("ada@example.com")
+    ada = verified_customer("ada@example.com")
     service, day = studio(days_ahead=5)
     fail(place(ada, course_item(CourseFactory(title="Vocal coaching", location="Room 2"))))
     confirm(place(ada, license_item(beat, License.Tier.PREMIUM)))
@@ -75,9 +47,7 @@ def test_a_customer_sees_their_bookings_and_cancels_a_seat(
     code = answer["order"]["code"]
 
     page.goto(f"{shop}/bookings")
-    page.fill("input[name=login]", ada.email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click(".auth-panel form button[type=submit]")
+    fill_sign_in(page, ada.email)
     page.wait_for_url(f"{shop}/bookings")
     assert page.locator("li.booking").count() == 4
     assert page.get_by_role("link", name="My bookings").get_attribute("aria-current") == "page"

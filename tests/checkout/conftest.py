@@ -9,21 +9,6 @@ from typing import Any, Protocol
 import pytest
 import requests
 from django.core.cache import cache
-from django.test import Client
-
-from bookdesk.accounts.services import user_ensure_verified
-
-PASSWORD = "crowd-passphrase-2026"
-
-
-def login_token(email: str) -> str:
-    """A real allauth headless app session token for a verified customer with this email."""
-    user_ensure_verified(email=email, password=PASSWORD)
-    response = Client().post(
-        "/_allauth/app/v1/auth/login", {"email": email, "password": PASSWORD}, content_type="application/json"
-    )
-    assert response.status_code == 200, response.content
-    return str(response.json()["meta"]["session_token"])
 
 
 @pytest.fixture

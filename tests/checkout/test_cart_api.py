@@ -21,6 +21,7 @@ from factories import (
     ResourceFactory,
     ServiceFactory,
     UserFactory,
+    signed_in,
 )
 from problems import assert_problem
 
@@ -29,9 +30,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_sandbox")]
 
 @pytest.fixture
 def client() -> Client:
-    client = Client()
-    client.force_login(UserFactory(email="grace@example.com"))
-    return client
+    return signed_in(UserFactory(email="grace@example.com"))
 
 
 def add(client: Client, **item: Any) -> Any:

@@ -24,10 +24,10 @@ from bookdesk.errors import BookdeskError
 from bookdesk.orders.models import ACTIVE_HOLD, Booking, Grant, HoldStatus, Order, OrderStatus, Reservation
 from bookdesk.orders.services import ItemRequest, plan_items
 from bookdesk.payments.models import Payment
-from factories import BeatFactory, CourseFactory, OpeningHoursFactory, ResourceFactory, ServiceFactory
+from factories import BeatFactory, CourseFactory, OpeningHoursFactory, ResourceFactory, ServiceFactory, login_token
 from payments.conftest import SECRET, deliver, pay, run_inbox, session_events
 
-from .conftest import Crowd, login_token
+from .conftest import Crowd
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stripe_sandbox")]
 

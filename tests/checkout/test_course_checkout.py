@@ -12,16 +12,10 @@ from django.utils import timezone
 
 from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, OrderStatus
 from bookdesk.payments.models import Payment
-from factories import CourseFactory, UserFactory
+from factories import CourseFactory, UserFactory, signed_in
 from problems import assert_problem
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def book(client: Client, course_id: int) -> Any:

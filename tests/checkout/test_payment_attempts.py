@@ -13,16 +13,10 @@ from django.utils import timezone
 from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, OrderStatus
 from bookdesk.payments.checkout import holds_sweep
 from bookdesk.payments.models import Payment
-from factories import CourseFactory, UserFactory
+from factories import CourseFactory, signed_in
 from problems import assert_problem
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user: Any = None) -> Client:
-    client = Client()
-    client.force_login(user or UserFactory())
-    return client
 
 
 def book(client: Client, course_id: int) -> Any:

@@ -5,7 +5,8 @@
 - a worker thread does what `bookdesk worker` does: processes the inbox, sends due emails,
   releases lapsed holds;
 - emails go over SMTP to a real listener (aiosmtpd) the tests read;
-- Chromium (Debian's) drives the pages; end states are saved under test-output/screenshots/e2e-*.png.
+- Chromium (Debian's) drives the pages (`page` and the helpers of tests/chromium.py); end states are saved
+  under test-output/screenshots/e2e-*.png.
 """
 
 from __future__ import annotations
@@ -20,12 +21,8 @@ import pytest
 import stripe
 from django.db import close_old_connections, connection
 
-from bookdesk.accounts.services import user_ensure_verified
 from bookdesk.worker.loop import sweep_once
-from chromium import SCREENSHOTS
 from smtp_listener import MailHandler
-
-PASSWORD = "journey-passphrase-2026"
 
 
 class Worker:
@@ -96,36 +93,3 @@ def shop(
     finally:
         worker.stop()
         stripe_client.v1.webhook_endpoints.delete(endpoint.id)
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    yield page
-    context.close()
-
-
-def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"e2e-{name}.png"), full_page=True)
-
-
-def sign_in(page: Any, shop: Shop, email: str, *, next_url: str | None = None) -> None:
-    """Sign in through the real form (a verified customer with this email is created if needed)."""
-    user_ensure_verified(email=email, password=PASSWORD)
-    page.goto(f"{shop.url}/accounts/login/" + (f"?next={next_url}" if next_url else ""))
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click(".auth-panel form button[type=submit]")
-    page.wait_for_load_state()
-
-
-def pay_by_card(page: Any, number: str = "4242 4242 4242 4242") -> None:
-    """On the sandbox's hosted page: fill the card form and pay."""
-    page.fill("#card-number", number)
-    page.fill("#card-expiry", "12/34")
-    page.fill("#card-cvc", "123")
-    page.fill("#card-name", "Ada Lovelace")
-    page.click("#pay-button")

@@ -20,11 +20,14 @@ from bookdesk.catalog.selectors import business_today
 from bookdesk.orders.models import Booking, Grant, Order, OrderStatus
 from bookdesk.orders.services import ItemRequest, order_place
 from bookdesk.payments.models import Payment, Refund
-from factories import UserFactory
+from chromium import fill_sign_in, pay_by_card, screenshotter, sign_in
+from factories import UserFactory, verified_customer
 
-from .conftest import Shop, pay_by_card, screenshot, sign_in
+from .conftest import Shop
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+screenshot = screenshotter("e2e")
 
 
 @pytest.fixture(autouse=True)
@@ -71,7 +74,7 @@ def book_now(page: Any, shop: Shop, slug: str = "mixing-fundamentals") -> None:
 
 
 def test_1_book_a_course_pay_and_get_the_confirmation_with_its_calendar(page: Any, shop: Shop) -> None:
-    sign_in(page, shop, "ada@example.com")
+    sign_in(page, shop.url, "ada@example.com")
     book_now(page, shop)
     assert "Mixing Fundamentals" in page.content()
     pay_by_card(page)
@@ -100,7 +103,7 @@ def test_1_book_a_course_pay_and_get_the_confirmation_with_its_calendar(page: An
 def test_2_a_mixed_cart_in_one_checkout_and_the_download_is_the_buyers_alone(
     page: Any, shop: Shop, browser: Any
 ) -> None:
-    sign_in(page, shop, "grace@example.com")
+    sign_in(page, shop.url, "grace@example.com")
     service = Service.objects.order_by("pk").first()
     assert service is not None
     day = business_today() + dt.timedelta(days=(7 - business_today().weekday()) % 7 + 1)  # a coming weekday
@@ -138,7 +141,7 @@ def test_2_a_mixed_cart_in_one_checkout_and_the_download_is_the_buyers_alone(
     assert Grant.objects.get(line__order=order).download_count == 1
 
     stranger = browser.new_context().new_page()
-    sign_in(stranger, shop, "mallory@example.com")
+    sign_in(stranger, shop.url, "mallory@example.com")
     refused = stranger.request.get(link[0])
     assert refused.status in (403, 404)
     stranger.goto(link[0])
@@ -150,7 +153,7 @@ def test_2_a_mixed_cart_in_one_checkout_and_the_download_is_the_buyers_alone(
 
 
 def test_3_a_declined_card_then_a_good_one_on_the_same_page(page: Any, shop: Shop) -> None:
-    sign_in(page, shop, "lin@example.com")
+    sign_in(page, shop.url, "lin@example.com")
     book_now(page, shop)
     pay_url = page.url
     pay_by_card(page, "4000 0000 0000 0002")
@@ -168,7 +171,7 @@ def test_3_a_declined_card_then_a_good_one_on_the_same_page(page: Any, shop: Sho
 
 
 def test_4_cancel_on_the_payment_page_keep_the_cart_retry_and_pay(page: Any, shop: Shop) -> None:
-    sign_in(page, shop, "noor@example.com")
+    sign_in(page, shop.url, "noor@example.com")
     page.goto(f"{shop.url}/courses/synth-sound-design")
     page.get_by_role("button", name="Add to cart").click()
     page.wait_for_selector(".message-success")
@@ -196,7 +199,7 @@ def test_4_cancel_on_the_payment_page_keep_the_cart_retry_and_pay(page: Any, sho
 
 
 def test_5_three_d_secure_approved_and_failed(page: Any, shop: Shop) -> None:
-    sign_in(page, shop, "sam@example.com")
+    sign_in(page, shop.url, "sam@example.com")
     book_now(page, shop)
     pay_by_card(page, "4000 0025 0000 3155")
     page.wait_for_url("**/3ds")
@@ -221,7 +224,7 @@ def test_5_three_d_secure_approved_and_failed(page: Any, shop: Shop) -> None:
 
 
 def test_6_a_delayed_payment_is_processing_then_confirmed(page: Any, shop: Shop) -> None:
-    sign_in(page, shop, "ivo@example.com")
+    sign_in(page, shop.url, "ivo@example.com")
     book_now(page, shop)
     page.check("#sepa-outcome-succeeded")
     page.fill("#sepa-delay", "2")
@@ -243,7 +246,7 @@ def test_6_a_delayed_payment_is_processing_then_confirmed(page: Any, shop: Shop)
 
 def test_7_sold_out_between_cart_and_checkout_is_said_plainly_and_nothing_is_charged(page: Any, shop: Shop) -> None:
     small = course("vocal-production-masterclass")
-    sign_in(page, shop, "kim@example.com")
+    sign_in(page, shop.url, "kim@example.com")
     page.goto(f"{shop.url}/courses/{small.slug}")
     page.get_by_role("button", name="Add to cart").click()
     page.wait_for_selector(".message-success")
@@ -267,7 +270,7 @@ def test_7_sold_out_between_cart_and_checkout_is_said_plainly_and_nothing_is_cha
 
 def test_8_a_hold_that_lapses_expires_the_order_and_the_seat_sells_again(page: Any, shop: Shop) -> None:
     small = course("vocal-production-masterclass")
-    sign_in(page, shop, "eli@example.com")
+    sign_in(page, shop.url, "eli@example.com")
     book_now(page, shop, small.slug)
     order = Order.objects.get(user__email="eli@example.com")
     seats_before = small.capacity - Booking.objects.filter(course=small, status__in=["held", "confirmed"]).count()
@@ -296,15 +299,8 @@ def test_9_signed_out_mid_journey_signs_in_and_returns_to_the_cart(page: Any, sh
     page.goto(f"{shop.url}/checkout")
     page.wait_for_url(f"{shop.url}/accounts/login/?next=/checkout")
     screenshot(page, "9-sign-in")
-    UserFactory  # noqa: B018 - the customer signs in with an account they already have
-    from bookdesk.accounts.services import user_ensure_verified
-
-    from .conftest import PASSWORD
-
-    user_ensure_verified(email="zoe@example.com", password=PASSWORD)
-    page.fill("input[name=login]", "zoe@example.com")
-    page.fill("input[name=password]", PASSWORD)
-    page.click(".auth-panel form button[type=submit]")
+    verified_customer("zoe@example.com")  # the customer signs in with an account they already have
+    fill_sign_in(page, "zoe@example.com")
     page.wait_for_url(f"{shop.url}/checkout")
     assert "Beatmaking 101" in page.content()
     screenshot(page, "9-back-at-checkout")
@@ -314,7 +310,7 @@ def test_9_signed_out_mid_journey_signs_in_and_returns_to_the_cart(page: Any, sh
 
 
 def test_10_a_customer_cancels_within_the_policy_refunded_told_seat_for_sale(page: Any, shop: Shop) -> None:
-    sign_in(page, shop, "ria@example.com")
+    sign_in(page, shop.url, "ria@example.com")
     book_now(page, shop)
     pay_by_card(page)
     page.wait_for_url(f"{shop.url}/payment/success?session_id=*")

@@ -16,7 +16,7 @@ from django.test import Client
 from bookdesk.orders.downloads import DOWNLOAD_SALT, download_token, download_url
 from bookdesk.orders.models import AuditEntry, Grant, HoldStatus
 from bookdesk.orders.services import ItemRequest
-from factories import BeatFactory, UserFactory
+from factories import BeatFactory, UserFactory, signed_in
 
 from .conftest import confirmed_order
 
@@ -49,12 +49,6 @@ def grant(media_root: Path) -> Grant:
         items=[ItemRequest(kind="product", product_id=beat.pk, license_id=beat.licenses.get(tier="basic").pk)],
     )
     return Grant.objects.select_related("user", "product").get(line__order=order)
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def body(response: Any) -> bytes:

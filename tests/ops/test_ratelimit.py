@@ -1,4 +1,9 @@
-"""The fixed-window rate limit holds across cache clients (processes) on the database cache and on Redis."""
+"""The fixed-window rate limit holds across cache clients (processes) on the database cache and on Redis.
+
+Time stands still in these tests unless a test moves it: the limiter reads `ratelimit.clock`, which the
+autouse `clock` fixture replaces. So every hit of a test falls in the window it means, and the next
+window is one `clock.advance()` away, with no waiting.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from django.db import connections
 from django.test import RequestFactory, override_settings
 
 from bookdesk.errors import RateLimited
+from bookdesk.ops import ratelimit
 from bookdesk.ops.ratelimit import parse_rate, rate_limit, rate_limited, rate_limits, request_identity
 
 REDIS_TEST_URL = os.environ.get("REDIS_TEST_URL", "redis://127.0.0.1:6379/15")
@@ -23,6 +29,31 @@ REDIS_CACHE = {
     "LOCATION": REDIS_TEST_URL,
     "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient", "SOCKET_CONNECT_TIMEOUT": 2},
 }
+
+
+# 15 s into a minute (1,800,000,000 is a whole number of hours): 45 s left in a 60-second window.
+START = 1_800_000_015.0
+
+
+class Clock:
+    """Seconds since the epoch, standing still until `advance` moves them."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The limiter's clock, stopped at START for the test."""
+    stopped = Clock(START)
+    monkeypatch.setattr(ratelimit, "clock", stopped)
+    return stopped
 
 
 def _redis_available() -> bool:
@@ -67,7 +98,7 @@ def test_two_clients_share_one_counter(shared_cache: str) -> None:
         rate_limit(key, limit=3, window_seconds=60, cache_alias=alias)
     with pytest.raises(RateLimited) as refused:
         rate_limit(key, limit=3, window_seconds=60, cache_alias="client_b")
-    assert 1 <= refused.value.retry_after <= 60
+    assert refused.value.retry_after == 45  # the rest of the window
     assert refused.value.code == "rate_limited"
     # Another key is counted apart.
     rate_limit(f"test:{uuid.uuid4().hex}", limit=3, window_seconds=60, cache_alias="client_b")
@@ -75,12 +106,9 @@ def test_two_clients_share_one_counter(shared_cache: str) -> None:
 
 def test_concurrent_hits_from_two_clients_admit_exactly_the_limit(shared_cache: str) -> None:
     # Without the row lock, Django's database cache (get-then-set incr) admitted 35 of 40 here for a limit of 10.
-    import time
-
+    # The clock stands still, so all 40 hits fall in one window however long the threads take.
     key = f"race:{uuid.uuid4().hex}"
     limit, hits = 10, 40
-    if 60 - time.time() % 60 < 10:  # all hits in one minute's window (a loaded machine once saw two: 15 of 10)
-        time.sleep(60 - time.time() % 60 + 0.05)
     admitted = 0
     lock = threading.Lock()
 
@@ -100,16 +128,20 @@ def test_concurrent_hits_from_two_clients_admit_exactly_the_limit(shared_cache: 
     assert admitted == limit
 
 
-def test_the_counter_starts_over_in_the_next_window(shared_cache: str) -> None:
-    import time
-
+def test_the_counter_starts_over_in_the_next_window(shared_cache: str, clock: Clock) -> None:
     key = f"window:{uuid.uuid4().hex}"
-    time.sleep(1 - time.time() % 1 + 0.01)  # both hits well inside one 1-second window
-    rate_limit(key, limit=1, window_seconds=1, cache_alias="client_a")
+    rate_limit(key, limit=1, window_seconds=60, cache_alias="client_a")
     with pytest.raises(RateLimited):
-        rate_limit(key, limit=1, window_seconds=1, cache_alias="client_b")
-    time.sleep(1.05)
-    rate_limit(key, limit=1, window_seconds=1, cache_alias="client_b")
+        rate_limit(key, limit=1, window_seconds=60, cache_alias="client_b")
+    clock.advance(44.9)  # the last moment of the same window: still counted there
+    with pytest.raises(RateLimited) as refused:
+        rate_limit(key, limit=1, window_seconds=60, cache_alias="client_a")
+    assert refused.value.retry_after == 1
+    clock.advance(0.1)  # the next window: a fresh count, for both clients
+    rate_limit(key, limit=1, window_seconds=60, cache_alias="client_b")
+    with pytest.raises(RateLimited) as refused:
+        rate_limit(key, limit=1, window_seconds=60, cache_alias="client_a")
+    assert refused.value.retry_after == 60
 
 
 def test_every_limit_of_a_request_is_counted_and_the_exceeded_one_named(shared_cache: str) -> None:
@@ -125,23 +157,39 @@ def test_every_limit_of_a_request_is_counted_and_the_exceeded_one_named(shared_c
     rate_limit(f"checkout_ip:ip:{uuid.uuid4().hex}", limit=2, window_seconds=60, cache_alias="client_a")
 
 
+def test_a_user_and_an_address_are_admitted_again_in_their_next_windows(shared_cache: str, clock: Clock) -> None:
+    # START is 15 s into a minute and into five minutes: the user's window ends 45 s on, the address's 285 s on.
+    user, address = f"user:{uuid.uuid4().hex}", f"ip:{uuid.uuid4().hex}"
+    hits = [(f"checkout:{user}", 1, 60), (f"checkout_ip:{address}", 5, 300)]
+    rate_limits(hits, cache_alias="client_a")
+    with pytest.raises(RateLimited) as refused:  # the user's limit of 1 a minute (the address counts 2 of 5)
+        rate_limits(hits, cache_alias="client_b")
+    assert refused.value.retry_after == 45
+    for step, alias in ((45, "client_b"), (60, "client_a"), (60, "client_b")):
+        clock.advance(step)  # the user's next minute: the address counts 3, then 4, then 5 of 5
+        rate_limits(hits, cache_alias=alias)
+    clock.advance(60)  # 240 s into the address's five minutes; a new minute for the user
+    with pytest.raises(RateLimited) as refused:
+        rate_limits(hits, cache_alias="client_b")
+    assert refused.value.retry_after == 60  # the address's window is the one exceeded
+    clock.advance(60)
+    rate_limits(hits, cache_alias="client_a")
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_redis_counter_always_expires() -> None:
     if not _redis_available():
         pytest.fail(f"Redis is not reachable at {REDIS_TEST_URL} (the suite needs it for the shared-cache tests)")
     import hashlib
-    import time
 
     import redis
 
     key = f"expiry:{uuid.uuid4().hex}"
     with override_settings(CACHES=_two_clients(REDIS_CACHE)):
-        if 60 - time.time() % 60 < 1:
-            time.sleep(1.1)  # the three hits in one minute's window
         for _ in range(3):
             rate_limit(key, limit=10, window_seconds=60, cache_alias="client_a")
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        stored = caches["client_a"].client.make_key(f"ratelimit:{digest}:60:{int(time.time() // 60)}")
+        stored = caches["client_a"].client.make_key(f"ratelimit:{digest}:60:{int(START // 60)}")
         caches["client_a"].close()
     store = redis.Redis.from_url(REDIS_TEST_URL)
     assert store.get(stored) == b"3"
@@ -149,7 +197,7 @@ def test_a_redis_counter_always_expires() -> None:
 
 
 @pytest.mark.django_db
-def test_decorator_limits_a_view_per_client_ip(settings, client) -> None:
+def test_decorator_limits_a_view_per_client_ip(settings, client, clock: Clock) -> None:
     settings.RATE_LIMITS = {**settings.RATE_LIMITS, "test": "2/60"}
     calls = []
 
@@ -166,6 +214,9 @@ def test_decorator_limits_a_view_per_client_ip(settings, client) -> None:
         view(factory.get("/", REMOTE_ADDR=address))
     assert view(factory.get("/", REMOTE_ADDR="192.0.2.77")) == "ok"
     assert len(calls) == 3
+    clock.advance(45)  # the next minute
+    assert view(factory.get("/", REMOTE_ADDR=address)) == "ok"
+    assert len(calls) == 4
 
 
 @pytest.mark.django_db

@@ -23,7 +23,7 @@ from bookdesk.orders.services import order_expire
 from bookdesk.payments import webhooks
 from bookdesk.payments.checkout import checkout_start
 from bookdesk.payments.models import Payment, Refund, WebhookEvent
-from factories import CourseFactory, UserFactory
+from factories import CourseFactory, UserFactory, signed_in
 from problems import assert_problem
 
 from .conftest import book, deliver, intent_events, pay, run_inbox, session_events
@@ -33,9 +33,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_sandbox")]
 
 @pytest.fixture
 def customer() -> Client:
-    client = Client()
-    client.force_login(UserFactory(email="ada@example.com"))
-    return client
+    return signed_in(UserFactory(email="ada@example.com"))
 
 
 def deliver_all(stripe_client: stripe.StripeClient, session_id: str, *, times: int = 1) -> list[dict[str, Any]]:

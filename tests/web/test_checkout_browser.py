@@ -10,21 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from bookdesk.accounts.services import user_ensure_verified
 from bookdesk.cart.models import CartItem
 from bookdesk.catalog.selectors import business_today
 from bookdesk.orders.models import Order
 from bookdesk.orders.services import ItemRequest, order_place
 from bookdesk.payments.models import Payment
-from chromium import SCREENSHOTS, requires_chromium
+from chromium import new_page, pay_by_card, requires_chromium, screenshotter, sign_in
 from factories import CourseFactory, UserFactory
-
-PASSWORD = "a-long-test-passphrase-42"
 
 pytestmark = [
     pytest.mark.e2e,
@@ -39,30 +35,11 @@ def shop(live_server: Any, stripe_sandbox: Any, settings: Any) -> str:
     return str(live_server.url)
 
 
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.problems = problems
-    yield page
-    context.close()
+screenshot = screenshotter("checkout")
 
 
-def screenshot(page: Any, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"checkout-{name}.png"), full_page=True)
-
-
-def sign_in(page: Any, shop: str, email: str) -> None:
-    user_ensure_verified(email=email, password=PASSWORD)
-    page.goto(f"{shop}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click(".auth-panel form button[type=submit]")
+def sign_in_at_home(page: Any, shop: str, email: str) -> None:
+    sign_in(page, shop, email)
     page.wait_for_url(f"{shop}/")
     assert page.locator(".nav-user").inner_text() == email
 
@@ -77,7 +54,7 @@ def add_to_cart(page: Any, url: str, button: Any) -> None:
 def test_proceed_cancel_on_the_hosted_page_keep_the_cart_then_pay(
     page: Any, shop: str, catalog: Any, stripe_sandbox: Any
 ) -> None:
-    sign_in(page, shop, "ada@example.com")
+    sign_in_at_home(page, shop, "ada@example.com")
     add_to_cart(page, f"{shop}/courses/{catalog.course.slug}", lambda p: p.get_by_role("button", name="Add to cart"))
     screenshot(page, "course-added")
     add_to_cart(
@@ -126,11 +103,7 @@ def test_proceed_cancel_on_the_hosted_page_keep_the_cart_then_pay(
     page.click("#retry-button")
     page.wait_for_url(re.compile("^" + re.escape(sandbox.base_url) + "/c/pay/"))
     assert Payment.objects.filter(order=order).count() == 2
-    page.fill("#card-number", "4242 4242 4242 4242")
-    page.fill("#card-expiry", "12/34")
-    page.fill("#card-cvc", "123")
-    page.fill("#card-name", "Ada Lovelace")
-    page.click("#pay-button")
+    pay_by_card(page)
     page.wait_for_url(f"{shop}/payment/success?session_id=*")
     assert "Your booking is confirmed" in page.locator("h1").inner_text()
     assert order.code in page.locator(".order-summary").inner_text()
@@ -142,7 +115,7 @@ def test_sold_out_between_cart_and_checkout_is_explained_and_nothing_is_charged(
     page: Any, shop: str, catalog: Any
 ) -> None:
     course = CourseFactory(title="Tiny class", slug="tiny-class", capacity=1, price_amount=5000)
-    sign_in(page, shop, "bo@example.com")
+    sign_in_at_home(page, shop, "bo@example.com")
     add_to_cart(page, f"{shop}/courses/{course.slug}", lambda p: p.get_by_role("button", name="Add to cart"))
     add_to_cart(
         page,
@@ -180,8 +153,7 @@ def test_sold_out_between_cart_and_checkout_is_explained_and_nothing_is_charged(
 
 
 def test_cart_fits_a_phone(shop: str, catalog: Any, browser: Any) -> None:
-    context = browser.new_context(viewport={"width": 375, "height": 812}, is_mobile=True)
-    phone = context.new_page()
+    phone = new_page(browser, viewport={"width": 375, "height": 812}, is_mobile=True)
     try:
         phone.goto(f"{shop}/courses/{catalog.course.slug}")
         phone.get_by_role("button", name="Add to cart").click()
@@ -192,20 +164,17 @@ def test_cart_fits_a_phone(shop: str, catalog: Any, browser: Any) -> None:
         phone.goto(f"{shop}/cart")
         assert phone.locator("tr.line").count() == 2
         assert phone.evaluate("document.documentElement.scrollWidth") <= 375
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        phone.screenshot(path=str(SCREENSHOTS / "checkout-cart-phone.png"), full_page=True)
+        screenshot(phone, "cart-phone")
     finally:
-        context.close()
+        phone.context.close()
 
 
 def test_proceed_to_payment_works_without_javascript(
     browser: Any, shop: str, catalog: Any, stripe_sandbox: Any
 ) -> None:
-    context = browser.new_context(java_script_enabled=False)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
+    page = new_page(browser, java_script_enabled=False)
     try:
-        sign_in(page, shop, "cy@example.com")
+        sign_in_at_home(page, shop, "cy@example.com")
         add_to_cart(
             page, f"{shop}/courses/{catalog.course.slug}", lambda p: p.get_by_role("button", name="Add to cart")
         )
@@ -215,4 +184,4 @@ def test_proceed_to_payment_works_without_javascript(
         page.wait_for_url(re.compile("^" + re.escape(stripe_sandbox.base_url) + "/c/pay/"))
         assert page.locator("#total").inner_text() == "€149.00"
     finally:
-        context.close()
+        page.context.close()

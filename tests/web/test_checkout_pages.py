@@ -15,37 +15,25 @@ from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
-from bookdesk.accounts.services import user_ensure_verified
 from bookdesk.cart.models import Cart, CartItem
 from bookdesk.catalog.models import License
 from bookdesk.catalog.selectors import business_today
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.orders.services import ItemRequest, order_place
 from bookdesk.payments.models import Payment
-from factories import CourseFactory, StaffUserFactory, UserFactory
+from factories import DEFAULT_PASSWORD, CourseFactory, StaffUserFactory, UserFactory, signed_in, verified_customer
 
 pytestmark = pytest.mark.django_db
 
-PASSWORD = "a-long-test-passphrase-42"
 NOINDEX = "noindex"
 
 
 # --- helpers --------------------------------------------------------------------------------------
 
 
-def customer(email: str = "ada@example.com") -> Any:
-    return user_ensure_verified(email=email, password=PASSWORD)[0]
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def log_in(client: Client, email: str) -> Any:
     """The real allauth login form."""
-    response = client.post("/accounts/login/", {"login": email, "password": PASSWORD})
+    response = client.post("/accounts/login/", {"login": email, "password": DEFAULT_PASSWORD})
     assert response.status_code == 302, response.content
     return response
 
@@ -157,7 +145,7 @@ def test_sold_license_tiers_have_no_add_button(client: Client, catalog: Any) -> 
 
 
 def test_customer_adds_a_course_a_slot_and_a_license(catalog: Any) -> None:
-    user = customer()
+    user = verified_customer()
     client = signed_in(user)
 
     fill_cart(client, catalog)
@@ -181,7 +169,7 @@ def test_add_to_cart_form_needs_the_csrf_token(catalog: Any) -> None:
 
 
 def test_session_cart_joins_the_customers_cart_at_sign_in(client: Client, catalog: Any) -> None:
-    user = customer()
+    user = verified_customer()
     add_slot(signed_in(user), catalog.service, slot_start(hour=12))
     add_course(client, catalog.course)
     add_license(client, catalog.beat)
@@ -198,14 +186,14 @@ def test_session_cart_joins_the_customers_cart_at_sign_in(client: Client, catalo
 
 
 def test_signing_in_from_checkout_comes_back_to_checkout_with_the_cart(client: Client, catalog: Any) -> None:
-    user = customer()
+    user = verified_customer()
     add_course(client, catalog.course)
 
     response = client.get("/checkout")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/?next=/checkout"
 
-    response = client.post("/accounts/login/?next=/checkout", {"login": user.email, "password": PASSWORD})
+    response = client.post("/accounts/login/?next=/checkout", {"login": user.email, "password": DEFAULT_PASSWORD})
     assert response.status_code == 302
     assert response["Location"] == "/checkout"
     html = client.get("/checkout").content.decode()
@@ -257,7 +245,7 @@ def test_bad_form_input_is_a_readable_message_and_changes_nothing(
 
 
 def test_refusals_in_a_cart_change_nothing_in_it(catalog: Any) -> None:
-    user = customer()
+    user = verified_customer()
     client = signed_in(user)
     add_course(client, catalog.course)
     messages_on(client)
@@ -284,7 +272,7 @@ def test_a_taken_slot_is_refused(catalog: Any) -> None:
     order_place(
         user=UserFactory(), items=[ItemRequest(kind="service", service_id=catalog.service.pk, starts_at=starts_at)]
     )
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
 
     add_slot(client, catalog.service, starts_at)
 
@@ -392,7 +380,7 @@ def test_removing_an_unknown_item_says_so(client: Client, catalog: Any) -> None:
 
 
 def test_checkout_page_shows_everything_with_the_breakdown(catalog: Any) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     fill_cart(client, catalog)
 
     response = client.get("/checkout")
@@ -416,7 +404,7 @@ def test_checkout_page_shows_everything_with_the_breakdown(catalog: Any) -> None
 def test_checkout_form_post_opens_the_sandbox_session_for_the_order_total(
     catalog: Any, stripe_client: stripe.StripeClient, stripe_sandbox: Any
 ) -> None:
-    user = customer()
+    user = verified_customer()
     client = signed_in(user)
     fill_cart(client, catalog)
 
@@ -436,7 +424,7 @@ def test_checkout_form_post_opens_the_sandbox_session_for_the_order_total(
 def test_checkout_when_sold_out_meanwhile_shows_the_problem_and_charges_nothing(
     catalog: Any, stripe_sandbox: Any
 ) -> None:
-    user = customer()
+    user = verified_customer()
     client = signed_in(user)
     course = CourseFactory(title="Tiny class", capacity=1)
     add_course(client, course)
@@ -455,7 +443,7 @@ def test_checkout_when_sold_out_meanwhile_shows_the_problem_and_charges_nothing(
 
 
 def test_checkout_of_an_empty_cart_says_so(stripe_sandbox: Any, db: None) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     assert "Your cart is empty" in client.get("/checkout").content.decode()
 
     response = client.post("/checkout")
@@ -466,7 +454,7 @@ def test_checkout_of_an_empty_cart_says_so(stripe_sandbox: Any, db: None) -> Non
 
 
 def test_provider_outage_at_checkout_is_readable_and_can_be_tried_again(catalog: Any, stripe_sandbox: Any) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     add_course(client, catalog.course)
     stripe_sandbox.faults.update({"script": ["error"] * 4})
 
@@ -481,7 +469,7 @@ def test_provider_outage_at_checkout_is_readable_and_can_be_tried_again(catalog:
 
 
 def test_the_api_checkout_used_by_the_page_script_needs_the_csrf_token(catalog: Any, stripe_sandbox: Any) -> None:
-    user = customer()
+    user = verified_customer()
     client = Client(enforce_csrf_checks=True)
     client.force_login(user)
     add(client, kind="course", course_id=catalog.course.pk, csrfmiddlewaretoken="")  # refused: no token
@@ -503,7 +491,7 @@ def test_the_api_checkout_used_by_the_page_script_needs_the_csrf_token(catalog: 
 def test_success_page_shows_the_real_order_and_follows_the_payment(
     catalog: Any, stripe_client: stripe.StripeClient
 ) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     fill_cart(client, catalog)
     payment = checked_out(client)
     order = payment.order
@@ -533,12 +521,12 @@ def test_success_page_shows_the_real_order_and_follows_the_payment(
 
 
 def test_success_page_of_someone_elses_payment_is_not_found(catalog: Any, stripe_sandbox: Any) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     add_course(client, catalog.course)
     payment = checked_out(client)
     url = f"/payment/success?session_id={payment.session_id}"
 
-    response = signed_in(customer("eve@example.com")).get(url)
+    response = signed_in(verified_customer("eve@example.com")).get(url)
 
     assert response.status_code == 404
     assert "We could not find this payment" in response.content.decode()
@@ -562,7 +550,7 @@ def test_success_page_of_someone_elses_payment_is_not_found(catalog: Any, stripe
 def test_success_page_with_a_missing_unknown_or_garbage_id_is_a_readable_404(
     stripe_sandbox: Any, db: None, query: str
 ) -> None:
-    response = signed_in(customer()).get("/payment/success" + query)
+    response = signed_in(verified_customer()).get("/payment/success" + query)
 
     assert response.status_code == 404
     html = response.content.decode()
@@ -571,7 +559,7 @@ def test_success_page_with_a_missing_unknown_or_garbage_id_is_a_readable_404(
 
 
 def test_success_page_when_the_provider_is_down_says_the_order_is_safe(catalog: Any, stripe_sandbox: Any) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     add_course(client, catalog.course)
     payment = checked_out(client)
     stripe_sandbox.faults.update({"script": ["error"] * 4})
@@ -588,7 +576,7 @@ def test_success_page_when_the_provider_is_down_says_the_order_is_safe(catalog: 
 def test_success_page_of_an_expired_attempt_or_a_failed_payment_offers_a_way_on(
     catalog: Any, stripe_sandbox: Any
 ) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     add_course(client, catalog.course)
     first = checked_out(client)
     client.post("/payment/retry", {"order": first.order.code})  # expires the first session
@@ -609,7 +597,7 @@ def test_success_page_of_an_expired_attempt_or_a_failed_payment_offers_a_way_on(
 def test_cancel_page_keeps_the_cart_and_try_again_opens_a_new_session(
     catalog: Any, stripe_client: stripe.StripeClient
 ) -> None:
-    user = customer()
+    user = verified_customer()
     client = signed_in(user)
     fill_cart(client, catalog)
     first = checked_out(client)
@@ -638,7 +626,7 @@ def test_cancel_page_keeps_the_cart_and_try_again_opens_a_new_session(
 
 
 def test_cart_page_offers_to_pay_the_unpaid_order(catalog: Any, stripe_client: stripe.StripeClient) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     add_course(client, catalog.course)
     first = checked_out(client)
 
@@ -651,7 +639,7 @@ def test_cart_page_offers_to_pay_the_unpaid_order(catalog: Any, stripe_client: s
 
 
 def test_try_again_after_the_hold_lapsed_explains_how_to_check_out_again(catalog: Any, stripe_sandbox: Any) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     add_course(client, catalog.course)
     order = checked_out(client).order
     Order.objects.filter(pk=order.pk).update(hold_expires_at=timezone.now() - dt.timedelta(minutes=1))
@@ -672,7 +660,7 @@ def test_try_again_after_the_hold_lapsed_explains_how_to_check_out_again(catalog
 
 
 def test_cancel_page_of_a_replaced_order_says_it_can_no_longer_be_paid(catalog: Any, stripe_sandbox: Any) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     add_course(client, catalog.course)
     first = checked_out(client).order
     checked_out(client)  # checking out again replaces (cancels) the first order
@@ -685,7 +673,7 @@ def test_cancel_page_of_a_replaced_order_says_it_can_no_longer_be_paid(catalog: 
 
 @pytest.mark.parametrize("code", ["", "BD-NOPE99", "nonsense'\"<>", "BD-" + "X" * 500])
 def test_cancel_page_of_an_unknown_order_is_a_readable_404(stripe_sandbox: Any, db: None, code: str) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     response = client.get("/payment/cancel", {"order": code})
     assert response.status_code == 404
     assert "We could not find this order" in response.content.decode()
@@ -693,10 +681,10 @@ def test_cancel_page_of_an_unknown_order_is_a_readable_404(stripe_sandbox: Any, 
 
 
 def test_cancel_page_and_retry_of_someone_elses_order_are_not_found(catalog: Any, stripe_sandbox: Any) -> None:
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     add_course(client, catalog.course)
     order = checked_out(client).order
-    eve = signed_in(customer("eve@example.com"))
+    eve = signed_in(verified_customer("eve@example.com"))
 
     assert eve.get(f"/payment/cancel?order={order.code}").status_code == 404
     assert eve.post("/payment/retry", {"order": order.code}).status_code == 404
@@ -717,7 +705,7 @@ def test_protected_pages_need_sign_in_and_are_never_indexed(client: Client, db: 
 def test_book_now_goes_straight_to_payment_for_that_course(
     catalog: Any, stripe_client: stripe.StripeClient, stripe_sandbox: Any
 ) -> None:
-    user = customer()
+    user = verified_customer()
     client = signed_in(user)
     add_license(client, catalog.beat)  # the cart is not involved
 
@@ -741,7 +729,7 @@ def test_book_now_signed_out_goes_to_sign_in_and_back(client: Client, catalog: A
 
 def test_book_now_when_sold_out_says_so_on_the_course_page(catalog: Any, stripe_sandbox: Any) -> None:
     course = CourseFactory(title="Tiny class", slug="tiny-class", capacity=1)
-    client = signed_in(customer())
+    client = signed_in(verified_customer())
     client.get(f"/courses/{course.slug}")
     fill_course(course)
 
@@ -755,5 +743,5 @@ def test_book_now_when_sold_out_says_so_on_the_course_page(catalog: Any, stripe_
 
 
 def test_book_now_for_an_unknown_course_is_a_404(db: None) -> None:
-    assert signed_in(customer()).post("/courses/no-such-course/book").status_code == 404
-    assert signed_in(customer("b@example.com")).get("/courses/no-such-course/book").status_code in (404, 405)
+    assert signed_in(verified_customer()).post("/courses/no-such-course/book").status_code == 404
+    assert signed_in(verified_customer("b@example.com")).get("/courses/no-such-course/book").status_code in (404, 405)

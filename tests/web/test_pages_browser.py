@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bookdesk.catalog.selectors import business_today
-from chromium import SCREENSHOTS, requires_chromium
+from chromium import new_page, requires_chromium, screenshotter
 
 pytestmark = [
     pytest.mark.e2e,
@@ -15,15 +15,14 @@ pytestmark = [
 ]
 
 
+screenshot = screenshotter("web")
+
+
 def _open(browser, url: str, *, width: int = 1280, height: int = 900):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": width, "height": height})
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda message: problems.append(message.text) if message.type in {"error", "warning"} else None)
-    page.on("pageerror", lambda error: problems.append(str(error)))
+    page = new_page(browser, console=("error", "warning"), viewport={"width": width, "height": height})
     response = page.goto(url, wait_until="load")
     assert response is not None
-    return context, page, response, problems
+    return page.context, page, response, page.problems
 
 
 def _assert_styled(page) -> None:  # type: ignore[no-untyped-def]
@@ -33,8 +32,6 @@ def _assert_styled(page) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_home_and_service_pages_render_without_csp_violations(live_server, catalog, browser) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-
     context, page, response, problems = _open(browser, live_server.url + "/")
     assert response.status == 200
     assert "Content-Security-Policy" in {name.title() for name in response.headers} or response.headers.get(
@@ -43,7 +40,7 @@ def test_home_and_service_pages_render_without_csp_violations(live_server, catal
     _assert_styled(page)
     assert page.locator(".card").count() >= 4
     assert page.get_by_text("Few seats left").is_visible()
-    page.screenshot(path=str(SCREENSHOTS / "web-home.png"), full_page=True)
+    screenshot(page, "home")
     # Search works without JavaScript: a plain GET form.
     page.fill("input[name=q]", "mixing")
     page.click("form.search button[type=submit]")
@@ -61,7 +58,7 @@ def test_home_and_service_pages_render_without_csp_violations(live_server, catal
     page.wait_for_url(f"**/services/{catalog.service.pk}?date={day.isoformat()}")
     assert page.locator(".slot").count() == 4
     assert page.locator(".slot time").first.inner_text() == "10:00"
-    page.screenshot(path=str(SCREENSHOTS / "web-service.png"), full_page=True)
+    screenshot(page, "service")
     assert not problems, problems
     context.close()
 
@@ -69,7 +66,7 @@ def test_home_and_service_pages_render_without_csp_violations(live_server, catal
     _assert_styled(page)
     # Nothing overflows sideways on a phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
-    page.screenshot(path=str(SCREENSHOTS / "web-home-mobile.png"), full_page=True)
+    screenshot(page, "home-mobile")
     assert not problems, problems
     context.close()
 
@@ -78,7 +75,7 @@ def test_sign_in_page_and_api_docs_render_under_the_csp(live_server, browser) ->
     context, page, response, problems = _open(browser, live_server.url + "/accounts/login/")
     assert response.status == 200
     _assert_styled(page)
-    page.screenshot(path=str(SCREENSHOTS / "web-login.png"), full_page=True)
+    screenshot(page, "login")
     assert not problems, problems
     context.close()
 

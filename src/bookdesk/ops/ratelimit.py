@@ -3,6 +3,9 @@
 Redis (django-redis) increments atomically, and every counter of one request is counted in one round trip.
 Django's database cache does not (its `incr` is a get then a set), so for it the increment runs in a
 transaction that locks the counter's row first.
+
+The windows are cut from `clock()` (seconds since the epoch, `time.time` unless replaced): tests set
+`bookdesk.ops.ratelimit.clock` to a clock of their own to move between windows without waiting.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from bookdesk.errors import RateLimited
 from bookdesk.ops.metrics import RATE_LIMITED
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: What the fixed windows are read from: seconds since the epoch. Replaceable, so tests can move time.
+clock: Callable[[], float] = time.time
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
@@ -86,7 +92,7 @@ def rate_limit(key: str, *, limit: int, window_seconds: int, cache_alias: str = 
 
 def rate_limits(hits: Sequence[tuple[str, int, int]], *, cache_alias: str = "default") -> None:
     """Count one hit for each `(key, limit, window_seconds)`; raise `RateLimited` for the first one exceeded."""
-    now = time.time()
+    now = clock()
     counters = []
     for key, _, window_seconds in hits:
         window = int(now // window_seconds)
