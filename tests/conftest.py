@@ -16,7 +16,7 @@ from stripe_sandbox.server import Sandbox
 # Chromium for the browser tests: the `browser` fixture (tests/chromium.py).
 pytest_plugins = ["chromium"]
 
-# The live server takes a crowd of 50 connections at once (tests/checkout): with Django's listen
+# The live server takes a crowd of 50 connections at once (tests/orders/test_concurrency.py): with Django's listen
 # backlog of 10 the kernel resets some of them before the app ever sees them (CI saw it under load).
 ThreadedWSGIServer.request_queue_size = 256
 
