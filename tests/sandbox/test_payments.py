@@ -155,28 +155,29 @@ def test_other_card_numbers_are_refused_with_a_message(number: str) -> None:
 
 
 def test_pay_session_contract(sandbox: Sandbox, client: stripe.StripeClient) -> None:
+    state = sandbox.state
     session = create_session(client)
-    page = payments.session_for_page(sandbox, session.id)
+    page = payments.session_for_page(state, session.id)
     assert page is not None
     assert [item["description"] for item in page["line_items"]["data"]] == ["Pottery course", "Clay"]
-    assert payments.session_for_page(sandbox, "cs_test_missing") is None
-    assert payments.cancel_session_url(sandbox, session.id) == "http://shop.test/cancel"
+    assert payments.session_for_page(state, "cs_test_missing") is None
+    assert payments.cancel_session_url(state, session.id) == "http://shop.test/cancel"
 
-    declined = payments.pay_session(sandbox, session.id, "pm_card_chargeDeclined")
+    declined = payments.pay_session(state, session.id, "pm_card_chargeDeclined")
     assert declined == payments.PayResult(False, "declined", "generic_decline", "Your card was declined.", None)
-    challenge = payments.pay_session(sandbox, session.id, "pm_card_authenticationRequired")
+    challenge = payments.pay_session(state, session.id, "pm_card_authenticationRequired")
     assert (challenge.ok, challenge.status) == (False, "requires_action")
-    paid = payments.pay_session(sandbox, session.id, "pm_card_authenticationRequired_approved")
+    paid = payments.pay_session(state, session.id, "pm_card_authenticationRequired_approved")
     assert paid.ok is True
     assert paid.status == "succeeded"
     assert paid.redirect_url == f"http://shop.test/success?session_id={session.id}"
     with pytest.raises(StripeError):
-        payments.pay_session(sandbox, session.id, "pm_card_visa")
+        payments.pay_session(state, session.id, "pm_card_visa")
     with pytest.raises(StripeError):
-        payments.pay_session(sandbox, "cs_test_missing", "pm_card_visa")
+        payments.pay_session(state, "cs_test_missing", "pm_card_visa")
 
     delayed = payments.pay_session(
-        sandbox, create_session(client).id, "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds=0
+        state, create_session(client).id, "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds=0
     )
     assert (delayed.ok, delayed.status, delayed.decline_code) == (True, "processing", None)
     assert delayed.redirect_url is not None
