@@ -1,4 +1,7 @@
-"""The sandbox served over HTTP: its state, the handlers, a server and the timer loop.
+"""The sandbox served over HTTP: its state, the WSGI application, a server and the timer loop.
+
+The server is cheroot's (HTTP/1.1, keep-alive, a pool of threads) in a background thread of this
+process, for the tests' in-process sandbox and the command line alike.
 
 >>> sandbox = Sandbox()
 >>> base_url = sandbox.start(port=0)   # background threads; port 0 picks a free port
@@ -8,17 +11,15 @@
 
 from __future__ import annotations
 
-import functools
-import http.client
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-from stripe_sandbox import api, control, hosted, timers
+from cheroot import wsgi
+
+from stripe_sandbox import timers
+from stripe_sandbox.app import MAX_BODY_BYTES, SandboxApp
 from stripe_sandbox.clock import Clock
 from stripe_sandbox.faults import Faults
-from stripe_sandbox.headers import RequestHeaders, http_date, read_header_fields
 from stripe_sandbox.objects import API_VERSION
 from stripe_sandbox.state import DEFAULT_PORT, State
 from stripe_sandbox.store import Store
@@ -27,7 +28,14 @@ from stripe_sandbox.webhooks import DEFAULT_RETRY_SCHEDULE, DELIVERY_TIMEOUT_SEC
 
 __all__ = ["DEFAULT_PORT", "MAX_BODY_BYTES", "Sandbox"]
 
-MAX_BODY_BYTES = 1_000_000
+# Threads answering requests. A request holds one only while it is read and answered (kept-alive
+# connections wait in the server's selector), but a latency fault holds it for the whole pause:
+# bench_checkout.py drives 64 clients at a 300 ms fault.
+SERVER_THREADS = 128
+MAX_HEADER_BYTES = 65_536  # the request line and the header fields together
+KEEP_ALIVE_SECONDS = 300.0  # an idle connection is closed after this (and a stalled read given up)
+MAX_KEPT_ALIVE = 10_000  # connections kept alive at once (cheroot's default, 10, would close the rest)
+POLL_SECONDS = 0.05  # how soon the serving loop notices stop()
 
 
 class Sandbox:
@@ -55,10 +63,10 @@ class Sandbox:
             webhook_timeout=webhook_timeout,
             api_versions=api_versions,
         )
-        self.log_requests = log_requests
+        self.app = SandboxApp(self.state, log_requests=log_requests)
         self.timers = TimerLoop(self.state, sweep_interval)
-        self._httpd: ThreadingHTTPServer | None = None
-        self._threads: list[threading.Thread] = []
+        self._server: wsgi.Server | None = None
+        self._thread: threading.Thread | None = None
 
     # --- the state, as tests and the command line use it ------------------------------
 
@@ -98,161 +106,37 @@ class Sandbox:
     # --- serving ----------------------------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve in background threads; returns the base URL (port 0 picks a free port)."""
-        httpd = _HTTPServer((host, port), _Handler)
-        httpd.sandbox = self
-        self._httpd = httpd
+        """Serve in background threads; returns the base URL (port 0 picks a free port).
+
+        Raises ``OSError`` when the address cannot be bound.
+        """
+        server = wsgi.Server(
+            (host, port),
+            self.app,
+            numthreads=SERVER_THREADS,
+            server_name="stripe-sandbox",
+            timeout=int(KEEP_ALIVE_SECONDS),
+            request_queue_size=256,
+        )
+        server.max_request_header_size = MAX_HEADER_BYTES
+        server.keep_alive_conn_limit = MAX_KEPT_ALIVE
+        server.expiration_interval = POLL_SECONDS
+        server.prepare()  # binds and listens
+        self._server = server
         shown_host = "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104
-        self.state.base_url = f"http://{shown_host}:{httpd.server_address[1]}"
-        serve = functools.partial(httpd.serve_forever, poll_interval=0.05)
-        thread = threading.Thread(target=serve, name="stripe-sandbox-http", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self.state.base_url = f"http://{shown_host}:{server.bind_addr[1]}"
+        self._thread = threading.Thread(target=server.serve, name="stripe-sandbox-http", daemon=True)
+        self._thread.start()
         self.timers.start()
         return self.base_url
 
     def stop(self) -> None:
         self.state.closing = True
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._threads.clear()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
         self.timers.stop()
         self.state.close()
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    sandbox: Sandbox
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # One buffered write per response (flushed by http.server) and no Nagle delay: keep-alive
-    # clients would otherwise wait on delayed ACKs between header and body segments.
-    wbufsize = -1
-    disable_nagle_algorithm = True
-    server: _HTTPServer
-    raw_requestline: bytes
-    fields: RequestHeaders
-    server_version = "stripe-sandbox"
-    sys_version = ""
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def do_HEAD(self) -> None:
-        self._serve("HEAD")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.sandbox.log_requests:
-            super().log_message(format, *args)
-
-    def parse_request(self) -> bool:
-        """``BaseHTTPRequestHandler.parse_request``, with the headers read by :mod:`stripe_sandbox.headers`.
-
-        A plain ``METHOD /path HTTP/1.x`` line takes the short way; any other goes through
-        http.server's own checks and error answers unchanged.
-        """
-        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        words = requestline.split()
-        if len(words) != 3 or words[2] not in ("HTTP/1.1", "HTTP/1.0") or words[1].startswith("//"):
-            if not super().parse_request():
-                return False
-            self.fields = RequestHeaders(self.headers.items())
-            return True
-        self.requestline = requestline
-        self.command, self.path, self.request_version = words
-        self.close_connection = self.request_version == "HTTP/1.0"
-        try:
-            self.fields = RequestHeaders(read_header_fields(self.rfile))
-        except http.client.LineTooLong as error:
-            self.send_error(431, "Line too long", str(error))
-            return False
-        except http.client.HTTPException as error:
-            self.send_error(431, "Too many headers", str(error))
-            return False
-        connection = self.fields.first("connection").lower()
-        if connection == "close":
-            self.close_connection = True
-        elif connection == "keep-alive":
-            self.close_connection = False
-        if self.fields.first("expect").lower() == "100-continue" and self.request_version == "HTTP/1.1":
-            return self.handle_expect_100()
-        return True
-
-    def _serve(self, method: str) -> None:
-        sandbox = self.server.sandbox
-        state = sandbox.state
-        length = int(self.fields.first("content-length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._send(413, [("Content-Type", "text/plain")], b"Request body too large")
-            self.close_connection = True
-            return
-        body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        path = parts.path
-        headers = self.fields.last
-        try:
-            if path.startswith("/v1/"):
-                status, out_headers, out_body = api.handle(state, method, path, parts.query, body, headers)
-            elif path.startswith("/_sandbox/"):
-                status, out_headers, out_body = control.handle(state, method, path, parts.query, body, headers)
-            else:
-                query = dict(parse_qsl(parts.query, keep_blank_values=True))
-                form: dict[str, str] = {}
-                if body and "json" not in headers.get("content-type", ""):
-                    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-                status, out_headers, out_body = hosted.handle(
-                    state, "GET" if method == "HEAD" else method, path, query, form
-                )
-        except Exception:
-            import traceback
-
-            traceback.print_exc()
-            status, out_headers, out_body = api.internal_error()
-        sent = b"" if method == "HEAD" else out_body
-        self._send(status, out_headers, sent, content_length=len(out_body))
-
-    def _send(
-        self,
-        status: int,
-        headers: list[tuple[str, str]],
-        body: bytes,
-        content_length: int | None = None,
-    ) -> None:
-        """What send_response, send_header and end_headers write, in one write with the body."""
-        self.log_request(status)
-        if self.request_version == "HTTP/0.9":
-            self.wfile.write(body)
-            return
-        phrase = self.responses[status][0] if status in self.responses else ""
-        lines = [
-            f"{self.protocol_version} {status} {phrase}\r\n",
-            f"Server: {self.version_string()}\r\nDate: {http_date()}\r\n",
-        ]
-        for key, value in headers:
-            lowered = key.lower()
-            if lowered == "content-length":
-                continue
-            if lowered == "connection" and value.lower() in ("close", "keep-alive"):
-                self.close_connection = value.lower() == "close"
-            lines.append(f"{key}: {value}\r\n")
-        lines.append(f"Content-Length: {len(body) if content_length is None else content_length}\r\n\r\n")
-        self.wfile.write("".join(lines).encode("latin-1") + body)
