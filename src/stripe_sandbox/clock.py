@@ -35,7 +35,7 @@ class Clock:
         if seconds < 0:
             raise ValueError("the sandbox clock only moves forward")
         with self._lock:
-            self._offset += seconds
+            self._moved(seconds)
             watchers = list(self._watchers)
         for condition in watchers:
             with condition:
@@ -65,6 +65,9 @@ class Clock:
         if remaining > 0:
             condition.wait(self._host_seconds(remaining))
 
+    def _moved(self, seconds: float) -> None:
+        self._offset += seconds
+
     def _host_seconds(self, clock_seconds: float) -> float | None:
         """How long the host waits for the clock to move on by ``clock_seconds`` (None: until moved)."""
         return clock_seconds
@@ -75,10 +78,15 @@ class ManualClock(Clock):
 
     def __init__(self, start: float | None = None) -> None:
         super().__init__()
-        self._start = time.time() if start is None else start
+        self._now = time.time() if start is None else start
 
     def now(self) -> float:
-        return self._start + self._offset
+        return self._now
+
+    def _moved(self, seconds: float) -> None:
+        # The time itself is what moves, so that "due = now + delay" is reached by advance(delay) exactly.
+        self._offset += seconds
+        self._now += seconds
 
     def _host_seconds(self, clock_seconds: float) -> float | None:
         return None

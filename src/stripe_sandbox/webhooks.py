@@ -149,11 +149,9 @@ class WebhookDispatcher:
         except (OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
-        self._record(delivery, status=status, error=None if ok else error)
         if ok:
             self._settle(delivery, delivered=True)
-            return
-        if delivery.attempt <= len(self.retry_schedule) and not self._stopped:
+        elif delivery.attempt <= len(self.retry_schedule) and not self._stopped:
             delay = self.retry_schedule[delivery.attempt - 1]
             retry = dataclasses.replace(
                 delivery,
@@ -164,6 +162,8 @@ class WebhookDispatcher:
             self._lane(delivery.endpoint_id).push(retry)
         else:
             self._settle(delivery, delivered=False)
+        # Logged last: once an attempt shows in the log, its outcome (a retry queued) is in place.
+        self._record(delivery, status=status, error=None if ok else error)
 
     def _settle(self, delivery: Delivery, *, delivered: bool) -> None:
         if delivery.counted and self.on_settled is not None:

@@ -9,7 +9,7 @@ from stripe_sandbox import payments
 from stripe_sandbox.errors import StripeError
 from stripe_sandbox.server import Sandbox
 
-from .conftest import create_session, pay, wait_for
+from .conftest import control, create_session, pay, wait_for
 
 
 def event_types(client: stripe.StripeClient) -> list[str]:
@@ -91,12 +91,15 @@ def test_three_d_secure_failure_declines(client: stripe.StripeClient) -> None:
     assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
 
 
-def test_delayed_payment_completes_unpaid_then_succeeds(client: stripe.StripeClient) -> None:
+def test_delayed_payment_completes_unpaid_then_succeeds(client: stripe.StripeClient, base_url: str) -> None:
     session = create_session(client)
-    done = pay(client, session.id, "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds="0.2")
+    done = pay(client, session.id, "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds="20")
     assert (done.status, done.payment_status) == ("complete", "unpaid")
     assert client.v1.payment_intents.retrieve(done.payment_intent).status == "processing"  # type: ignore[arg-type]
-    wait_for(lambda: client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid")
+    control(base_url, "POST", "/_sandbox/clock", {"advance_seconds": 19})
+    assert client.v1.payment_intents.retrieve(done.payment_intent).status == "processing"  # type: ignore[arg-type]
+    control(base_url, "POST", "/_sandbox/clock", {"advance_seconds": 1})  # settled before this returns
+    assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid"
     assert client.v1.payment_intents.retrieve(done.payment_intent).status == "succeeded"  # type: ignore[arg-type]
     types = event_types(client)
     assert types.index("checkout.session.completed") < types.index("checkout.session.async_payment_succeeded")
