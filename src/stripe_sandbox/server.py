@@ -33,7 +33,7 @@ __all__ = ["DEFAULT_PORT", "MAX_BODY_BYTES", "Sandbox"]
 # bench_checkout.py drives 64 clients at a 300 ms fault.
 SERVER_THREADS = 128
 MAX_HEADER_BYTES = 65_536  # the request line and the header fields together
-KEEP_ALIVE_SECONDS = 300.0  # an idle connection is closed after this (and a stalled read given up)
+KEEP_ALIVE_SECONDS = 300  # an idle connection is closed after this (and a stalled read given up)
 MAX_KEPT_ALIVE = 10_000  # connections kept alive at once (cheroot's default, 10, would close the rest)
 POLL_SECONDS = 0.05  # how soon the serving loop notices stop()
 
@@ -115,7 +115,7 @@ class Sandbox:
             self.app,
             numthreads=SERVER_THREADS,
             server_name="stripe-sandbox",
-            timeout=int(KEEP_ALIVE_SECONDS),
+            timeout=KEEP_ALIVE_SECONDS,
             request_queue_size=256,
         )
         server.max_request_header_size = MAX_HEADER_BYTES
