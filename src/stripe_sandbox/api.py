@@ -7,19 +7,16 @@ import json
 import re
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from stripe_sandbox import objects, payments, resources
+from stripe_sandbox import endpoints, objects, payments, reads, refunds, sessions
 from stripe_sandbox.errors import StripeError, invalid, unrecognized_url
-from stripe_sandbox.jsontext import pretty
 from stripe_sandbox.params import Params
+from stripe_sandbox.replies import Reply, json_reply
+from stripe_sandbox.state import RequestContext, State
 from stripe_sandbox.wire import flat_pairs, parse_form, parse_pairs
 
-if TYPE_CHECKING:
-    from stripe_sandbox.server import RequestContext, Sandbox
-
-Response = tuple[int, list[tuple[str, str]], bytes]
-Handler = Callable[["Sandbox", Params, "RequestContext", dict[str, str]], tuple[int, Any]]
+Handler = Callable[[State, Params, RequestContext, dict[str, str]], tuple[int, Any]]
 
 ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
 
@@ -35,18 +32,16 @@ def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
 
 
 def handle(
-    sandbox: Sandbox,
+    state: State,
     method: str,
     path: str,
     query: str,
     body: bytes,
     headers: dict[str, str],
-) -> Response:
+) -> Reply:
     """Answer one ``/v1/`` request (``headers`` keys in lower case)."""
-    from stripe_sandbox.server import RequestContext
-
     request_id = objects.new_id("req_", 14)
-    version = headers.get("stripe-version") or sandbox.api_versions[0]
+    version = headers.get("stripe-version") or state.api_versions[0]
     base_headers = [("Request-Id", request_id), ("Stripe-Version", version)]
     idempotency_key = headers.get("idempotency-key") or None
     if idempotency_key:
@@ -54,7 +49,7 @@ def handle(
     scope, fingerprint = None, ""
     try:
         api_key = _authenticate(headers)
-        if version not in sandbox.api_versions:
+        if version not in state.api_versions:
             raise invalid(f"Invalid Stripe API version: {version}", code="api_version_invalid")
         pairs = parse_form(query)
         if body:
@@ -67,34 +62,30 @@ def handle(
                 raise invalid("Idempotency keys can be at most 255 characters.", "Idempotency-Key")
             fingerprint = _fingerprint(method, path, params)
             scope = f"{api_key}:{idempotency_key}"
-            replay = _claim(sandbox, scope, fingerprint, idempotency_key)
+            replay = _claim(state, scope, fingerprint, idempotency_key)
             if replay is not None:
                 scope = None
                 return replay
-        _inject_faults(sandbox)
-        status, payload = handler(sandbox, Params(params), ctx, path_args)
-        response = _json(status, payload, base_headers)
+        _inject_faults(state)
+        status, payload = handler(state, Params(params), ctx, path_args)
+        response = json_reply(status, payload, base_headers)
     except StripeError as error:
-        response = _json(error.status, error.to_dict(), base_headers + error.headers)
+        response = json_reply(error.status, error.to_dict(), base_headers + error.headers)
         if scope is not None and not _keeps_result(error):
-            _release(sandbox, scope)
+            _release(state, scope)
             scope = None
     except Exception:
         if scope is not None:
-            _release(sandbox, scope)
+            _release(state, scope)
         raise
     if scope is not None:
-        _store(sandbox, scope, fingerprint, response)
+        _store(state, scope, fingerprint, response)
     return response
 
 
-def internal_error() -> Response:
+def internal_error() -> Reply:
     error = StripeError("An unknown error occurred in the sandbox.", status=500, type="api_error")
-    return _json(500, error.to_dict(), [("Request-Id", objects.new_id("req_", 14))])
-
-
-def _json(status: int, payload: Any, headers: list[tuple[str, str]]) -> Response:
-    return status, [("Content-Type", "application/json"), *headers], pretty(payload)
+    return json_reply(500, error.to_dict(), [("Request-Id", objects.new_id("req_", 14))])
 
 
 def _authenticate(headers: dict[str, str]) -> str:
@@ -144,10 +135,10 @@ def _fingerprint(method: str, path: str, params: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _claim(sandbox: Sandbox, scope: str, fingerprint: str, key: str) -> Response | None:
+def _claim(state: State, scope: str, fingerprint: str, key: str) -> Reply | None:
     """Replay a stored response, refuse a mismatch or a concurrent use, or claim the key."""
-    with sandbox.lock:
-        if scope in sandbox.in_flight:
+    with state.lock:
+        if scope in state.in_flight:
             raise StripeError(
                 "There is currently another in-progress request using this Stripe "
                 "Idempotency Key (that probably means you submitted twice, and the other "
@@ -157,7 +148,7 @@ def _claim(sandbox: Sandbox, scope: str, fingerprint: str, key: str) -> Response
                 code="idempotency_key_in_use",
                 headers=[("Stripe-Should-Retry", "true")],
             )
-        stored = sandbox.store.idempotent_response(scope)
+        stored = state.store.idempotent_response(scope)
         if stored is not None:
             stored_fingerprint, status, headers, body = stored
             if stored_fingerprint != fingerprint:
@@ -169,7 +160,7 @@ def _claim(sandbox: Sandbox, scope: str, fingerprint: str, key: str) -> Response
                     type="idempotency_error",
                 )
             return status, [*headers, ("Idempotent-Replayed", "true")], body
-        sandbox.in_flight.add(scope)
+        state.in_flight.add(scope)
     return None
 
 
@@ -179,36 +170,36 @@ def _keeps_result(error: StripeError) -> bool:
     return error.type == "card_error"
 
 
-def _release(sandbox: Sandbox, scope: str) -> None:
-    with sandbox.lock:
-        sandbox.in_flight.discard(scope)
+def _release(state: State, scope: str) -> None:
+    with state.lock:
+        state.in_flight.discard(scope)
 
 
-def _store(sandbox: Sandbox, scope: str, fingerprint: str, response: Response) -> None:
+def _store(state: State, scope: str, fingerprint: str, response: Reply) -> None:
     status, headers, body = response
-    with sandbox.lock:
-        sandbox.in_flight.discard(scope)
-        with sandbox.store.transaction():
-            sandbox.store.save_idempotent_response(scope, fingerprint, status, headers, body, sandbox.now())
+    with state.lock:
+        state.in_flight.discard(scope)
+        with state.store.transaction():
+            state.store.save_idempotent_response(scope, fingerprint, status, headers, body, state.now())
 
 
 # --- faults ------------------------------------------------------------------------------
 
 
-def _inject_faults(sandbox: Sandbox) -> None:
-    faults = sandbox.faults
+def _inject_faults(state: State) -> None:
+    faults = state.faults
     step = faults.next_step()
     if faults.latency_ms:
         time.sleep(faults.latency_ms / 1000)
     if step is not None and step.startswith("slow:"):
         time.sleep(int(step[5:]) / 1000)
-    if step == "error" or (faults.error_rate and sandbox.rng.random() < faults.error_rate):
+    if step == "error" or (faults.error_rate and state.rng.random() < faults.error_rate):
         raise StripeError(
             "An unexpected error occurred (injected by the sandbox's error_rate fault).",
             status=500,
             type="api_error",
         )
-    if step == "rate_limit" or (faults.rate_limit_rate and sandbox.rng.random() < faults.rate_limit_rate):
+    if step == "rate_limit" or (faults.rate_limit_rate and state.rng.random() < faults.rate_limit_rate):
         raise StripeError(
             "Request rate limit exceeded (injected by the sandbox's rate_limit_rate "
             "fault). Learn more about rate limits here https://stripe.com/docs/rate-limits.",
@@ -221,133 +212,133 @@ def _inject_faults(sandbox: Sandbox) -> None:
 
 
 @route("POST", "/v1/checkout/sessions")
-def _create_session(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.create_session(sb, p, ctx)
+def _create_session(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, sessions.create_session(state, p, ctx)
 
 
 @route("GET", "/v1/checkout/sessions")
-def _list_sessions(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.list_sessions(sb, p)
+def _list_sessions(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, sessions.list_sessions(state, p)
 
 
 @route("GET", "/v1/checkout/sessions/{id}")
-def _get_session(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.retrieve(sb, "checkout.session", a["id"], p)
+def _get_session(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, reads.retrieve(state, "checkout.session", a["id"], p)
 
 
 @route("POST", "/v1/checkout/sessions/{id}/expire")
-def _expire_session(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+def _expire_session(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
     p.reject_unknown({"expand"})
-    session = resources.expire_session(sb, a["id"], ctx)
-    with sb.lock:
-        return 200, resources.expand(sb, session, p.strings("expand"))
+    session = sessions.expire_session(state, a["id"], ctx)
+    with state.lock:
+        return 200, reads.expand(state, session, p.strings("expand"))
 
 
 @route("GET", "/v1/checkout/sessions/{id}/line_items")
-def _session_line_items(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.session_line_items(sb, a["id"], p)
+def _session_line_items(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, sessions.session_line_items(state, a["id"], p)
 
 
 @route("GET", "/v1/payment_intents")
-def _list_intents(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.list_objects(sb, "payment_intent", "/v1/payment_intents", p)
+def _list_intents(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, reads.list_objects(state, "payment_intent", "/v1/payment_intents", p)
 
 
 @route("GET", "/v1/payment_intents/{id}")
-def _get_intent(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.retrieve(sb, "payment_intent", a["id"], p)
+def _get_intent(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, reads.retrieve(state, "payment_intent", a["id"], p)
 
 
 @route("GET", "/v1/charges")
-def _list_charges(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+def _list_charges(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
     filters = {"payment_intent": p.text("payment_intent")}
-    return 200, resources.list_objects(sb, "charge", "/v1/charges", p, filters)
+    return 200, reads.list_objects(state, "charge", "/v1/charges", p, filters)
 
 
 @route("GET", "/v1/charges/{id}")
-def _get_charge(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.retrieve(sb, "charge", a["id"], p)
+def _get_charge(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, reads.retrieve(state, "charge", a["id"], p)
 
 
 @route("POST", "/v1/refunds")
-def _create_refund(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.create_refund(sb, p, ctx)
+def _create_refund(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, refunds.create_refund(state, p, ctx)
 
 
 @route("GET", "/v1/refunds")
-def _list_refunds(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+def _list_refunds(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
     filters = {"charge": p.text("charge"), "payment_intent": p.text("payment_intent")}
-    return 200, resources.list_objects(sb, "refund", "/v1/refunds", p, filters)
+    return 200, reads.list_objects(state, "refund", "/v1/refunds", p, filters)
 
 
 @route("GET", "/v1/refunds/{id}")
-def _get_refund(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.retrieve(sb, "refund", a["id"], p)
+def _get_refund(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, reads.retrieve(state, "refund", a["id"], p)
 
 
 @route("GET", "/v1/disputes")
-def _list_disputes(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+def _list_disputes(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
     filters = {"charge": p.text("charge"), "payment_intent": p.text("payment_intent")}
-    return 200, resources.list_objects(sb, "dispute", "/v1/disputes", p, filters)
+    return 200, reads.list_objects(state, "dispute", "/v1/disputes", p, filters)
 
 
 @route("GET", "/v1/disputes/{id}")
-def _get_dispute(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.retrieve(sb, "dispute", a["id"], p)
+def _get_dispute(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, reads.retrieve(state, "dispute", a["id"], p)
 
 
 @route("GET", "/v1/events")
-def _list_events(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.list_events(sb, p)
+def _list_events(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, endpoints.list_events(state, p)
 
 
 @route("GET", "/v1/events/{id}")
-def _get_event(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.retrieve(sb, "event", a["id"], p)
+def _get_event(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, reads.retrieve(state, "event", a["id"], p)
 
 
 @route("POST", "/v1/webhook_endpoints")
-def _create_endpoint(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.create_webhook_endpoint(sb, p)
+def _create_endpoint(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, endpoints.create_webhook_endpoint(state, p)
 
 
 @route("GET", "/v1/webhook_endpoints")
-def _list_endpoints(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.list_objects(sb, "webhook_endpoint", "/v1/webhook_endpoints", p)
+def _list_endpoints(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, reads.list_objects(state, "webhook_endpoint", "/v1/webhook_endpoints", p)
 
 
 @route("GET", "/v1/webhook_endpoints/{id}")
-def _get_endpoint(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.retrieve(sb, "webhook_endpoint", a["id"], p)
+def _get_endpoint(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, reads.retrieve(state, "webhook_endpoint", a["id"], p)
 
 
 @route("POST", "/v1/webhook_endpoints/{id}")
-def _update_endpoint(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.update_webhook_endpoint(sb, a["id"], p)
+def _update_endpoint(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, endpoints.update_webhook_endpoint(state, a["id"], p)
 
 
 @route("DELETE", "/v1/webhook_endpoints/{id}")
-def _delete_endpoint(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    return 200, resources.delete_webhook_endpoint(sb, a["id"])
+def _delete_endpoint(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    return 200, endpoints.delete_webhook_endpoint(state, a["id"])
 
 
 @route("POST", "/v1/test_helpers/checkout/sessions/{id}/pay")
-def _pay_session(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+def _pay_session(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
     p.reject_unknown({"payment_method", "delayed_outcome", "delay_seconds", "expand"})
     payment_method = p.text("payment_method", required=True) or ""
     delay = p.number("delay_seconds") or 0.0
     result = payments.pay_session(
-        sb,
+        state,
         a["id"],
         payment_method,
         delayed_outcome=p.text("delayed_outcome"),
         delay_seconds=delay,
         ctx=ctx,
     )
-    with sb.lock:
-        session = resources.load(sb, "checkout.session", a["id"], "session")
+    with state.lock:
+        session = reads.load(state, "checkout.session", a["id"], "session")
         if result.status == "declined":
-            intent = sb.store.get(session["payment_intent"] or "", "payment_intent")
+            intent = state.store.get(session["payment_intent"] or "", "payment_intent")
             error = (intent or {}).get("last_payment_error") or {}
             raise StripeError(
                 result.message,
@@ -357,20 +348,20 @@ def _pay_session(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str])
                 extra={
                     "decline_code": result.decline_code,
                     "charge": error.get("charge"),
-                    "payment_intent": sb.render(intent) if intent else None,
+                    "payment_intent": state.render(intent) if intent else None,
                 },
             )
-        return 200, resources.expand(sb, session, p.strings("expand"))
+        return 200, reads.expand(state, session, p.strings("expand"))
 
 
 @route("POST", "/v1/test_helpers/charges/{id}/dispute")
-def _dispute_charge(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+def _dispute_charge(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
     p.reject_unknown({"reason", "amount", "expand"})
-    return 200, resources.create_dispute(sb, a["id"], p, ctx)
+    return 200, refunds.create_dispute(state, a["id"], p, ctx)
 
 
 @route("POST", "/v1/test_helpers/disputes")
-def _create_dispute(sb: Sandbox, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+def _create_dispute(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
     p.reject_unknown({"charge", "reason", "amount", "expand"})
     charge_id = p.text("charge", required=True) or ""
-    return 200, resources.create_dispute(sb, charge_id, p, ctx)
+    return 200, refunds.create_dispute(state, charge_id, p, ctx)

@@ -14,43 +14,40 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl
 
+from stripe_sandbox import timers
 from stripe_sandbox.errors import StripeError
-from stripe_sandbox.jsontext import pretty
-
-if TYPE_CHECKING:
-    from stripe_sandbox.server import Sandbox
-
-Response = tuple[int, list[tuple[str, str]], bytes]
+from stripe_sandbox.replies import Reply, json_reply
+from stripe_sandbox.state import State
 
 
 def handle(
-    sandbox: Sandbox,
+    state: State,
     method: str,
     path: str,
     query: str,
     body: bytes,
     headers: dict[str, str],
-) -> Response:
+) -> Reply:
     try:
         data = _read_body(body, headers.get("content-type", ""))
         route = path.rstrip("/")
         if route == "/_sandbox/health" and method in ("GET", "HEAD"):
-            return _json(200, {"status": "ok", "base_url": sandbox.base_url})
+            return json_reply(200, {"status": "ok", "base_url": state.base_url})
         if route == "/_sandbox/faults":
             if method == "GET":
-                return _json(200, sandbox.faults.to_dict())
+                return json_reply(200, state.faults.to_dict())
             if method == "POST":
-                sandbox.faults.update(data)
-                return _json(200, sandbox.faults.to_dict())
+                state.faults.update(data)
+                return json_reply(200, state.faults.to_dict())
             if method == "DELETE":
-                sandbox.faults.reset()
-                return _json(200, sandbox.faults.to_dict())
+                state.faults.reset()
+                return json_reply(200, state.faults.to_dict())
         if route == "/_sandbox/clock":
             if method == "GET":
-                return _json(200, _clock(sandbox))
+                return json_reply(200, _clock(state))
             if method == "POST":
                 try:
                     seconds = float(data.get("advance_seconds", 0))
@@ -58,17 +55,17 @@ def handle(
                     raise StripeError("advance_seconds must be a number", param="advance_seconds") from None
                 if seconds < 0:
                     raise StripeError("The sandbox clock only moves forward.", param="advance_seconds")
-                sandbox.advance_clock(seconds)
-                return _json(200, _clock(sandbox))
+                timers.advance(state, seconds)
+                return json_reply(200, _clock(state))
         if route == "/_sandbox/deliveries" and method == "GET":
-            return _json(200, {"data": list(sandbox.dispatcher.log)})
+            return json_reply(200, {"data": list(state.dispatcher.log)})
         raise StripeError(f"Unknown control route: {method} {path}", status=404)
     except StripeError as error:
-        return _json(error.status, error.to_dict())
+        return json_reply(error.status, error.to_dict())
 
 
-def _clock(sandbox: Sandbox) -> dict[str, Any]:
-    return {"now": int(sandbox.now()), "offset": sandbox.clock_offset}
+def _clock(state: State) -> dict[str, Any]:
+    return {"now": int(state.now()), "offset": state.clock.offset}
 
 
 def _read_body(body: bytes, content_type: str) -> dict[str, Any]:
@@ -84,7 +81,3 @@ def _read_body(body: bytes, content_type: str) -> dict[str, Any]:
             raise StripeError("The JSON body must be an object.")
         return data
     return dict(parse_qsl(text, keep_blank_values=True))
-
-
-def _json(status: int, payload: Any) -> Response:
-    return status, [("Content-Type", "application/json")], pretty(payload)

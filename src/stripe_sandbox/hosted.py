@@ -1,54 +1,33 @@
 """The sandbox's hosted checkout page, served at a checkout session's ``url``.
 
 A person pays here with a test card, walks through a 3-D Secure challenge, picks a delayed
-bank debit, or cancels back to the shop. Plain HTML forms (works without JavaScript), inline
-CSS, standard library only. Everything from the session is merchant data and is escaped.
+bank debit, or cancels back to the shop. This module reads what they send and has the payment
+engine (:mod:`stripe_sandbox.payments`) act on it; :mod:`stripe_sandbox.pages` writes the HTML.
 """
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Mapping
-from html import escape
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 from stripe_sandbox import payments
-
-if TYPE_CHECKING:
-    from stripe_sandbox.server import Sandbox
-
-Response = tuple[int, list[tuple[str, str]], bytes]
+from stripe_sandbox.pages import (
+    DEFAULT_SEPA_DELAY_SECONDS,
+    challenge_page,
+    checkout_page,
+    closed_page,
+    html,
+    layout,
+    not_found,
+    notice,
+    redirect,
+)
+from stripe_sandbox.replies import Reply
+from stripe_sandbox.state import State
 
 PAGE_PATH = re.compile(r"^/c/pay/(?P<session_id>[A-Za-z0-9_]+)(?P<action>/3ds|/cancel)?/?$")
-
-# Stripe's zero-decimal and three-decimal currencies; all others have two decimals.
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"]
-)
-THREE_DECIMAL_CURRENCIES = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
-CURRENCY_SYMBOLS = {
-    "eur": "€",
-    "usd": "$",
-    "gbp": "£",
-    "jpy": "¥",
-    "krw": "₩",
-    "inr": "₹",
-    "cny": "CN¥",
-    "aud": "A$",
-    "cad": "CA$",
-    "chf": "CHF ",
-}
-
-TEST_CARDS = (
-    ("4242 4242 4242 4242", "Succeeds"),
-    ("4000 0000 0000 0002", "Declined"),
-    ("4000 0000 0000 9995", "Declined: insufficient funds"),
-    ("4000 0025 0000 3155", "Asks for 3-D Secure authentication"),
-)
 
 AUTHENTICATION_FAILED = (
     "We were unable to authenticate your payment method. Please choose a different payment method and try again."
@@ -62,50 +41,41 @@ DECLINE_MESSAGES = {
 # Errors a redirect may carry to the form, by code: the query never carries free text.
 REDIRECT_ERRORS = {"authentication_failed": AUTHENTICATION_FAILED}
 
-# The page's only script: stop a second click from paying twice. Allowed by its hash (CSP).
-DISABLE_ON_SUBMIT = (
-    'document.querySelectorAll("form").forEach(function (form) {'
-    ' form.addEventListener("submit", function () {'
-    ' form.querySelectorAll("button").forEach(function (b) { b.disabled = true; }); }); });'
-)
-SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(DISABLE_ON_SUBMIT.encode()).digest()).decode("ascii")
-
-DEFAULT_SEPA_DELAY_SECONDS = 5
 MAX_SEPA_DELAY_SECONDS = 3600
 
 
-def handle(sandbox: Sandbox, method: str, path: str, query: dict[str, str], form: dict[str, str]) -> Response:
+def handle(state: State, method: str, path: str, query: dict[str, str], form: dict[str, str]) -> Reply:
     """Answer any request outside ``/v1/`` and ``/_sandbox/``."""
     match = PAGE_PATH.match(path)
     if match is None:
-        return _not_found()
+        return not_found()
     session_id = match["session_id"]
     action = match["action"]
     if method not in ("GET", "HEAD", "POST"):
-        return _html(405, _layout("Method not allowed", _notice("Method not allowed.", "")))
-    session = payments.session_for_page(sandbox, session_id)
+        return html(405, layout("Method not allowed", notice("Method not allowed.", "")))
+    session = payments.session_for_page(state, session_id)
     if session is None:
-        return _not_found()
+        return not_found()
     if action == "/cancel":
-        return _redirect(payments.cancel_session_url(sandbox, session_id))
-    if not _is_open(sandbox, session):
-        return _closed_page(session, session_id, 200 if method != "POST" else 409)
+        return redirect(payments.cancel_session_url(state, session_id))
+    if not _is_open(state, session):
+        return closed_page(session, session_id, 200 if method != "POST" else 409)
     if action == "/3ds":
         if method == "POST":
-            return _submit_3ds(sandbox, session, session_id, form)
-        return _html(200, _challenge_page(session, session_id))
+            return _submit_3ds(state, session, session_id, form)
+        return html(200, challenge_page(session, session_id))
     if method == "POST":
-        return _submit_payment(sandbox, session, session_id, form)
+        return _submit_payment(state, session, session_id, form)
     error = REDIRECT_ERRORS.get(query.get("error", ""))
-    return _html(402 if error else 200, _checkout_page(session, session_id, errors=_opt(error)))
+    return html(402 if error else 200, checkout_page(session, session_id, errors=_opt(error)))
 
 
 # --- actions -------------------------------------------------------------------------------
 
 
-def _submit_payment(sandbox: Sandbox, session: Mapping[str, Any], session_id: str, form: Mapping[str, str]) -> Response:
+def _submit_payment(state: State, session: Mapping[str, Any], session_id: str, form: Mapping[str, str]) -> Reply:
     if form.get("method") == "sepa_debit":
-        return _submit_sepa(sandbox, session, session_id, form)
+        return _submit_sepa(state, session, session_id, form)
     values = {key: form.get(key, "").strip() for key in ("number", "expiry", "cvc", "name")}
     errors: list[str] = []
     invalid: set[str] = set()
@@ -123,22 +93,22 @@ def _submit_payment(sandbox: Sandbox, session: Mapping[str, Any], session_id: st
             errors.append(message)
             invalid.add(field)
     if errors:
-        page = _checkout_page(session, session_id, errors=errors, values=values, invalid=invalid)
-        return _html(200, page)
+        page = checkout_page(session, session_id, errors=errors, values=values, invalid=invalid)
+        return html(200, page)
 
-    result = _pay(sandbox, session_id, payment_method)
+    result = _pay(state, session_id, payment_method)
     if isinstance(result, str):
-        return _payment_refused(sandbox, session_id, result, values)
+        return _payment_refused(state, session_id, result, values)
     if result.status == "requires_action":
-        return _redirect(f"/c/pay/{session_id}/3ds")
+        return redirect(f"/c/pay/{session_id}/3ds")
     if result.ok and result.redirect_url:
-        return _redirect(result.redirect_url)
+        return redirect(result.redirect_url)
     message = _decline_message(result)
-    page = _checkout_page(session, session_id, errors=[message], values=values, invalid={"number"})
-    return _html(402, page)
+    page = checkout_page(session, session_id, errors=[message], values=values, invalid={"number"})
+    return html(402, page)
 
 
-def _submit_sepa(sandbox: Sandbox, session: Mapping[str, Any], session_id: str, form: Mapping[str, str]) -> Response:
+def _submit_sepa(state: State, session: Mapping[str, Any], session_id: str, form: Mapping[str, str]) -> Reply:
     outcome = form.get("delayed_outcome", "succeeded")
     delay_text = form.get("delay_seconds", "").strip() or str(DEFAULT_SEPA_DELAY_SECONDS)
     errors = []
@@ -149,55 +119,53 @@ def _submit_sepa(sandbox: Sandbox, session: Mapping[str, Any], session_id: str, 
         errors.append(f"The settlement delay must be 0 to {MAX_SEPA_DELAY_SECONDS} seconds.")
     if errors or delay is None:
         sepa = {"delayed_outcome": outcome, "delay_seconds": delay_text}
-        return _html(200, _checkout_page(session, session_id, errors=errors, sepa=sepa))
-    result = _pay(sandbox, session_id, "pm_sepa_debit", delayed_outcome=outcome, delay_seconds=delay)
+        return html(200, checkout_page(session, session_id, errors=errors, sepa=sepa))
+    result = _pay(state, session_id, "pm_sepa_debit", delayed_outcome=outcome, delay_seconds=delay)
     if isinstance(result, str):
-        return _payment_refused(sandbox, session_id, result)
+        return _payment_refused(state, session_id, result)
     if result.ok and result.redirect_url:
-        return _redirect(result.redirect_url)
-    return _html(402, _checkout_page(session, session_id, errors=[_decline_message(result)]))
+        return redirect(result.redirect_url)
+    return html(402, checkout_page(session, session_id, errors=[_decline_message(result)]))
 
 
-def _submit_3ds(sandbox: Sandbox, session: Mapping[str, Any], session_id: str, form: Mapping[str, str]) -> Response:
+def _submit_3ds(state: State, session: Mapping[str, Any], session_id: str, form: Mapping[str, str]) -> Reply:
     choice = form.get("result")
     if choice not in ("approve", "fail"):
-        return _html(400, _challenge_page(session, session_id, error="Choose an answer."))
+        return html(400, challenge_page(session, session_id, error="Choose an answer."))
     payment_method = (
         "pm_card_authenticationRequired_approved" if choice == "approve" else "pm_card_authenticationRequired_failed"
     )
-    result = _pay(sandbox, session_id, payment_method)
+    result = _pay(state, session_id, payment_method)
     if isinstance(result, str):
-        return _payment_refused(sandbox, session_id, result)
+        return _payment_refused(state, session_id, result)
     if result.ok and result.redirect_url:
-        return _redirect(result.redirect_url)
+        return redirect(result.redirect_url)
     # Back to the form by redirect so that reloading it does not post the challenge again.
-    return _redirect(f"/c/pay/{session_id}?error=authentication_failed")
+    return redirect(f"/c/pay/{session_id}?error=authentication_failed")
 
 
-def _pay(sandbox: Sandbox, session_id: str, payment_method: str, **outcome: Any) -> payments.PayResult | str:
+def _pay(state: State, session_id: str, payment_method: str, **outcome: Any) -> payments.PayResult | str:
     """The payment's result, or why the engine refused to try (the session closed meanwhile...)."""
     try:
-        return payments.pay_session(sandbox, session_id, payment_method, **outcome)
+        return payments.pay_session(state, session_id, payment_method, **outcome)
     except payments.PaymentError as error:
         return error.message
 
 
-def _payment_refused(
-    sandbox: Sandbox, session_id: str, message: str, values: Mapping[str, str] | None = None
-) -> Response:
+def _payment_refused(state: State, session_id: str, message: str, values: Mapping[str, str] | None = None) -> Reply:
     # Typically a second tab or a double submit: the session is no longer open, so say what it is now.
-    session = payments.session_for_page(sandbox, session_id)
+    session = payments.session_for_page(state, session_id)
     if session is None:
-        return _not_found()
-    if not _is_open(sandbox, session):
-        return _closed_page(session, session_id, 409)
-    return _html(400, _checkout_page(session, session_id, errors=[message], values=values))
+        return not_found()
+    if not _is_open(state, session):
+        return closed_page(session, session_id, 409)
+    return html(400, checkout_page(session, session_id, errors=[message], values=values))
 
 
-def _is_open(sandbox: Sandbox, session: Mapping[str, Any]) -> bool:
+def _is_open(state: State, session: Mapping[str, Any]) -> bool:
     # An open session past its expires_at is expired even before the sweeper gets to it.
     expires_at = session.get("expires_at")
-    return session.get("status") == "open" and not (expires_at and expires_at <= sandbox.now())
+    return session.get("status") == "open" and not (expires_at and expires_at <= state.now())
 
 
 def _decline_message(result: payments.PayResult) -> str:
@@ -243,370 +211,5 @@ def _parse_delay(text: str) -> float | None:
     return value if 0 <= value <= MAX_SEPA_DELAY_SECONDS else None
 
 
-# --- money ---------------------------------------------------------------------------------
-
-
-def format_amount(amount: int, currency: str) -> str:
-    """An amount in the currency's smallest unit, written for people: ``€1,234.50``, ``¥1,500``."""
-    code = currency.lower()
-    if code in ZERO_DECIMAL_CURRENCIES:
-        decimals = 0
-    elif code in THREE_DECIMAL_CURRENCIES:
-        decimals = 3
-    else:
-        decimals = 2
-    sign = "-" if amount < 0 else ""
-    units, minor = divmod(abs(amount), 10**decimals)
-    number = f"{units:,}" + (f".{minor:0{decimals}d}" if decimals else "")
-    symbol = CURRENCY_SYMBOLS.get(code)
-    if symbol is None:
-        return f"{sign}{number} {code.upper()}"
-    return f"{sign}{symbol}{number}"
-
-
-# --- pages ---------------------------------------------------------------------------------
-
-
-def _checkout_page(
-    session: Mapping[str, Any],
-    session_id: str,
-    *,
-    errors: list[str] | None = None,
-    values: Mapping[str, str] | None = None,
-    invalid: set[str] | None = None,
-    sepa: Mapping[str, str] | None = None,
-) -> str:
-    values = values or {}
-    invalid = invalid or set()
-    sepa = sepa or {}
-    currency = str(session.get("currency") or "usd")
-    total = format_amount(int(session.get("amount_total") or 0), currency)
-    action = f"/c/pay/{escape(session_id)}"
-
-    def field(name: str, label: str, **attrs: str) -> str:
-        extra = "".join(f' {key.replace("_", "-")}="{escape(val)}"' for key, val in attrs.items())
-        bad = ' aria-invalid="true" class="invalid"' if name in invalid else ""
-        return (
-            f'<label for="card-{name}">{label}</label>'
-            f'<input id="card-{name}" name="{name}" value="{escape(values.get(name, ""))}"'
-            f"{extra}{bad}>"
-        )
-
-    error_box = ""
-    if errors:
-        items = "".join(f"<p>{escape(message)}</p>" for message in errors)
-        error_box = f'<div id="error" class="error" role="alert">{items}</div>'
-    email = session.get("customer_email")
-    email_row = (
-        f'<div class="email"><span>Email</span> <strong id="customer-email">{escape(str(email))}</strong></div>'
-        if email
-        else ""
-    )
-    outcome = sepa.get("delayed_outcome", "succeeded")
-    checked = {key: " checked" if outcome == key else "" for key in ("succeeded", "failed")}
-    delay = escape(sepa.get("delay_seconds", str(DEFAULT_SEPA_DELAY_SECONDS)))
-    cards = "".join(f"<li><code>{number}</code> <span>{escape(effect)}</span></li>" for number, effect in TEST_CARDS)
-    number_field = field(
-        "number",
-        "Card number",
-        inputmode="numeric",
-        autocomplete="cc-number",
-        placeholder="1234 1234 1234 1234",
-        maxlength="23",
-        required="",
-    )
-    expiry_field = field(
-        "expiry",
-        "Expiry (MM/YY)",
-        inputmode="numeric",
-        autocomplete="cc-exp",
-        placeholder="MM / YY",
-        maxlength="7",
-        required="",
-    )
-    cvc_field = field(
-        "cvc", "CVC", inputmode="numeric", autocomplete="cc-csc", placeholder="123", maxlength="4", required=""
-    )
-    name_field = field("name", "Name on card", autocomplete="cc-name", placeholder="Full name")
-    body = f"""
-<main class="checkout">
-  <section class="summary" aria-label="Order summary"><div class="inner">
-    {_cancel_link(session, session_id)}
-    <p class="merchant">Pay <span class="badge">Test mode</span></p>
-    <p class="total" id="total">{escape(total)}</p>
-    {_line_items(session, currency)}
-    <div class="total-row"><span>Total due</span><strong>{escape(total)}</strong></div>
-  </div></section>
-  <section class="pay" aria-label="Payment">
-    {email_row}
-    {error_box}
-    <form method="post" action="{action}" id="card-form" class="card-form">
-      <input type="hidden" name="method" value="card">
-      <h2>Pay with card</h2>
-      {number_field}
-      <div class="pair">
-        <div>{expiry_field}</div>
-        <div>{cvc_field}</div>
-      </div>
-      {name_field}
-      <button type="submit" id="pay-button" class="primary">Pay {escape(total)}</button>
-    </form>
-    <div class="divider"><span>or</span></div>
-    <form method="post" action="{action}" id="sepa-form" class="sepa-form">
-      <input type="hidden" name="method" value="sepa_debit">
-      <fieldset>
-        <legend>Bank debit outcome (test)</legend>
-        <label class="radio"><input type="radio" id="sepa-outcome-succeeded"
-          name="delayed_outcome" value="succeeded"{checked["succeeded"]}> Succeeds</label>
-        <label class="radio"><input type="radio" id="sepa-outcome-failed"
-          name="delayed_outcome" value="failed"{checked["failed"]}> Fails</label>
-        <label class="inline" for="sepa-delay">Settles after
-          <input id="sepa-delay" name="delay_seconds" value="{delay}" inputmode="decimal"
-            size="4"> seconds</label>
-      </fieldset>
-      <button type="submit" id="sepa-button" class="secondary">
-        Pay with bank debit (SEPA, settles later)</button>
-    </form>
-    <aside class="hint" id="test-cards">
-      <h3>Test cards</h3>
-      <p>Any future expiry date (e.g. 12/34), any 3-digit CVC and any name.</p>
-      <ul>{cards}</ul>
-    </aside>
-  </section>
-</main>
-<script>{DISABLE_ON_SUBMIT}</script>"""
-    return _layout("Checkout", body)
-
-
-def _line_items(session: Mapping[str, Any], currency: str) -> str:
-    line_items = session.get("line_items") or {}
-    rows = []
-    for item in line_items.get("data") or []:
-        quantity = int(item.get("quantity") or 1)
-        item_currency = str(item.get("currency") or currency)
-        amount = format_amount(int(item.get("amount_total") or 0), item_currency)
-        unit_amount = (item.get("price") or {}).get("unit_amount")
-        each = (
-            f'<span class="each">{escape(format_amount(int(unit_amount), item_currency))} each</span>'
-            if quantity > 1 and unit_amount is not None
-            else ""
-        )
-        rows.append(
-            '<li class="line-item"><div><span class="description">'
-            f"{escape(str(item.get('description') or 'Item'))}</span>"
-            f' <span class="quantity">× {quantity}</span>{each}</div>'
-            f'<span class="amount">{escape(amount)}</span></li>'
-        )
-    return f'<ul class="line-items" id="line-items">{"".join(rows)}</ul>'
-
-
-def _challenge_page(session: Mapping[str, Any], session_id: str, error: str = "") -> str:
-    total = format_amount(int(session.get("amount_total") or 0), str(session.get("currency") or "usd"))
-    action = f"/c/pay/{escape(session_id)}/3ds"
-    error_box = f'<div id="error" class="error" role="alert">{escape(error)}</div>' if error else ""
-    body = f"""
-<main class="narrow">
-  <section class="bank">
-    <p class="bank-name">Sandbox Bank <span class="badge">Test mode</span></p>
-    <h1>3-D Secure authentication</h1>
-    <p>Your bank asks you to confirm a payment of <strong id="total">{escape(total)}</strong>.
-      This is a test challenge: choose how it ends.</p>
-    {error_box}
-    <form method="post" action="{action}" class="choices">
-      <button type="submit" name="result" value="approve" id="approve-3ds" class="primary">
-        Complete authentication</button>
-      <button type="submit" name="result" value="fail" id="fail-3ds" class="danger">
-        Fail authentication</button>
-    </form>
-  </section>
-</main>"""
-    return _layout("3-D Secure authentication", body)
-
-
-def _closed_page(session: Mapping[str, Any], session_id: str, status: int) -> Response:
-    if session.get("status") == "complete":
-        paid = session.get("payment_status") in ("paid", "no_payment_required")
-        title = "This order is already paid" if paid else "Your payment is being processed"
-        text = (
-            "Nothing more to do here: this checkout session has been paid."
-            if paid
-            else "This checkout session is complete; the bank debit settles later."
-        )
-        href = _success_href(session, session_id)
-        link = f'<a id="success-link" class="button" href="{escape(href)}">Continue to the shop</a>' if href else ""
-        return _html(status, _layout(title, _notice(title, text, link)))
-    title = "This checkout session has expired"
-    text = "The time to pay has run out. Return to the shop to start again."
-    link = (
-        f'<a id="cancel-link" class="button" href="{escape(_cancel_href(session, session_id))}">'
-        "← Return to the shop</a>"
-    )
-    return _html(status, _layout(title, _notice(title, text, link)))
-
-
-def _not_found() -> Response:
-    title = "Checkout session not found"
-    text = (
-        "This payment link does not exist or is no longer valid. "
-        "Check the address, or return to the shop and start the checkout again."
-    )
-    return _html(404, _layout(title, _notice(title, text)))
-
-
-def _notice(title: str, text: str, link: str = "") -> str:
-    return (
-        f'<main class="narrow"><section class="notice"><h1>{escape(title)}</h1>'
-        f"<p>{escape(text)}</p>{link}</section></main>"
-    )
-
-
-def _cancel_link(session: Mapping[str, Any], session_id: str) -> str:
-    if not session.get("cancel_url"):
-        return ""
-    href = escape(_cancel_href(session, session_id))
-    return f'<a id="cancel-link" class="back" href="{href}">← Cancel and return to the shop</a>'
-
-
-def _cancel_href(session: Mapping[str, Any], session_id: str) -> str:
-    url = str(session.get("cancel_url") or "")
-    return url if _is_web_url(url) else f"/c/pay/{session_id}"
-
-
-def _success_href(session: Mapping[str, Any], session_id: str) -> str:
-    url = str(session.get("success_url") or "").replace("{CHECKOUT_SESSION_ID}", session_id)
-    return url if _is_web_url(url) else ""
-
-
-def _is_web_url(url: str) -> bool:
-    # Merchant URLs become links: only http(s), never javascript: or data:.
-    return urlsplit(url).scheme in ("http", "https")
-
-
 def _opt(message: str | None) -> list[str] | None:
     return [message] if message else None
-
-
-# --- HTTP ----------------------------------------------------------------------------------
-
-
-def _html(status: int, page: str) -> Response:
-    return status, _headers(), page.encode("utf-8")
-
-
-def _headers() -> list[tuple[str, str]]:
-    return [
-        ("Content-Type", "text/html; charset=utf-8"),
-        ("Cache-Control", "no-store"),
-        (
-            "Content-Security-Policy",
-            f"default-src 'none'; style-src 'unsafe-inline'; script-src '{SCRIPT_HASH}'; "
-            "img-src data:; base-uri 'none'; frame-ancestors 'none'",
-        ),
-        ("X-Content-Type-Options", "nosniff"),
-        ("X-Frame-Options", "DENY"),
-        ("Referrer-Policy", "no-referrer"),
-        ("X-Robots-Tag", "noindex"),
-    ]
-
-
-def _redirect(location: str) -> Response:
-    return (
-        303,
-        [("Location", location), ("Cache-Control", "no-store")],
-        b"",
-    )
-
-
-def _layout(title: str, body: str) -> str:
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>{escape(title)} · Stripe sandbox</title>
-<style>{STYLE}</style>
-</head>
-<body>{body}
-</body>
-</html>
-"""
-
-
-STYLE = """
-*{box-sizing:border-box}
-body{margin:0;font:15px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,
-"Helvetica Neue",Arial,sans-serif;color:#1a1f36;background:#fff}
-a{color:#635bff}
-.checkout{display:grid;grid-template-columns:1fr 1fr;min-height:100vh}
-.summary{background:#f6f9fc;padding:48px 56px;border-right:1px solid #e3e8ee}
-.summary .inner{max-width:440px;margin-left:auto}
-.pay{padding:48px 56px;max-width:552px}
-.back{display:inline-block;margin-bottom:28px;color:#697386;text-decoration:none;font-size:14px}
-.back:hover{color:#1a1f36}
-.merchant{margin:0;color:#697386;font-weight:500}
-.badge{display:inline-block;margin-left:6px;padding:1px 7px;border-radius:4px;
-background:#ffde92;color:#983705;font-size:11px;font-weight:600;text-transform:uppercase;
-letter-spacing:.03em;vertical-align:middle}
-.total{margin:4px 0 28px;font-size:36px;font-weight:600;letter-spacing:-.01em}
-.line-items{list-style:none;margin:0;padding:0}
-.line-item{display:flex;justify-content:space-between;gap:16px;padding:12px 0;
-border-bottom:1px solid #e3e8ee}
-.line-item .description{font-weight:500}
-.line-item .quantity{color:#697386;font-size:14px}
-.line-item .each{display:block;color:#697386;font-size:13px}
-.line-item .amount{white-space:nowrap;font-weight:500}
-.total-row{display:flex;justify-content:space-between;padding:16px 0;font-weight:600}
-.email{margin-bottom:20px;color:#697386}
-.email strong{color:#1a1f36;font-weight:500}
-h2{font-size:18px;margin:0 0 14px}
-label{display:block;margin:14px 0 6px;font-size:13px;font-weight:500;color:#3c4257}
-input{width:100%;padding:10px 12px;border:1px solid #d5dbe1;border-radius:6px;font:inherit;
-color:inherit;background:#fff;box-shadow:0 1px 1px rgba(0,0,0,.03)}
-input:focus{outline:none;border-color:#635bff;box-shadow:0 0 0 3px rgba(99,91,255,.25)}
-input.invalid{border-color:#df1b41;box-shadow:0 0 0 2px rgba(223,27,65,.15)}
-.pair{display:grid;grid-template-columns:1fr 1fr;gap:12px}
-button{width:100%;margin-top:20px;padding:12px 16px;border:0;border-radius:6px;font:inherit;
-font-weight:600;cursor:pointer}
-button:disabled{opacity:.6;cursor:progress}
-.primary{background:#635bff;color:#fff}
-.primary:hover{background:#5046e5}
-.secondary{background:#fff;color:#1a1f36;border:1px solid #d5dbe1}
-.secondary:hover{background:#f6f9fc}
-.danger{background:#fff;color:#df1b41;border:1px solid #df1b41}
-.danger:hover{background:#fff5f7}
-.error{margin:0 0 18px;padding:12px 14px;border-radius:6px;background:#fff5f7;
-border:1px solid #f9c0cc;color:#df1b41;font-weight:500}
-.error p{margin:0}.error p+p{margin-top:4px}
-.divider{display:flex;align-items:center;gap:12px;margin:28px 0 8px;color:#8792a2;
-font-size:13px}
-.divider:before,.divider:after{content:"";flex:1;border-top:1px solid #e3e8ee}
-fieldset{border:1px solid #e3e8ee;border-radius:6px;margin:12px 0 0;padding:8px 14px 14px}
-legend{padding:0 4px;font-size:13px;font-weight:500;color:#3c4257}
-.radio{display:inline-flex;align-items:center;gap:6px;margin:8px 20px 0 0;font-size:14px}
-.radio input{width:auto;box-shadow:none}
-.inline{display:flex;align-items:center;gap:8px;font-weight:400}
-.inline input{width:5em;padding:6px 8px}
-.hint{margin-top:32px;padding:14px 16px;border-radius:6px;background:#f6f9fc;
-border:1px dashed #c1c9d2;font-size:13px;color:#3c4257}
-.hint h3{margin:0 0 4px;font-size:13px}
-.hint p{margin:0 0 6px}
-.hint ul{margin:0;padding:0;list-style:none}
-.hint li{display:flex;gap:10px;padding:2px 0}
-.hint code{font:12px/1.6 ui-monospace,SFMono-Regular,Menlo,monospace;white-space:nowrap}
-.narrow{max-width:480px;margin:10vh auto;padding:0 20px}
-.notice,.bank{padding:32px;border:1px solid #e3e8ee;border-radius:10px;
-box-shadow:0 6px 24px rgba(50,50,93,.08)}
-.notice h1,.bank h1{font-size:22px;margin:0 0 10px}
-.bank-name{margin:0 0 18px;color:#697386;font-weight:600}
-.choices button{margin-top:12px}
-.button{display:inline-block;margin-top:14px;padding:10px 16px;border-radius:6px;
-background:#635bff;color:#fff;text-decoration:none;font-weight:600}
-@media (max-width:820px){
-.checkout{display:block;min-height:0}
-.summary{padding:24px 20px;border-right:0;border-bottom:1px solid #e3e8ee}
-.summary .inner{max-width:none}
-.pay{padding:24px 20px;max-width:none}
-.total{font-size:30px;margin-bottom:16px}
-}
-"""

@@ -38,16 +38,14 @@ payment method                             result
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from stripe_sandbox import objects
+from stripe_sandbox import charge_objects, objects
 from stripe_sandbox.errors import StripeError, invalid, resource_missing
-
-if TYPE_CHECKING:
-    from stripe_sandbox.server import RequestContext, Sandbox
+from stripe_sandbox.reads import expand
+from stripe_sandbox.sessions import expire_session
+from stripe_sandbox.state import NO_REQUEST, RequestContext, State
 
 PaymentError = StripeError
 
@@ -128,24 +126,22 @@ def card_to_payment_method(number: str) -> str:
         ) from None
 
 
-def session_for_page(sandbox: Sandbox, session_id: str) -> dict[str, Any] | None:
+def session_for_page(state: State, session_id: str) -> dict[str, Any] | None:
     """The session as the API shows it, with ``line_items`` expanded; None if unknown."""
-    from stripe_sandbox.resources import expand
-
-    with sandbox.lock:
-        session = sandbox.store.get(session_id, "checkout.session")
+    with state.lock:
+        session = state.store.get(session_id, "checkout.session")
         if session is None:
             return None
-        return expand(sandbox, session, ["line_items"])
+        return expand(state, session, ["line_items"])
 
 
-def cancel_session_url(sandbox: Sandbox, session_id: str) -> str:
+def cancel_session_url(state: State, session_id: str) -> str:
     """Where "cancel" leads: the session's ``cancel_url``, else back to its page."""
-    with sandbox.lock:
-        session = sandbox.store.get(session_id, "checkout.session")
+    with state.lock:
+        session = state.store.get(session_id, "checkout.session")
     if session is None:
         raise resource_missing("checkout.session", session_id, "session")
-    return str(session.get("cancel_url") or f"{sandbox.base_url}/c/pay/{session_id}")
+    return str(session.get("cancel_url") or f"{state.base_url}/c/pay/{session_id}")
 
 
 def success_redirect(session: dict[str, Any]) -> str | None:
@@ -154,7 +150,7 @@ def success_redirect(session: dict[str, Any]) -> str | None:
 
 
 def pay_session(
-    sandbox: Sandbox,
+    state: State,
     session_id: str,
     payment_method: str,
     *,
@@ -163,9 +159,6 @@ def pay_session(
     ctx: RequestContext | None = None,
 ) -> PayResult:
     """Pay an open Checkout Session with a test payment method (see the module doc)."""
-    from stripe_sandbox.resources import expire_session
-    from stripe_sandbox.server import NO_REQUEST
-
     ctx = ctx or NO_REQUEST
     method = PAYMENT_METHODS.get(payment_method)
     if method is None:
@@ -186,34 +179,34 @@ def pay_session(
             "delayed_outcome",
         )
 
-    with sandbox.transaction():
-        session = sandbox.store.get(session_id, "checkout.session")
+    with state.transaction():
+        session = state.store.get(session_id, "checkout.session")
         if session is None:
             raise resource_missing("checkout.session", session_id, "session")
-        if session["status"] == "open" and session["expires_at"] <= sandbox.now():
-            expire_session(sandbox, session_id, ctx, automatic=True)
-            session = sandbox.store.get(session_id, "checkout.session") or session
+        if session["status"] == "open" and session["expires_at"] <= state.now():
+            expire_session(state, session_id, ctx, automatic=True)
+            session = state.store.get(session_id, "checkout.session") or session
         if session["status"] != "open":
             raise StripeError(
                 f"This Checkout Session is no longer open (status: {session['status']}).",
                 code="checkout_session_not_open",
                 param="session",
             )
-        intent = _intent_for(sandbox, session)
+        intent = _intent_for(state, session)
         pm_id = objects.new_id("pm_")
         if method.kind == "challenge":
-            return _require_action(sandbox, session, intent, pm_id, ctx)
+            return _require_action(state, session, intent, pm_id, ctx)
         if method.kind == "decline":
-            return _decline(sandbox, session, intent, pm_id, method, ctx)
-        charge = _new_charge(sandbox, session, intent, pm_id, method)
+            return _decline(state, session, intent, pm_id, method, ctx)
+        charge = _new_charge(state, session, intent, pm_id, method)
         if method.kind == "succeed":
-            _succeed(sandbox, intent, charge, ctx)
-            _complete(sandbox, session, intent, ctx, paid=True)
+            _succeed(state, intent, charge, ctx)
+            _complete(state, session, intent, ctx, paid=True)
             return PayResult(True, "succeeded", None, "Payment succeeded.", success_redirect(session))
-        # Delayed: completed now, settled later by the sweeper or the timer below.
+        # Delayed: completed now, settled when its timer falls due on the sandbox clock.
         charge["status"] = "pending"
-        sandbox.store.put(charge)
-        sandbox.emit("charge.pending", charge, ctx)
+        state.store.put(charge)
+        state.emit("charge.pending", charge, ctx)
         intent.update(
             status="processing",
             payment_method=pm_id,
@@ -222,13 +215,11 @@ def pay_session(
             next_action=None,
             processing=None,
         )
-        sandbox.store.put(intent)
-        sandbox.emit("payment_intent.processing", intent, ctx)
-        _complete(sandbox, session, intent, ctx, paid=False)
-        sandbox.store.set_timer(intent["id"], f"settle:{delayed_outcome}", sandbox.now() + delay_seconds)
-    timer = threading.Timer(max(delay_seconds, 0) + 0.01, _settle_due, args=(sandbox,))
-    timer.daemon = True
-    timer.start()
+        state.store.put(intent)
+        state.emit("payment_intent.processing", intent, ctx)
+        _complete(state, session, intent, ctx, paid=False)
+        state.store.set_timer(intent["id"], f"settle:{delayed_outcome}", state.now() + delay_seconds)
+    state.timer_set()
     return PayResult(
         True,
         "processing",
@@ -238,23 +229,21 @@ def pay_session(
     )
 
 
-def settle(sandbox: Sandbox, intent_id: str, outcome: str) -> None:
+def settle(state: State, intent_id: str, outcome: str) -> None:
     """Settle a delayed payment (called by the sandbox's timers, inside a transaction)."""
-    from stripe_sandbox.server import NO_REQUEST
-
-    intent = sandbox.store.get(intent_id, "payment_intent")
+    intent = state.store.get(intent_id, "payment_intent")
     if intent is None or intent["status"] != "processing":
         return
-    charge = sandbox.store.get(intent["latest_charge"], "charge")
-    session = sandbox.store.get(intent.get("_session") or "", "checkout.session")
+    charge = state.store.get(intent["latest_charge"], "charge")
+    session = state.store.get(intent.get("_session") or "", "checkout.session")
     if charge is None or session is None:
         return
     if outcome == "succeeded":
-        _succeed(sandbox, intent, charge, NO_REQUEST)
+        _succeed(state, intent, charge, NO_REQUEST)
         previous = {"payment_status": session["payment_status"]}
         session["payment_status"] = "paid"
-        sandbox.store.put(session)
-        sandbox.emit(
+        state.store.put(session)
+        state.emit(
             "checkout.session.async_payment_succeeded",
             session,
             NO_REQUEST,
@@ -266,34 +255,28 @@ def settle(sandbox: Sandbox, intent_id: str, outcome: str) -> None:
         status="failed",
         failure_code=failure_code,
         failure_message=message,
-        outcome=objects.charge_outcome(approved=False, reason=failure_code, message=message),
+        outcome=charge_objects.charge_outcome(approved=False, reason=failure_code, message=message),
     )
-    sandbox.store.put(charge)
-    sandbox.emit("charge.failed", charge, NO_REQUEST)
+    state.store.put(charge)
+    state.emit("charge.failed", charge, NO_REQUEST)
     intent.update(
         status="requires_payment_method",
         last_payment_error=_payment_error(intent, charge, failure_code, failure_code, message),
     )
-    sandbox.store.put(intent)
-    sandbox.emit("payment_intent.payment_failed", intent, NO_REQUEST)
-    sandbox.emit("checkout.session.async_payment_failed", session, NO_REQUEST)
+    state.store.put(intent)
+    state.emit("payment_intent.payment_failed", intent, NO_REQUEST)
+    state.emit("checkout.session.async_payment_failed", session, NO_REQUEST)
 
 
-def _settle_due(sandbox: Sandbox) -> None:
-    # A stopped sandbox has nothing to settle; a running one's sweeper covers any miss.
-    with contextlib.suppress(Exception):
-        sandbox.run_due_timers()
-
-
-def _intent_for(sandbox: Sandbox, session: dict[str, Any]) -> dict[str, Any]:
+def _intent_for(state: State, session: dict[str, Any]) -> dict[str, Any]:
     """The session's PaymentIntent, created on the first attempt as Stripe does."""
     if session["payment_intent"]:
-        intent = sandbox.store.get(session["payment_intent"], "payment_intent")
+        intent = state.store.get(session["payment_intent"], "payment_intent")
         if intent is not None:
             return intent
     settings = session.get("_payment_intent_data") or {}
     intent = objects.payment_intent(
-        created=int(sandbox.now()),
+        created=int(state.now()),
         amount=session["amount_total"],
         currency=session["currency"],
         metadata=dict(settings.get("metadata") or {}),
@@ -302,29 +285,31 @@ def _intent_for(sandbox: Sandbox, session: dict[str, Any]) -> dict[str, Any]:
         payment_method_types=list(session["payment_method_types"]),
     )
     intent["_session"] = session["id"]
-    sandbox.store.put(intent)
+    state.store.put(intent)
     session["payment_intent"] = intent["id"]
-    sandbox.store.put(session)
+    state.store.put(session)
     return intent
 
 
 def _new_charge(
-    sandbox: Sandbox,
+    state: State,
     session: dict[str, Any],
     intent: dict[str, Any],
     pm_id: str,
     method: _Method,
 ) -> dict[str, Any]:
-    details = objects.card_details(method.last4) if method.method_type == "card" else objects.sepa_details()
-    charge = objects.charge(
-        created=int(sandbox.now()),
+    details = (
+        charge_objects.card_details(method.last4) if method.method_type == "card" else charge_objects.sepa_details()
+    )
+    charge = charge_objects.charge(
+        created=int(state.now()),
         intent=intent,
         payment_method=pm_id,
         method_type=method.method_type,
         method_details=details,
         email=_customer_email(session),
     )
-    sandbox.store.put(charge)
+    state.store.put(charge)
     return charge
 
 
@@ -332,17 +317,17 @@ def _customer_email(session: dict[str, Any]) -> str:
     return str(session.get("customer_email") or "customer@example.com")
 
 
-def _succeed(sandbox: Sandbox, intent: dict[str, Any], charge: dict[str, Any], ctx: RequestContext) -> None:
+def _succeed(state: State, intent: dict[str, Any], charge: dict[str, Any], ctx: RequestContext) -> None:
     charge.update(
         status="succeeded",
         paid=True,
         captured=True,
         amount_captured=charge["amount"],
         balance_transaction=objects.new_id("txn_"),
-        outcome=objects.charge_outcome(approved=True),
+        outcome=charge_objects.charge_outcome(approved=True),
     )
-    sandbox.store.put(charge)
-    sandbox.emit("charge.succeeded", charge, ctx)
+    state.store.put(charge)
+    state.emit("charge.succeeded", charge, ctx)
     intent.update(
         status="succeeded",
         amount_received=intent["amount"],
@@ -351,12 +336,12 @@ def _succeed(sandbox: Sandbox, intent: dict[str, Any], charge: dict[str, Any], c
         last_payment_error=None,
         next_action=None,
     )
-    sandbox.store.put(intent)
-    sandbox.emit("payment_intent.succeeded", intent, ctx)
+    state.store.put(intent)
+    state.emit("payment_intent.succeeded", intent, ctx)
 
 
 def _complete(
-    sandbox: Sandbox,
+    state: State,
     session: dict[str, Any],
     intent: dict[str, Any],
     ctx: RequestContext,
@@ -369,9 +354,9 @@ def _complete(
         payment_intent=intent["id"],
         customer_details=objects.customer_details(_customer_email(session)),
     )
-    sandbox.store.put(session)
-    sandbox.store.clear_timer(session["id"])
-    sandbox.emit("checkout.session.completed", session, ctx)
+    state.store.put(session)
+    state.store.clear_timer(session["id"])
+    state.emit("checkout.session.completed", session, ctx)
 
 
 def _payment_error(
@@ -395,22 +380,22 @@ def _payment_error(
 
 
 def _decline(
-    sandbox: Sandbox,
+    state: State,
     session: dict[str, Any],
     intent: dict[str, Any],
     pm_id: str,
     method: _Method,
     ctx: RequestContext,
 ) -> PayResult:
-    charge = _new_charge(sandbox, session, intent, pm_id, method)
+    charge = _new_charge(state, session, intent, pm_id, method)
     charge.update(
         status="failed",
         failure_code=method.failure_code,
         failure_message=method.message,
-        outcome=objects.charge_outcome(approved=False, reason=method.decline_code, message=method.message),
+        outcome=charge_objects.charge_outcome(approved=False, reason=method.decline_code, message=method.message),
     )
-    sandbox.store.put(charge)
-    sandbox.emit("charge.failed", charge, ctx)
+    state.store.put(charge)
+    state.emit("charge.failed", charge, ctx)
     intent.update(
         status="requires_payment_method",
         payment_method=None,
@@ -424,13 +409,13 @@ def _decline(
         method.decline_code,
         method.message,
     )
-    sandbox.store.put(intent)
-    sandbox.emit("payment_intent.payment_failed", intent, ctx)
+    state.store.put(intent)
+    state.emit("payment_intent.payment_failed", intent, ctx)
     return PayResult(False, "declined", method.decline_code, method.message, None)
 
 
 def _require_action(
-    sandbox: Sandbox,
+    state: State,
     session: dict[str, Any],
     intent: dict[str, Any],
     pm_id: str,
@@ -444,12 +429,12 @@ def _require_action(
             "type": "redirect_to_url",
             "redirect_to_url": {
                 "return_url": success_redirect(session),
-                "url": f"{sandbox.base_url}/c/pay/{session['id']}/3ds",
+                "url": f"{state.base_url}/c/pay/{session['id']}/3ds",
             },
         },
     )
-    sandbox.store.put(intent)
-    sandbox.emit("payment_intent.requires_action", intent, ctx)
+    state.store.put(intent)
+    state.emit("payment_intent.requires_action", intent, ctx)
     return PayResult(
         False,
         "requires_action",

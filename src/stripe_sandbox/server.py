@@ -1,4 +1,7 @@
-"""The sandbox: state, clock, event log, webhook delivery and the HTTP server around them.
+"""The sandbox served over HTTP: its state, the WSGI application, a server and the timer loop.
+
+The server is cheroot's (HTTP/1.1, keep-alive, a pool of threads) in a background thread of this
+process, for the tests' in-process sandbox and the command line alike.
 
 >>> sandbox = Sandbox()
 >>> base_url = sandbox.start(port=0)   # background threads; port 0 picks a free port
@@ -8,49 +11,36 @@
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import http.client
-import random
 import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-from stripe_sandbox import api, control, objects
+from cheroot import wsgi
+
+from stripe_sandbox import timers
+from stripe_sandbox.app import MAX_BODY_BYTES, SandboxApp
+from stripe_sandbox.clock import Clock
 from stripe_sandbox.faults import Faults
-from stripe_sandbox.headers import RequestHeaders, http_date, read_header_fields
 from stripe_sandbox.objects import API_VERSION
+from stripe_sandbox.state import DEFAULT_PORT, State
 from stripe_sandbox.store import Store
-from stripe_sandbox.webhooks import (
-    DEFAULT_RETRY_SCHEDULE,
-    DELIVERY_TIMEOUT_SECONDS,
-    WebhookDispatcher,
-    event_matches,
-    payload_for,
-)
+from stripe_sandbox.timers import SWEEP_INTERVAL_SECONDS, TimerLoop
+from stripe_sandbox.webhooks import DEFAULT_RETRY_SCHEDULE, DELIVERY_TIMEOUT_SECONDS, WebhookDispatcher
 
-DEFAULT_PORT = 12111
-SWEEP_INTERVAL_SECONDS = 0.25
-IDEMPOTENCY_KEY_TTL_SECONDS = 24 * 3600
-MAX_BODY_BYTES = 1_000_000
+__all__ = ["DEFAULT_PORT", "MAX_BODY_BYTES", "Sandbox"]
 
-
-@dataclasses.dataclass(frozen=True)
-class RequestContext:
-    """What an event records in ``request``: the API request that caused it, if any."""
-
-    request_id: str | None = None
-    idempotency_key: str | None = None
-
-
-NO_REQUEST = RequestContext()
+# Threads answering requests. A request holds one only while it is read and answered (kept-alive
+# connections wait in the server's selector), but a latency fault holds it for the whole pause:
+# bench_checkout.py drives 64 clients at a 300 ms fault.
+SERVER_THREADS = 128
+MAX_HEADER_BYTES = 65_536  # the request line and the header fields together
+KEEP_ALIVE_SECONDS = 300  # an idle connection is closed after this (and a stalled read given up)
+MAX_KEPT_ALIVE = 10_000  # connections kept alive at once (cheroot's default, 10, would close the rest)
+POLL_SECONDS = 0.05  # how soon the serving loop notices stop()
 
 
 class Sandbox:
+    """A :class:`~stripe_sandbox.state.State` served over HTTP, with its timers running."""
+
     def __init__(
         self,
         db_path: str | None = None,
@@ -62,332 +52,91 @@ class Sandbox:
         sweep_interval: float = SWEEP_INTERVAL_SECONDS,
         api_versions: tuple[str, ...] = (API_VERSION,),
         log_requests: bool = False,
+        clock: Clock | None = None,
     ) -> None:
-        self.lock = threading.RLock()
-        self.store = Store(db_path)
-        self.faults = faults or Faults()
-        self.rng = random.Random(seed)  # noqa: S311 - fault injection, not crypto
-        self.api_versions = api_versions
-        self.log_requests = log_requests
-        self.sweep_interval = sweep_interval
-        self.base_url = f"http://127.0.0.1:{DEFAULT_PORT}"
-        self.clock_offset = 0.0
-        self.dispatcher = WebhookDispatcher(
-            faults=self.faults,
-            retry_schedule=tuple(webhook_retry_schedule),
-            timeout=webhook_timeout,
-            on_settled=self._webhook_settled,
-            rng=self.rng,
+        self.state = State(
+            db_path,
+            clock=clock,
+            faults=faults,
+            seed=seed,
+            webhook_retry_schedule=webhook_retry_schedule,
+            webhook_timeout=webhook_timeout,
+            api_versions=api_versions,
         )
-        self.in_flight: set[str] = set()  # idempotency scopes of requests being served
-        self._outbox: list[tuple[dict[str, Any], bytes, list[dict[str, Any]]]] = []
-        self._depth = 0
-        self._httpd: ThreadingHTTPServer | None = None
-        self._threads: list[threading.Thread] = []
-        self._stopping = threading.Event()
+        self.app = SandboxApp(self.state, log_requests=log_requests)
+        self.timers = TimerLoop(self.state, sweep_interval)
+        self._server: wsgi.Server | None = None
+        self._thread: threading.Thread | None = None
 
-    # --- clock ------------------------------------------------------------------------
+    # --- the state, as tests and the command line use it ------------------------------
+
+    @property
+    def base_url(self) -> str:
+        return self.state.base_url
+
+    @property
+    def clock(self) -> Clock:
+        return self.state.clock
+
+    @property
+    def faults(self) -> Faults:
+        return self.state.faults
+
+    @property
+    def store(self) -> Store:
+        return self.state.store
+
+    @property
+    def dispatcher(self) -> WebhookDispatcher:
+        return self.state.dispatcher
 
     def now(self) -> float:
-        """The sandbox clock: wall time, plus whatever ``/_sandbox/clock`` advanced it by."""
-        return time.time() + self.clock_offset
+        return self.state.now()
 
     def advance_clock(self, seconds: float) -> float:
-        with self.lock:
-            self.clock_offset += seconds
-        self.run_due_timers()
-        return self.now()
-
-    # --- state ------------------------------------------------------------------------
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Hold the lock and a SQLite transaction; webhooks go out only after commit."""
-        with self.lock:
-            outer = self._depth == 0
-            self._depth += 1
-            try:
-                with self.store.transaction():
-                    yield
-            except BaseException:
-                if outer:
-                    self._outbox.clear()
-                raise
-            finally:
-                self._depth -= 1
-            if outer:
-                pending, self._outbox = self._outbox, []
-                for event, payload, endpoints in pending:
-                    self.dispatcher.enqueue(event, payload, endpoints)
-
-    def render(self, obj: dict[str, Any], *, copy_nested: bool = False) -> dict[str, Any]:
-        """An object as the API shows it: no private keys, the live hosted-page URL.
-
-        A new dict, whose nested values are ``obj``'s own unless ``copy_nested``: private keys
-        live at the top level only, and what is rendered is encoded before ``obj`` changes.
-        """
-        shown: dict[str, Any]
-        if copy_nested:
-            shown = objects.public(obj)
-        else:
-            shown = {key: value for key, value in obj.items() if not key.startswith("_")}
-        if shown.get("object") == "checkout.session":
-            open_ = shown["status"] == "open"
-            shown["url"] = f"{self.base_url}/c/pay/{shown['id']}" if open_ else None
-        return shown
-
-    def emit(
-        self,
-        event_type: str,
-        obj: dict[str, Any],
-        ctx: RequestContext = NO_REQUEST,
-        previous_attributes: dict[str, Any] | None = None,
-    ) -> None:
-        """Record an event about ``obj`` and queue its webhooks (sent after commit).
-
-        The event is encoded here, for the store and for the webhooks: it shows ``obj`` as it is now.
-        """
-        event = objects.event(
-            created=int(self.now()),
-            event_type=event_type,
-            snapshot=self.render(obj),
-            request_id=ctx.request_id,
-            idempotency_key=ctx.idempotency_key,
-            previous_attributes=previous_attributes,
-        )
-        endpoints = [
-            endpoint
-            for endpoint in self.store.all("webhook_endpoint")
-            if endpoint["status"] == "enabled" and event_matches(endpoint["enabled_events"], event_type)
-        ]
-        endpoints.reverse()  # oldest endpoint first
-        event["pending_webhooks"] = len(endpoints)
-        self.store.put(event)
-        if endpoints:
-            self._outbox.append((event, payload_for(event), endpoints))
-
-    def _webhook_settled(self, event_id: str, endpoint_id: str, delivered: bool) -> None:
-        # pending_webhooks counts deliveries not yet acknowledged with a 2xx, as Stripe's does.
-        if not delivered or self._stopping.is_set():
-            return
-        with self.transaction():
-            event = self.store.get(event_id, "event")
-            if event is not None and event["pending_webhooks"] > 0:
-                event["pending_webhooks"] -= 1
-                self.store.put(event)
+        """Move the clock forward; what fell due (expiry, settlement) has happened on return."""
+        return timers.advance(self.state, seconds)
 
     def add_webhook_endpoint(
         self, url: str, secret: str | None = None, enabled_events: list[str] | None = None
     ) -> dict[str, Any]:
         """Register (or re-key) an endpoint, e.g. from ``--webhook``; returns it with ``secret``."""
-        with self.transaction():
-            for endpoint in self.store.all("webhook_endpoint"):
-                if endpoint["url"] == url:
-                    if secret:
-                        endpoint["_secret"] = secret
-                    if enabled_events:
-                        endpoint["enabled_events"] = enabled_events
-                    endpoint["status"] = "enabled"
-                    self.store.put(endpoint)
-                    break
-            else:
-                endpoint = objects.webhook_endpoint(
-                    created=int(self.now()),
-                    url=url,
-                    enabled_events=enabled_events or ["*"],
-                    description=None,
-                    metadata={},
-                    api_version=None,
-                    secret=secret or objects.new_webhook_secret(),
-                )
-                self.store.put(endpoint)
-        shown = self.render(endpoint)
-        shown["secret"] = endpoint["_secret"]
-        return shown
+        return self.state.add_webhook_endpoint(url, secret, enabled_events)
 
-    def run_due_timers(self) -> None:
-        """Expire sessions past ``expires_at`` and settle delayed payments that are due."""
-        from stripe_sandbox import payments, resources
-
-        with self.transaction():
-            for timer_id, action in self.store.due_timers(self.now()):
-                if action == "expire":
-                    resources.expire_session(self, timer_id, NO_REQUEST, automatic=True)
-                elif action.startswith("settle:"):
-                    payments.settle(self, timer_id, action.removeprefix("settle:"))
-                self.store.clear_timer(timer_id)
-            self.store.forget_idempotency_before(self.now() - IDEMPOTENCY_KEY_TTL_SECONDS)
-
-    # --- server -----------------------------------------------------------------------
+    # --- serving ----------------------------------------------------------------------
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        """Serve in background threads; returns the base URL (port 0 picks a free port)."""
-        httpd = _HTTPServer((host, port), _Handler)
-        httpd.sandbox = self
-        self._httpd = httpd
+        """Serve in background threads; returns the base URL (port 0 picks a free port).
+
+        Raises ``OSError`` when the address cannot be bound.
+        """
+        server = wsgi.Server(
+            (host, port),
+            self.app,
+            numthreads=SERVER_THREADS,
+            server_name="stripe-sandbox",
+            timeout=KEEP_ALIVE_SECONDS,
+            request_queue_size=256,
+        )
+        server.max_request_header_size = MAX_HEADER_BYTES
+        server.keep_alive_conn_limit = MAX_KEPT_ALIVE
+        server.expiration_interval = POLL_SECONDS
+        server.prepare()  # binds and listens
+        self._server = server
         shown_host = "127.0.0.1" if host in ("", "0.0.0.0") else host  # noqa: S104
-        self.base_url = f"http://{shown_host}:{httpd.server_address[1]}"
-        self._stopping.clear()
-        serve = functools.partial(httpd.serve_forever, poll_interval=0.05)
-        for target, name in ((serve, "http"), (self._sweep, "sweeper")):
-            thread = threading.Thread(target=target, name=f"stripe-sandbox-{name}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self.state.base_url = f"http://{shown_host}:{server.bind_addr[1]}"
+        self._thread = threading.Thread(target=server.serve, name="stripe-sandbox-http", daemon=True)
+        self._thread.start()
+        self.timers.start()
         return self.base_url
 
     def stop(self) -> None:
-        self._stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        self.dispatcher.stop()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._threads.clear()
-        with self.lock:
-            self.store.close()
-
-    def _sweep(self) -> None:
-        while not self._stopping.wait(self.sweep_interval):
-            try:
-                self.run_due_timers()
-            except Exception:
-                import traceback
-
-                traceback.print_exc()
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-    sandbox: Sandbox
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # One buffered write per response (flushed by http.server) and no Nagle delay: keep-alive
-    # clients would otherwise wait on delayed ACKs between header and body segments.
-    wbufsize = -1
-    disable_nagle_algorithm = True
-    server: _HTTPServer
-    raw_requestline: bytes
-    fields: RequestHeaders
-    server_version = "stripe-sandbox"
-    sys_version = ""
-
-    def do_GET(self) -> None:
-        self._serve("GET")
-
-    def do_POST(self) -> None:
-        self._serve("POST")
-
-    def do_DELETE(self) -> None:
-        self._serve("DELETE")
-
-    def do_HEAD(self) -> None:
-        self._serve("HEAD")
-
-    def do_PUT(self) -> None:
-        self._serve("PUT")
-
-    def do_PATCH(self) -> None:
-        self._serve("PATCH")
-
-    def log_message(self, format: str, *args: Any) -> None:
-        if self.server.sandbox.log_requests:
-            super().log_message(format, *args)
-
-    def parse_request(self) -> bool:
-        """``BaseHTTPRequestHandler.parse_request``, with the headers read by :mod:`stripe_sandbox.headers`.
-
-        A plain ``METHOD /path HTTP/1.x`` line takes the short way; any other goes through
-        http.server's own checks and error answers unchanged.
-        """
-        requestline = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
-        words = requestline.split()
-        if len(words) != 3 or words[2] not in ("HTTP/1.1", "HTTP/1.0") or words[1].startswith("//"):
-            if not super().parse_request():
-                return False
-            self.fields = RequestHeaders(self.headers.items())
-            return True
-        self.requestline = requestline
-        self.command, self.path, self.request_version = words
-        self.close_connection = self.request_version == "HTTP/1.0"
-        try:
-            self.fields = RequestHeaders(read_header_fields(self.rfile))
-        except http.client.LineTooLong as error:
-            self.send_error(431, "Line too long", str(error))
-            return False
-        except http.client.HTTPException as error:
-            self.send_error(431, "Too many headers", str(error))
-            return False
-        connection = self.fields.first("connection").lower()
-        if connection == "close":
-            self.close_connection = True
-        elif connection == "keep-alive":
-            self.close_connection = False
-        if self.fields.first("expect").lower() == "100-continue" and self.request_version == "HTTP/1.1":
-            return self.handle_expect_100()
-        return True
-
-    def _serve(self, method: str) -> None:
-        sandbox = self.server.sandbox
-        length = int(self.fields.first("content-length") or 0)
-        if length > MAX_BODY_BYTES:
-            self._send(413, [("Content-Type", "text/plain")], b"Request body too large")
-            self.close_connection = True
-            return
-        body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        path = parts.path
-        headers = self.fields.last
-        try:
-            if path.startswith("/v1/"):
-                status, out_headers, out_body = api.handle(sandbox, method, path, parts.query, body, headers)
-            elif path.startswith("/_sandbox/"):
-                status, out_headers, out_body = control.handle(sandbox, method, path, parts.query, body, headers)
-            else:
-                from stripe_sandbox import hosted
-
-                query = dict(parse_qsl(parts.query, keep_blank_values=True))
-                form: dict[str, str] = {}
-                if body and "json" not in headers.get("content-type", ""):
-                    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-                status, out_headers, out_body = hosted.handle(
-                    sandbox, "GET" if method == "HEAD" else method, path, query, form
-                )
-        except Exception:
-            import traceback
-
-            traceback.print_exc()
-            status, out_headers, out_body = api.internal_error()
-        sent = b"" if method == "HEAD" else out_body
-        self._send(status, out_headers, sent, content_length=len(out_body))
-
-    def _send(
-        self,
-        status: int,
-        headers: list[tuple[str, str]],
-        body: bytes,
-        content_length: int | None = None,
-    ) -> None:
-        """What send_response, send_header and end_headers write, in one write with the body."""
-        self.log_request(status)
-        if self.request_version == "HTTP/0.9":
-            self.wfile.write(body)
-            return
-        phrase = self.responses[status][0] if status in self.responses else ""
-        lines = [
-            f"{self.protocol_version} {status} {phrase}\r\n",
-            f"Server: {self.version_string()}\r\nDate: {http_date()}\r\n",
-        ]
-        for key, value in headers:
-            lowered = key.lower()
-            if lowered == "content-length":
-                continue
-            if lowered == "connection" and value.lower() in ("close", "keep-alive"):
-                self.close_connection = value.lower() == "close"
-            lines.append(f"{key}: {value}\r\n")
-        lines.append(f"Content-Length: {len(body) if content_length is None else content_length}\r\n\r\n")
-        self.wfile.write("".join(lines).encode("latin-1") + body)
+        self.state.closing = True
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self.timers.stop()
+        self.state.close()

@@ -171,6 +171,10 @@ class Store:
         rows = self._db.execute("SELECT id, action FROM timers WHERE due <= ? ORDER BY due", (now,))
         return [(row[0], row[1]) for row in rows]
 
+    def next_timer_due(self) -> float | None:
+        row = self._db.execute("SELECT MIN(due) FROM timers").fetchone()
+        return None if row[0] is None else float(row[0])
+
     # --- idempotency ----------------------------------------------------------------
 
     def idempotent_response(self, scope: str) -> tuple[str, int, list[tuple[str, str]], bytes] | None:

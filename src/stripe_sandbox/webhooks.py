@@ -1,7 +1,8 @@
 """Webhook delivery: signed as Stripe signs, at least once, retried with backoff.
 
 Each endpoint has its own lane (a thread and a queue ordered by due time), so a slow or
-failing endpoint never holds up another, and API requests never wait for any of them.
+failing endpoint never holds up another, and API requests never wait for any of them. Due times
+are read on the sandbox's :class:`~stripe_sandbox.clock.Clock`: moving it forward wakes the lanes.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from collections.abc import Callable
 from hashlib import sha256
 from typing import Any
 
+from stripe_sandbox.clock import Clock
 from stripe_sandbox.faults import Faults
-from stripe_sandbox.jsontext import pretty
+from stripe_sandbox.objects import to_json
 
 DEFAULT_RETRY_SCHEDULE = (1.0, 2.0, 4.0, 8.0)  # seconds between attempts: 5 attempts
 REORDER_WINDOW_SECONDS = 0.5
@@ -63,12 +65,14 @@ class WebhookDispatcher:
         self,
         *,
         faults: Faults,
+        clock: Clock,
         retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE,
         timeout: float = DELIVERY_TIMEOUT_SECONDS,
         on_settled: Settled | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.faults = faults
+        self.clock = clock
         self.retry_schedule = tuple(retry_schedule)
         self.timeout = timeout
         self.on_settled = on_settled
@@ -80,7 +84,7 @@ class WebhookDispatcher:
         self._stopped = False
 
     def enqueue(self, event: dict[str, Any], payload: bytes, endpoints: list[dict[str, Any]]) -> None:
-        now = time.monotonic()
+        now = self.clock.now()
         for endpoint in endpoints:
             delivery = Delivery(
                 due=now,
@@ -113,10 +117,17 @@ class WebhookDispatcher:
         for lane in lanes:
             lane.stop()
 
+    def pending(self) -> int:
+        """Deliveries queued or being attempted; none means nothing more will be sent until an event."""
+        with self._lock:
+            lanes = list(self._lanes.values())
+        return sum(lane.pending() for lane in lanes)
+
     def deliver(self, delivery: Delivery) -> None:
         """One attempt; on failure, schedule the next one or give up."""
         status: int | None = None
         error: str | None = None
+        # The receiver checks the signature's age against its own clock: the host's, not the sandbox's.
         timestamp = int(time.time())
         request = urllib.request.Request(  # noqa: S310 - endpoint URLs are http(s), validated on create
             delivery.url,
@@ -138,21 +149,21 @@ class WebhookDispatcher:
         except (OSError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         ok = status is not None and 200 <= status < 300
-        self._record(delivery, status=status, error=None if ok else error)
         if ok:
             self._settle(delivery, delivered=True)
-            return
-        if delivery.attempt <= len(self.retry_schedule) and not self._stopped:
+        elif delivery.attempt <= len(self.retry_schedule) and not self._stopped:
             delay = self.retry_schedule[delivery.attempt - 1]
             retry = dataclasses.replace(
                 delivery,
-                due=time.monotonic() + delay,
+                due=self.clock.now() + delay,
                 order=next(self._order),
                 attempt=delivery.attempt + 1,
             )
             self._lane(delivery.endpoint_id).push(retry)
         else:
             self._settle(delivery, delivered=False)
+        # Logged last: once an attempt shows in the log, its outcome (a retry queued) is in place.
+        self._record(delivery, status=status, error=None if ok else error)
 
     def _settle(self, delivery: Delivery, *, delivered: bool) -> None:
         if delivery.counted and self.on_settled is not None:
@@ -168,7 +179,7 @@ class WebhookDispatcher:
                 "attempt": delivery.attempt,
                 "status": status,
                 "error": error,
-                "at": time.time(),
+                "at": self.clock.now(),
             }
         )
 
@@ -188,13 +199,20 @@ class _Lane:
 
     def __init__(self, dispatcher: WebhookDispatcher, endpoint_id: str) -> None:
         self.dispatcher = dispatcher
+        self.clock = dispatcher.clock
         self.queue: list[Delivery] = []
         self.condition = threading.Condition()
+        self.busy = False  # a delivery taken from the queue is being attempted
         self.stopped = False
         self.thread = threading.Thread(target=self._run, name=f"stripe-sandbox-webhooks-{endpoint_id}", daemon=True)
 
     def start(self) -> None:
+        self.clock.watch(self.condition)
         self.thread.start()
+
+    def pending(self) -> int:
+        with self.condition:
+            return len(self.queue) + self.busy
 
     def push(self, delivery: Delivery) -> None:
         with self.condition:
@@ -202,6 +220,7 @@ class _Lane:
             self.condition.notify()
 
     def stop(self) -> None:
+        self.clock.unwatch(self.condition)
         with self.condition:
             self.stopped = True
             self.condition.notify()
@@ -211,19 +230,15 @@ class _Lane:
     def _run(self) -> None:
         while True:
             with self.condition:
-                while not self.stopped:
-                    if self.queue:
-                        wait = self.queue[0].due - time.monotonic()
-                        if wait <= 0:
-                            break
-                        self.condition.wait(wait)
-                    else:
-                        self.condition.wait()
+                self.busy = False
+                while not self.stopped and not (self.queue and self.queue[0].due <= self.clock.now()):
+                    self.clock.wait(self.condition, self.queue[0].due if self.queue else None)
                 if self.stopped:
                     return
                 delivery = heapq.heappop(self.queue)
+                self.busy = True
             self.dispatcher.deliver(delivery)
 
 
 def payload_for(event: dict[str, Any]) -> bytes:
-    return pretty(event)
+    return to_json(event)

@@ -1,5 +1,11 @@
 """Fixtures: an in-process sandbox on a free port, the real SDK pointed at it, and a real
-HTTP listener for webhooks. No Django here: these run with ``-p no:django`` too."""
+HTTP listener for webhooks. No Django here: these run with ``-p no:django`` too.
+
+The sandbox's clock stands still until a test moves it (``sandbox.clock.advance`` or
+``POST /_sandbox/clock``): retries, expiry and delayed settlement happen when the test says so,
+and that something did not happen is read from the sandbox (nothing left to deliver), never
+waited out.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +23,13 @@ from typing import Any
 import pytest
 import stripe
 
+from stripe_sandbox.clock import ManualClock
 from stripe_sandbox.server import Sandbox
 
 # Stripe's own example objects (fixtures3.json from Stripe's OpenAPI repository, MIT: see the LICENSE beside it).
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "stripe_fixtures3.json"
 API_KEY = "sk_test_sandbox_tests"
-FAST_RETRIES = (0.05, 0.1, 0.2, 0.4)  # 5 attempts within a second
+RETRIES = (0.05, 0.1, 0.2, 0.4)  # seconds of sandbox clock between 5 attempts
 
 
 @pytest.fixture(scope="session")
@@ -32,7 +39,7 @@ def stripe_fixtures() -> dict[str, Any]:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    sandbox = Sandbox(webhook_retry_schedule=FAST_RETRIES, webhook_timeout=1.0, seed=1234)
+    sandbox = Sandbox(webhook_retry_schedule=RETRIES, webhook_timeout=1.0, seed=1234, clock=ManualClock())
     sandbox.start()
     yield sandbox
     sandbox.stop()

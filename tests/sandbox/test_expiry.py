@@ -32,7 +32,7 @@ def test_advancing_the_clock_expires_due_sessions(
 
 def test_the_sweeper_expires_sessions_by_itself(client: stripe.StripeClient, sandbox: Sandbox) -> None:
     session = create_session(client, expires_at=int(time.time()) + 1800)
-    sandbox.clock_offset += 1801  # no explicit sweep: the background sweeper must notice
+    sandbox.clock.advance(1801)  # no explicit sweep: the timer loop must notice
     wait_for(lambda: client.v1.checkout.sessions.retrieve(session.id).status == "expired", timeout=2)
 
 

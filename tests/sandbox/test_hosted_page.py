@@ -20,7 +20,8 @@ import pytest
 import stripe
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from stripe_sandbox.hosted import cvc_error, expiry_error, format_amount
+from stripe_sandbox.hosted import cvc_error, expiry_error
+from stripe_sandbox.pages import format_amount
 
 # Playwright's sync API runs an event loop; harmless to Django's async guard, which we don't use.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

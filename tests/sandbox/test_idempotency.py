@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import stripe
 
-from .conftest import control, create_session, make_client, pay, session_params
+from stripe_sandbox.server import Sandbox
+
+from .conftest import control, create_session, make_client, pay, session_params, wait_for
 
 
 def test_same_key_and_params_replay_the_first_response(client: stripe.StripeClient) -> None:
@@ -67,7 +69,7 @@ def test_validation_errors_are_not_saved(client: stripe.StripeClient) -> None:
     assert again.headers.get("Idempotent-Replayed") == "true"
 
 
-def test_concurrent_use_of_a_key_is_a_409(base_url: str) -> None:
+def test_concurrent_use_of_a_key_is_a_409(sandbox: Sandbox, base_url: str) -> None:
     control(base_url, "POST", "/_sandbox/faults", {"latency_ms": 800})
     client = make_client(base_url)
     outcomes: dict[str, Any] = {}
@@ -80,7 +82,7 @@ def test_concurrent_use_of_a_key_is_a_409(base_url: str) -> None:
 
     thread = threading.Thread(target=first)
     thread.start()
-    time.sleep(0.2)
+    wait_for(lambda: sandbox.state.in_flight)  # the first holds the key (for its 800 ms)
     started = time.monotonic()
     with pytest.raises(stripe.APIError) as caught:
         client.v1.checkout.sessions.create(params=session_params(), options={"idempotency_key": "busy"})  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ from stripe_sandbox import payments
 from stripe_sandbox.errors import StripeError
 from stripe_sandbox.server import Sandbox
 
-from .conftest import create_session, pay, wait_for
+from .conftest import control, create_session, pay, wait_for
 
 
 def event_types(client: stripe.StripeClient) -> list[str]:
@@ -91,12 +91,15 @@ def test_three_d_secure_failure_declines(client: stripe.StripeClient) -> None:
     assert client.v1.checkout.sessions.retrieve(session.id).status == "open"
 
 
-def test_delayed_payment_completes_unpaid_then_succeeds(client: stripe.StripeClient) -> None:
+def test_delayed_payment_completes_unpaid_then_succeeds(client: stripe.StripeClient, base_url: str) -> None:
     session = create_session(client)
-    done = pay(client, session.id, "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds="0.2")
+    done = pay(client, session.id, "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds="20")
     assert (done.status, done.payment_status) == ("complete", "unpaid")
     assert client.v1.payment_intents.retrieve(done.payment_intent).status == "processing"  # type: ignore[arg-type]
-    wait_for(lambda: client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid")
+    control(base_url, "POST", "/_sandbox/clock", {"advance_seconds": 19})
+    assert client.v1.payment_intents.retrieve(done.payment_intent).status == "processing"  # type: ignore[arg-type]
+    control(base_url, "POST", "/_sandbox/clock", {"advance_seconds": 1})  # settled before this returns
+    assert client.v1.checkout.sessions.retrieve(session.id).payment_status == "paid"
     assert client.v1.payment_intents.retrieve(done.payment_intent).status == "succeeded"  # type: ignore[arg-type]
     types = event_types(client)
     assert types.index("checkout.session.completed") < types.index("checkout.session.async_payment_succeeded")
@@ -155,28 +158,29 @@ def test_other_card_numbers_are_refused_with_a_message(number: str) -> None:
 
 
 def test_pay_session_contract(sandbox: Sandbox, client: stripe.StripeClient) -> None:
+    state = sandbox.state
     session = create_session(client)
-    page = payments.session_for_page(sandbox, session.id)
+    page = payments.session_for_page(state, session.id)
     assert page is not None
     assert [item["description"] for item in page["line_items"]["data"]] == ["Pottery course", "Clay"]
-    assert payments.session_for_page(sandbox, "cs_test_missing") is None
-    assert payments.cancel_session_url(sandbox, session.id) == "http://shop.test/cancel"
+    assert payments.session_for_page(state, "cs_test_missing") is None
+    assert payments.cancel_session_url(state, session.id) == "http://shop.test/cancel"
 
-    declined = payments.pay_session(sandbox, session.id, "pm_card_chargeDeclined")
+    declined = payments.pay_session(state, session.id, "pm_card_chargeDeclined")
     assert declined == payments.PayResult(False, "declined", "generic_decline", "Your card was declined.", None)
-    challenge = payments.pay_session(sandbox, session.id, "pm_card_authenticationRequired")
+    challenge = payments.pay_session(state, session.id, "pm_card_authenticationRequired")
     assert (challenge.ok, challenge.status) == (False, "requires_action")
-    paid = payments.pay_session(sandbox, session.id, "pm_card_authenticationRequired_approved")
+    paid = payments.pay_session(state, session.id, "pm_card_authenticationRequired_approved")
     assert paid.ok is True
     assert paid.status == "succeeded"
     assert paid.redirect_url == f"http://shop.test/success?session_id={session.id}"
     with pytest.raises(StripeError):
-        payments.pay_session(sandbox, session.id, "pm_card_visa")
+        payments.pay_session(state, session.id, "pm_card_visa")
     with pytest.raises(StripeError):
-        payments.pay_session(sandbox, "cs_test_missing", "pm_card_visa")
+        payments.pay_session(state, "cs_test_missing", "pm_card_visa")
 
     delayed = payments.pay_session(
-        sandbox, create_session(client).id, "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds=0
+        state, create_session(client).id, "pm_sepa_debit", delayed_outcome="succeeded", delay_seconds=0
     )
     assert (delayed.ok, delayed.status, delayed.decline_code) == (True, "processing", None)
     assert delayed.redirect_url is not None

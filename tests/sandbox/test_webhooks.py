@@ -69,38 +69,60 @@ def test_only_enabled_events_are_delivered(client: stripe.StripeClient, listener
     assert [e.type for e in verified(listener, endpoint.secret)] == ["checkout.session.completed"]
 
 
+def attempts(sandbox: Sandbox) -> list[dict[str, object]]:
+    """The delivery log, oldest first: each attempt with its time on the sandbox clock."""
+    return list(sandbox.dispatcher.log)
+
+
 def test_failed_deliveries_are_retried_with_backoff(
-    client: stripe.StripeClient, listener: WebhookListener, endpoint: stripe.WebhookEndpoint
+    client: stripe.StripeClient, sandbox: Sandbox, listener: WebhookListener, endpoint: stripe.WebhookEndpoint
 ) -> None:
     listener.respond = lambda attempt: 500 if attempt <= 2 else 200
     session = create_session(client)
     client.v1.checkout.sessions.expire(session.id)
-    wait_for(lambda: len(listener.received) == 3)
+    wait_for(lambda: len(attempts(sandbox)) == 1)
+    wait_for(lambda: sandbox.dispatcher.pending() == 1)  # the retry, waiting for the clock
+    assert len(listener.received) == 1
+    sandbox.clock.advance(0.05)
+    wait_for(lambda: len(attempts(sandbox)) == 2)
+    sandbox.clock.advance(0.1)
+    wait_for(lambda: len(attempts(sandbox)) == 3)
     events = verified(listener, endpoint.secret)
+    assert len(events) == 3
     assert {e.id for e in events} == {events[0].id}
-    gaps = [b.at - a.at for a, b in zip(listener.received, listener.received[1:], strict=False)]
-    assert gaps[0] >= 0.05
-    assert gaps[1] >= 0.1
+    log = attempts(sandbox)
+    assert [entry["status"] for entry in log] == [500, 500, 200]
+    times = [float(entry["at"]) for entry in log]  # type: ignore[arg-type]
+    assert times[1] - times[0] == pytest.approx(0.05, abs=1e-3)  # not before the backoff, and as soon as it ends
+    assert times[2] - times[1] == pytest.approx(0.1, abs=1e-3)
     wait_for(lambda: client.v1.events.retrieve(events[0].id).pending_webhooks == 0)
 
 
 def test_delivery_gives_up_after_the_schedule(
-    client: stripe.StripeClient, listener: WebhookListener, endpoint: stripe.WebhookEndpoint
+    client: stripe.StripeClient, sandbox: Sandbox, listener: WebhookListener, endpoint: stripe.WebhookEndpoint
 ) -> None:
     listener.respond = lambda attempt: 503
     client.v1.checkout.sessions.expire(create_session(client).id)
-    wait_for(lambda: len(listener.received) == 5)
-    event = client.v1.events.list(params={"limit": 1}).data[0]
-    time.sleep(0.9)  # past the whole schedule: no sixth attempt
+    for number, delay in enumerate((0.05, 0.1, 0.2, 0.4), start=1):
+        wait_for(lambda number=number: len(attempts(sandbox)) == number)  # type: ignore[misc]
+        sandbox.clock.advance(delay)
+    wait_for(lambda: len(attempts(sandbox)) == 5)
+    wait_for(lambda: sandbox.dispatcher.pending() == 0)  # given up: nothing queued, nothing in flight
+    sandbox.clock.advance(3600)
+    assert sandbox.dispatcher.pending() == 0
     assert len(listener.received) == 5
+    event = client.v1.events.list(params={"limit": 1}).data[0]
     assert event.pending_webhooks == 1
 
 
 def test_a_timeout_counts_as_a_failure(
-    client: stripe.StripeClient, listener: WebhookListener, endpoint: stripe.WebhookEndpoint
+    client: stripe.StripeClient, sandbox: Sandbox, listener: WebhookListener, endpoint: stripe.WebhookEndpoint
 ) -> None:
     listener.delay = lambda attempt: 1.5 if attempt == 1 else 0.0  # the sandbox waits 1 s
     client.v1.checkout.sessions.expire(create_session(client).id)
+    wait_for(lambda: attempts(sandbox) and attempts(sandbox)[0]["error"], timeout=5)
+    assert "timed out" in str(attempts(sandbox)[0]["error"])
+    sandbox.clock.advance(0.05)
     wait_for(lambda: len(listener.received) >= 2, timeout=5)
     events = verified(listener, endpoint.secret)
     assert events[0].id == events[1].id
@@ -118,11 +140,16 @@ def test_a_slow_endpoint_never_blocks_api_requests(
 
 
 def test_dropped_deliveries_never_arrive_but_events_exist(
-    client: stripe.StripeClient, listener: WebhookListener, endpoint: stripe.WebhookEndpoint, base_url: str
+    client: stripe.StripeClient,
+    sandbox: Sandbox,
+    listener: WebhookListener,
+    endpoint: stripe.WebhookEndpoint,
+    base_url: str,
 ) -> None:
     assert control(base_url, "POST", "/_sandbox/faults", {"webhook_drop_rate": 1})[0] == 200
     client.v1.checkout.sessions.expire(create_session(client).id)
-    time.sleep(0.3)
+    assert [entry["error"] for entry in attempts(sandbox)] == ["dropped (fault)"]
+    assert sandbox.dispatcher.pending() == 0  # nothing was queued: nothing will arrive
     assert listener.received == []
     assert client.v1.events.list(params={"type": "checkout.session.expired"}).data
 
@@ -138,12 +165,17 @@ def test_duplicated_deliveries_arrive_twice(
 
 
 def test_reordered_deliveries_arrive_shuffled(
-    client: stripe.StripeClient, listener: WebhookListener, endpoint: stripe.WebhookEndpoint, base_url: str
+    client: stripe.StripeClient,
+    sandbox: Sandbox,
+    listener: WebhookListener,
+    endpoint: stripe.WebhookEndpoint,
+    base_url: str,
 ) -> None:
     control(base_url, "POST", "/_sandbox/faults", {"webhook_reorder": True})
     sessions = [create_session(client) for _ in range(12)]
     for session in sessions:
         client.v1.checkout.sessions.expire(session.id)
+    sandbox.clock.advance(0.5)  # the reorder window: each delivery is held back up to 0.5 s
     wait_for(lambda: len(listener.received) == 12)
     received = [e.data.object.id for e in verified(listener, endpoint.secret)]
     assert sorted(received) == sorted(s.id for s in sessions)
