@@ -13,13 +13,13 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
 import stripe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
+from chromium import SCREENSHOTS
 from stripe_sandbox.hosted import cvc_error, expiry_error
 from stripe_sandbox.pages import format_amount
 
@@ -28,17 +28,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = pytest.mark.e2e
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 EXPIRY = "12/34"
 DECLINED = "Your card was declined."
 INSUFFICIENT_FUNDS = "Your card has insufficient funds."
@@ -87,14 +76,6 @@ def sandbox_base() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def client(sandbox_base: str) -> stripe.StripeClient:
     return stripe.StripeClient("sk_test_123", base_addresses={"api": sandbox_base}, max_network_retries=0)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
