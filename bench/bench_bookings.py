@@ -42,9 +42,6 @@ import psycopg
 from benchkit import (
     SERVERS,
     BenchError,
-    Call,
-    Connection,
-    Run,
     app_env,
     bench_database,
     exited,
@@ -55,11 +52,11 @@ from benchkit import (
     print_header,
     request,
     run_bench,
-    run_load,
     run_script,
     server_label,
     web_serving,
 )
+from benchload import Call, Connection, Run, run_load
 
 DATABASE = "bookdesk_bench_bookings"
 TARGET_P95 = 0.030  # seconds

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import math
 import os
@@ -45,23 +44,16 @@ import shutil
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-import stripe
 
 from benchkit import (
     SERVERS,
     BenchError,
-    Call,
-    Connection,
-    Cpu,
     Db,
-    Exhausted,
-    Run,
     app_env,
     bench_database,
     exited,
@@ -73,13 +65,13 @@ from benchkit import (
     redis_running,
     request,
     run_bench,
-    run_load,
     run_script,
     sandbox_serving,
     server_label,
     web_serving,
-    with_children,
 )
+from benchload import Cpu, Run, run_load, with_children
+from checkout_traffic import Pairs, checkout_call, healthz_call, sandbox_call
 
 TARGET_RATE = 100.0  # sessions/s at 64 clients
 TARGET_OWN_P95 = 0.040  # seconds
@@ -116,102 +108,6 @@ crowd = Course.objects.create(
 found = {"login_email": users[0].email, "tokens": tokens, "courses": [c.pk for c in courses], "crowd": crowd.pk}
 print(json.dumps(found))
 """
-
-
-# --- load ------------------------------------------------------------------------------------
-
-
-def healthz_call(base: str) -> Callable[[], Call]:
-    def make() -> Call:
-        connection = Connection(base)
-
-        def call() -> str | None:
-            status, body = connection.send("GET", "/healthz")
-            return None if status == 200 else f"{status}: GET /healthz {body[:160]!r}"
-
-        return call
-
-    return make
-
-
-def checkout_call(base: str, pairs: Pairs) -> Callable[[], Call]:
-    def make() -> Call:
-        connection = Connection(base)
-
-        def call() -> str | None:
-            try:
-                token, course_id = next(pairs)
-            except StopIteration:
-                raise Exhausted("ran out of (user, course) pairs") from None
-            body = json.dumps({"course_id": course_id}).encode()
-            headers = {"Content-Type": "application/json", "X-Session-Token": token}
-            status, answer = connection.send("POST", "/api/stripe/checkout", body, headers)
-            if status != 201:
-                return f"{status}: POST /api/stripe/checkout {answer[:200]!r}"
-            if b'"checkout_url"' not in answer:
-                return f"201 without checkout_url: {answer[:200]!r}"
-            return None
-
-        return call
-
-    return make
-
-
-def sandbox_call(base: str) -> Callable[[], Call]:
-    """The SDK's session create straight to the sandbox, shaped like the app's (lines, metadata, key)."""
-    params = {
-        "mode": "payment",
-        "client_reference_id": "BENCH",
-        "customer_email": "bench@example.com",
-        "expires_at": int(time.time()) + 3600,
-        "success_url": "http://127.0.0.1:8000/payment/success?session_id={CHECKOUT_SESSION_ID}",
-        "cancel_url": "http://127.0.0.1:8000/payment/cancel?order=BENCH",
-        "metadata": {"order": "BENCH", "user": "1", "type": "course", "total": "4500", "currency": "eur"},
-        "payment_intent_data": {"metadata": {"order": "BENCH"}},
-        "line_items": [
-            {
-                "quantity": 1,
-                "price_data": {"currency": "eur", "unit_amount": 4500, "product_data": {"name": "Bench course"}},
-            }
-        ],
-    }
-
-    def make() -> Call:
-        client = stripe.StripeClient(
-            "sk_test_bench",
-            base_addresses={"api": base},
-            max_network_retries=0,
-            http_client=stripe.RequestsClient(timeout=(3.05, 15)),
-        )
-
-        def call() -> str | None:
-            options = {"idempotency_key": f"bench:{uuid.uuid4().hex}"}
-            client.v1.checkout.sessions.create(params=params, options=options)  # type: ignore[arg-type]
-            return None
-
-        return call
-
-    return make
-
-
-class Pairs:
-    """Every (user, course) pair once, neighbours differing in both (so concurrent requests spread out).
-
-    With coprime counts, k → (k mod users, k mod courses) is one-to-one for k < users × courses.
-    """
-
-    def __init__(self, tokens: list[str], courses: list[int]) -> None:
-        self.tokens, self.courses = tokens, courses
-        self.counter = itertools.count()  # next() on it is atomic under the GIL
-
-    def __iter__(self) -> Pairs:
-        return self
-
-    def __next__(self) -> tuple[str, int]:
-        k = next(self.counter)
-        if k >= len(self.tokens) * len(self.courses):
-            raise StopIteration
-        return self.tokens[k % len(self.tokens)], self.courses[k % len(self.courses)]
 
 
 # --- the bench -------------------------------------------------------------------------------

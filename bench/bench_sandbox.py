@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import requests
 import stripe
 
-from benchkit import ROOT, Call, Exhausted, Run, free_port, ms, process_cpu, request, run_load
+from benchkit import ROOT, free_port, ms, request
+from benchload import Call, Exhausted, Run, process_cpu, run_load
 
 SESSION_PARAMS = {
     "mode": "payment",
