@@ -54,7 +54,7 @@ def delivering_sandbox(stripe_sandbox: Any, stripe_client: stripe.StripeClient, 
     stripe_client.v1.webhook_endpoints.delete(endpoint.id)
 
 
-def settle(stripe_client: stripe.StripeClient, deadline: float = 20.0) -> None:
+def settle(stripe_client: stripe.StripeClient, sandbox: Any, deadline: float = 20.0) -> None:
     """Let delayed payments settle and deliveries (with their retries) land."""
     end = time.monotonic() + deadline
     while time.monotonic() < end:
@@ -64,7 +64,10 @@ def settle(stripe_client: stripe.StripeClient, deadline: float = 20.0) -> None:
         if not open_intents:
             break
         time.sleep(0.1)
-    time.sleep(1.5)  # the reorder window and the fast retry schedule
+    # Every delivery sent, held back for reordering or due for a retry has been attempted for good.
+    while sandbox.dispatcher.pending() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert sandbox.dispatcher.pending() == 0, "webhook deliveries still under way"
 
 
 @pytest.mark.parametrize("seed", [7, 2026])
@@ -97,7 +100,7 @@ def test_every_paid_session_ends_confirmed_or_refunded_exactly_once(
         if rng.random() < 0.2:  # now and then the customer lands on the success page first
             client.get(f"/payment/success?session_id={answer['session_id']}")
 
-    settle(stripe_client)
+    settle(stripe_client, delivering_sandbox)
     with urllib.request.urlopen(f"{delivering_sandbox.base_url}/_sandbox/deliveries", timeout=10) as answer:
         deliveries = json.loads(answer.read())
     errors = Counter(
