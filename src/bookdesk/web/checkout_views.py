@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,7 +46,7 @@ from bookdesk.orders.availability import course_get
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.orders.selectors import order_for
 from bookdesk.orders.services import ItemRequest
-from bookdesk.payments import gateway
+from bookdesk.payments import fulfilment, gateway
 from bookdesk.payments.checkout import book_course, cart_checkout, payment_retry
 from bookdesk.payments.fulfilment import fulfil_checkout
 from bookdesk.payments.models import Payment
@@ -319,28 +320,42 @@ def _order_context(order: Order) -> dict[str, Any]:
     }
 
 
-def success_state(order: Order, session: Any | None) -> str:
-    """One of: confirmed, confirming, processing, failed, review, refunded, unpaid, expired, unknown, closed."""
+class SuccessState(StrEnum):
+    """What the success page says, from what the database and Stripe know."""
+
+    CONFIRMED = "confirmed"
+    CONFIRMING = "confirming"  # paid; the order is being confirmed
+    PROCESSING = "processing"  # a delayed method, not settled yet
+    FAILED = "failed"
+    REVIEW = "review"
+    REFUNDED = "refunded"
+    UNPAID = "unpaid"  # the payment page is still open
+    EXPIRED = "expired"
+    UNKNOWN = "unknown"  # Stripe could not be asked
+    CLOSED = "closed"
+
+
+def success_state(order: Order, session: Any | None) -> SuccessState:
     if order.status == OrderStatus.CONFIRMED:
-        return "confirmed"
+        return SuccessState.CONFIRMED
     if order.status == OrderStatus.NEEDS_REVIEW:
-        return "review"
+        return SuccessState.REVIEW
     if order.status in (OrderStatus.REFUNDED, OrderStatus.PARTIALLY_REFUNDED):
-        return "refunded"
+        return SuccessState.REFUNDED
     if session is None:
-        return "unknown"
+        return SuccessState.UNKNOWN
     status, payment_status = getattr(session, "status", None), getattr(session, "payment_status", None)
-    if payment_status in ("paid", "no_payment_required") or order.status == OrderStatus.PAID:
-        return "confirming"
+    if payment_status in fulfilment.PAID or order.status == OrderStatus.PAID:
+        return SuccessState.CONFIRMING
     if order.status == OrderStatus.FAILED:
-        return "failed"
+        return SuccessState.FAILED
     if status == "complete" or order.status == OrderStatus.PROCESSING:
-        return "processing"
+        return SuccessState.PROCESSING
     if status == "open" and order.status in states.PAYABLE:
-        return "unpaid"
+        return SuccessState.UNPAID
     if status == "expired":
-        return "expired"
-    return "closed"
+        return SuccessState.EXPIRED
+    return SuccessState.CLOSED
 
 
 @protected_page
@@ -374,10 +389,12 @@ def payment_success(request: HttpRequest) -> HttpResponse:
         "payment": payment,
         "state": state,
         "provider_error": provider_error,
-        "amount_paid": getattr(session, "amount_total", None) if state == "confirming" else None,
-        "refresh_seconds": CONFIRMING_REFRESH_SECONDS if state == "confirming" else None,
-        "can_continue": state == "unpaid" and payment.status == Payment.Status.OPEN and bool(payment.checkout_url),
-        "can_retry": state == "failed",
+        "amount_paid": getattr(session, "amount_total", None) if state == SuccessState.CONFIRMING else None,
+        "refresh_seconds": CONFIRMING_REFRESH_SECONDS if state == SuccessState.CONFIRMING else None,
+        "can_continue": state == SuccessState.UNPAID
+        and payment.status == Payment.Status.OPEN
+        and bool(payment.checkout_url),
+        "can_retry": state == SuccessState.FAILED,
     }
     return render(request, "web/payment_success.html", context)
 
