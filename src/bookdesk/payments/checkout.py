@@ -233,7 +233,7 @@ def payment_retry(*, order: Order, actor: str) -> Payment:
         if expired is None:
             # Stripe refused to expire it: it is no longer open, so it may have been paid just now.
             session = gateway.retrieve_session(session_id)
-            if session.status == "complete":
+            if session.status == gateway.SessionStatus.COMPLETE:
                 raise Conflict("This order's payment has just been received; it is being confirmed.")
         Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.EXPIRED, updated_at=timezone.now())
         audit(
@@ -291,7 +291,7 @@ def expire_open_sessions(order: Order) -> bool:
     for payment in order.payments.filter(status__in=[Payment.Status.OPEN, Payment.Status.CREATING]):
         session_id = payment.session_id
         refused = session_id is not None and gateway.expire_session(session_id) is None
-        if refused and gateway.retrieve_session(session_id or "").status == "complete":
+        if refused and gateway.retrieve_session(session_id or "").status == gateway.SessionStatus.COMPLETE:
             logger.info("order %s: session %s completed meanwhile; left to fulfilment", order.code, session_id)
             return False
         Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.EXPIRED, updated_at=timezone.now())

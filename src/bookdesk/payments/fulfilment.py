@@ -112,9 +112,9 @@ def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = No
     status = session.get("status")
     intent_id, intent_status = _intent(session)
     step: Step
-    if status == "expired":
+    if status == gateway.SessionStatus.EXPIRED:
         step = _session_expired
-    elif status != "complete":
+    elif status != gateway.SessionStatus.COMPLETE:
         return (
             Outcome.SESSION_OPEN if Payment.objects.filter(session_id=session_id).exists() else Outcome.UNKNOWN_SESSION
         )
@@ -172,11 +172,11 @@ def _paid_in_batch(
 
 def is_final(session: dict[str, Any]) -> bool:
     """A session that cannot change any more: expired, or complete and paid (Stripe never undoes either)."""
-    return session.get("status") == "expired" or _is_paid(session)
+    return session.get("status") == gateway.SessionStatus.EXPIRED or _is_paid(session)
 
 
 def _is_paid(session: dict[str, Any]) -> bool:
-    return session.get("status") == "complete" and session.get("payment_status") in PAID
+    return session.get("status") == gateway.SessionStatus.COMPLETE and session.get("payment_status") in PAID
 
 
 def _locked(payment: Payment) -> tuple[Payment, Order]:

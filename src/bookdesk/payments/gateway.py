@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
 import stripe
@@ -29,6 +30,14 @@ T = TypeVar("T")
 METADATA_MAX_KEYS = 50
 METADATA_MAX_KEY = 40
 METADATA_MAX_VALUE = 500
+
+
+class SessionStatus(StrEnum):
+    """A Checkout Session's `status`, as Stripe sends it."""
+
+    OPEN = "open"
+    COMPLETE = "complete"
+    EXPIRED = "expired"
 
 
 class GatewayError(PaymentProviderError):

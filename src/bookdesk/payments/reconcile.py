@@ -22,8 +22,18 @@ logger = logging.getLogger("bookdesk.payments.reconcile")
 
 # Our payment states that a session in Stripe's state would change.
 SETTLED = {
-    "complete": {Payment.Status.PAID, Payment.Status.REFUNDING, Payment.Status.REFUNDED, Payment.Status.FAILED},
-    "expired": {Payment.Status.EXPIRED, Payment.Status.FAILED, Payment.Status.PAID, Payment.Status.REFUNDED},
+    gateway.SessionStatus.COMPLETE: {
+        Payment.Status.PAID,
+        Payment.Status.REFUNDING,
+        Payment.Status.REFUNDED,
+        Payment.Status.FAILED,
+    },
+    gateway.SessionStatus.EXPIRED: {
+        Payment.Status.EXPIRED,
+        Payment.Status.FAILED,
+        Payment.Status.PAID,
+        Payment.Status.REFUNDED,
+    },
 }
 
 
@@ -67,7 +77,11 @@ def reconcile(*, since: datetime) -> Report:
     for session in _stripe_list(client.checkout.sessions, {"created": created, "limit": 100}):
         report.sessions_seen += 1
         payment = Payment.objects.filter(session_id=session.id).select_related("order").first()
-        if payment is None or session.status == "open" or payment.status in SETTLED.get(session.status, set()):
+        if (
+            payment is None
+            or session.status == gateway.SessionStatus.OPEN
+            or payment.status in SETTLED.get(session.status, set())
+        ):
             continue
         try:
             outcome = fulfil_checkout(session.id, actor="reconcile")

@@ -349,11 +349,11 @@ def success_state(order: Order, session: Any | None) -> SuccessState:
         return SuccessState.CONFIRMING
     if order.status == OrderStatus.FAILED:
         return SuccessState.FAILED
-    if status == "complete" or order.status == OrderStatus.PROCESSING:
+    if status == gateway.SessionStatus.COMPLETE or order.status == OrderStatus.PROCESSING:
         return SuccessState.PROCESSING
-    if status == "open" and order.status in states.PAYABLE:
+    if status == gateway.SessionStatus.OPEN and order.status in states.PAYABLE:
         return SuccessState.UNPAID
-    if status == "expired":
+    if status == gateway.SessionStatus.EXPIRED:
         return SuccessState.EXPIRED
     return SuccessState.CLOSED
 
