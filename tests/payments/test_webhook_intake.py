@@ -141,6 +141,21 @@ def test_forged_stale_and_malformed_deliveries_are_refused_and_store_nothing(
     assert not WebhookEvent.objects.exists()
 
 
+@pytest.mark.parametrize("ahead", [301, 3600, 10 * 365 * 86400], ids=["5-min-ahead", "1h-ahead", "10y-ahead"])
+def test_a_signature_from_the_future_is_refused(ahead: int) -> None:
+    """Stripe's own check only refuses old timestamps; a stamp more than 300 s ahead is refused too."""
+    payload = json.dumps(event()).encode()
+    assert_problem(post(payload, sign(payload, at=int(time.time()) + ahead)), status=400, code="signature_invalid")
+    assert not WebhookEvent.objects.exists()
+
+
+def test_a_signature_a_little_ahead_is_within_the_tolerance() -> None:
+    """Clocks drift: a stamp up to 300 s ahead of ours (here 60 s) is accepted, as one 60 s old is."""
+    payload = json.dumps(event()).encode()
+    assert post(payload, sign(payload, at=int(time.time()) + 60)).status_code == 200
+    assert WebhookEvent.objects.count() == 1
+
+
 def test_a_body_changed_after_signing_is_refused() -> None:
     payload = json.dumps(event()).encode()
     header = sign(payload)
