@@ -71,3 +71,40 @@ def test_token_of_a_deactivated_user_is_refused(session_token: str, verified_use
     verified_user.save(update_fields=["is_active"])
     response = Client().get("/api/cart", headers={"X-Session-Token": session_token})
     assert_problem(response, status=401, code="not_authenticated")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "starts_at",
+    [
+        "9999-12-31T23:00:00Z",
+        "9999-12-31T23:59:59-05:00",
+        "0001-01-01T00:30:00Z",
+        "0001-01-01T00:00:00+05:00",
+        "2000-01-01T10:00:00Z",
+        "+3 years",
+    ],
+    ids=["year-9999", "past-the-last-day", "year-1", "before-the-first-day", "long-past", "beyond-the-horizon"],
+)
+def test_a_slot_outside_the_booking_horizon_is_a_clear_422_and_changes_nothing(
+    client: Client, verified_user: Any, starts_at: str
+) -> None:
+    """The slots endpoint's limit holds for every date a client can send (here: adding a slot to the cart)."""
+    import datetime as dt
+
+    from bookdesk.cart.models import CartItem
+    from factories import studio
+
+    service, _ = studio()
+    if starts_at == "+3 years":
+        starts_at = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3 * 366)).replace(microsecond=0).isoformat()
+    client.force_login(verified_user)
+    answer = client.post(
+        "/api/cart/items",
+        {"kind": "service", "service_id": service.pk, "starts_at": starts_at},
+        content_type="application/json",
+    )
+    body = assert_problem(answer, status=422, code="invalid")
+    assert [error["field"] for error in body["errors"]] == ["starts_at"]
+    assert "days of today" in body["detail"]
+    assert not CartItem.objects.exists()

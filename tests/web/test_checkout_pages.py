@@ -281,6 +281,19 @@ def test_a_taken_slot_is_refused(catalog: Any) -> None:
     assert not CartItem.objects.exists()
 
 
+@pytest.mark.parametrize("raw", ["9999-12-31T23:59:59-05:00", "0001-01-01T00:00:00+05:00", "9999-12-31T10:00:00+00:00"])
+def test_a_slot_out_of_any_calendar_is_refused_with_a_message(catalog: Any, raw: str) -> None:
+    """A date no clock can convert (or far beyond the booking horizon) is a message, never a 500."""
+    client = signed_in(verified_customer())
+    response = client.post(
+        "/cart/items", {"kind": "service", "service_id": catalog.service.pk, "starts_at": raw}, follow=True
+    )
+    assert response.status_code in (200, 400)
+    shown = " ".join(messages_on(client)) or response.content.decode()
+    assert "time" in shown.lower()
+    assert not CartItem.objects.exists()
+
+
 def test_next_pointing_elsewhere_is_ignored(client: Client, catalog: Any) -> None:
     response = add_course(client, catalog.course, next="https://evil.example/steal")
     assert response["Location"] == "/cart"

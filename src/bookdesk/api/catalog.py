@@ -17,7 +17,6 @@ from bookdesk.paging import Page, PageParams, page_of, paginate
 router = Router(tags=["catalog"], auth=None)
 
 # How far ahead (or back) slots may be asked for.
-SLOT_HORIZON_DAYS = 365
 
 
 @router.get("/courses", response=page_of(CourseOut), summary="List published courses")
@@ -52,10 +51,16 @@ def list_services(request: HttpRequest, paging: Query[PageParams]) -> Page[Servi
 )
 def service_slots(request: HttpRequest, service_id: int, date: dt.date) -> dict[str, object]:
     """Free slots on a local day of the business time zone (`time_zone`); times are UTC."""
-    if abs((date - selectors.business_today()).days) > SLOT_HORIZON_DAYS:
+    if not selectors.within_slot_horizon(date):
         raise InvalidInput(
-            f"date must be within {SLOT_HORIZON_DAYS} days of today.",
-            errors=[{"field": "date", "in": "query", "message": f"must be within {SLOT_HORIZON_DAYS} days of today"}],
+            f"date must be within {selectors.SLOT_HORIZON_DAYS} days of today.",
+            errors=[
+                {
+                    "field": "date",
+                    "in": "query",
+                    "message": f"must be within {selectors.SLOT_HORIZON_DAYS} days of today",
+                }
+            ],
         )
     service = selectors.service_get(service_id=service_id)
     slots = selectors.service_free_slots(service=service, day=date, taken=availability.taken_for(service, date))

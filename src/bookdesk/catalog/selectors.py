@@ -18,6 +18,9 @@ from django.utils import timezone
 from bookdesk.catalog.models import OpeningHours, Resource, Service
 from bookdesk.errors import NotFound
 
+# How far from today a client may ask for a service's slots, or book one (either way, in days).
+SLOT_HORIZON_DAYS = 365
+
 # (resource id, start, end) of time that is not free, aware datetimes.
 TakenInterval = tuple[int, dt.datetime, dt.datetime]
 
@@ -57,6 +60,10 @@ class OpeningWindow:
 
 def business_time_zone() -> ZoneInfo:
     return ZoneInfo(settings.BOOKDESK_TIME_ZONE)
+
+
+def within_slot_horizon(day: dt.date) -> bool:
+    return abs((day - business_today()).days) <= SLOT_HORIZON_DAYS
 
 
 def business_today() -> dt.date:

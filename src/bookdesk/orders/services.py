@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from bookdesk.accounts.models import User
 from bookdesk.catalog.models import Course, License, Product, Resource, Service
-from bookdesk.catalog.selectors import business_time_zone, service_free_slots
+from bookdesk.catalog.selectors import SLOT_HORIZON_DAYS, business_time_zone, service_free_slots
 from bookdesk.db import compiled
 from bookdesk.errors import (
     AlreadyBooked,
@@ -294,6 +294,12 @@ def _plan_service(item: ItemRequest, placement: _Placement) -> _Plan:
     if item.starts_at is None:
         raise InvalidInput("Choose a time slot.", errors=[_field("starts_at", "required")])
     starts_at = item.starts_at
+    # The slots endpoint's limit, for every date a client can send (far dates overflow the local time).
+    if abs(starts_at - placement.now) > timedelta(days=SLOT_HORIZON_DAYS):
+        raise InvalidInput(
+            f"Pick a time within {SLOT_HORIZON_DAYS} days of today.",
+            errors=[_field("starts_at", f"must be within {SLOT_HORIZON_DAYS} days of today")],
+        )
     reservations = Reservation.objects.filter(live_hold(placement.now), resource__in=service.resources.all())
     taken = [
         *reservations.exclude(line__order=placement.ignoring).values_list("resource_id", "starts_at", "ends_at"),

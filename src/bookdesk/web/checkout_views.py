@@ -115,7 +115,10 @@ def _form_slot(data: QueryDict) -> dt.datetime:
         raise InvalidInput("That is not a time we can read. Pick a free time from the list.") from None
     if timezone.is_naive(starts_at):
         raise InvalidInput("That time has no time zone, so we cannot tell when it is. Pick a free time from the list.")
-    return starts_at.astimezone(dt.UTC)
+    try:
+        return starts_at.astimezone(dt.UTC)
+    except OverflowError:  # the first or last day of the calendar, shifted past its end
+        raise InvalidInput("That time is outside any calendar we book. Pick a free time from the list.") from None
 
 
 def _form_quantity(data: QueryDict) -> int:
