@@ -1,4 +1,4 @@
-"""Renders the project's errors (`bookdesk.errors`) raised by a page as a readable page; refuses NUL in URLs."""
+"""Renders the project's errors (`bookdesk.errors`) raised by a page as a readable page; refuses malformed requests."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from bookdesk.api.problems import problem
 from bookdesk.errors import BookdeskError, RateLimited
 from bookdesk.web.errors import error_page
 
@@ -34,23 +35,34 @@ class ErrorPageMiddleware:
 
 
 NUL_DETAIL = "The address holds a NUL character (%00), which no part of this site accepts."
+LENGTH_DETAIL = "The Content-Length header is not a number of bytes."
 
 
-class NulInUrlMiddleware:
-    """A path or query string carrying a NUL character is a 400 before any view runs.
+class MalformedRequestMiddleware:
+    """A request no client sends is a 400 before any view runs: a path or query string carrying a NUL
+    character, or a Content-Length that is not a whole number of bytes.
 
-    No legitimate address has one, and PostgreSQL refuses NUL in text, so a view passing such a value to a
-    query would fail with a 500. API paths get problem+json, pages a readable page.
+    No legitimate address has a NUL, and PostgreSQL refuses NUL in text, so a view passing such a value to
+    a query would fail with a 500; Django reads Content-Length with `int()` when a view reads the body, so
+    a bad one would be a 500 too. API paths get problem+json, pages a readable page.
     """
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if "%00" not in request.META.get("QUERY_STRING", "") and "\x00" not in request.path:
+        detail = _malformed(request)
+        if detail is None:
             return self.get_response(request)
         if request.path.startswith("/api/"):
-            from bookdesk.api import problem
+            return problem(request, status=400, code="bad_request", detail=detail)
+        return error_page(request, status=400, detail=detail)
 
-            return problem(request, status=400, code="bad_request", detail=NUL_DETAIL)
-        return error_page(request, status=400, detail=NUL_DETAIL)
+
+def _malformed(request: HttpRequest) -> str | None:
+    if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
+        return NUL_DETAIL
+    length = str(request.META.get("CONTENT_LENGTH") or "").strip()
+    if length and not length.isdigit():
+        return LENGTH_DETAIL
+    return None
