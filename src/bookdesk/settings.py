@@ -309,7 +309,7 @@ SECURE_HSTS_SECONDS = 31536000 if _TLS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = _TLS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
-# Production refuses Stripe test keys, DEBUG and the local SECRET_KEY (/readyz, `bookdesk check --deploy`).
+# Production refuses to start with DEBUG, a weak SECRET_KEY or the sandbox webhook secret (ops.config).
 BOOKDESK_PRODUCTION = env_bool("BOOKDESK_PRODUCTION", False)
 # When set, GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`.
 METRICS_TOKEN = env("METRICS_TOKEN")

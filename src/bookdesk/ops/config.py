@@ -1,19 +1,40 @@
-"""Configuration sanity, shared by /readyz and the deploy system checks. Messages never echo secret values."""
+"""Configuration sanity, shared by the start checks, /readyz and the deploy system checks. Messages never echo
+secret values.
+
+Each problem has a level: `REFUSE_START` stops every command (runserver, `bookdesk serve`, the worker: a
+system check) and the WSGI application (`refuse_unsafe_start`); `NOT_READY` fails /readyz and
+`bookdesk check --deploy`; `WARNING` is said there and changes nothing (a Stripe test key on staging).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 INSECURE_KEY_PREFIXES = ("bookdesk-insecure", "django-insecure")
+
+
+class Level(StrEnum):
+    REFUSE_START = "refuse_start"
+    NOT_READY = "not_ready"
+    WARNING = "warning"
 
 
 @dataclass(frozen=True)
 class ConfigProblem:
     id: str  # stable, e.g. "stripe_live_key_in_debug"
     message: str
+    level: Level = Level.NOT_READY
+
+
+def live_key_off_stripe(stripe_key: str, api_base: str) -> bool:
+    """A live key with an API base other than Stripe's own: it must never be sent there."""
+    live = stripe_key.startswith(("sk_live_", "rk_live_"))
+    return live and bool(api_base) and urlsplit(api_base).hostname != "api.stripe.com"
 
 
 def secret_key_is_insecure(key: str) -> bool:
@@ -30,12 +51,18 @@ def config_problems() -> list[ConfigProblem]:
     webhook_secret = str(getattr(settings, "STRIPE_WEBHOOK_SECRET", "") or "")
     api_base = str(getattr(settings, "STRIPE_API_BASE", "") or "")
 
-    if not debug and secret_key_is_insecure(secret_key):
+    if (production or not debug) and secret_key_is_insecure(secret_key):
         problems.append(
-            ConfigProblem("insecure_secret_key", "SECRET_KEY is the local default or too weak; set a long random one.")
+            ConfigProblem(
+                "insecure_secret_key",
+                "SECRET_KEY is the local default or too weak; set a long random one.",
+                Level.REFUSE_START if production else Level.NOT_READY,
+            )
         )
     if production and debug:
-        problems.append(ConfigProblem("debug_in_production", "DEBUG is on while BOOKDESK_PRODUCTION=1."))
+        problems.append(
+            ConfigProblem("debug_in_production", "DEBUG is on while BOOKDESK_PRODUCTION=1.", Level.REFUSE_START)
+        )
     if not stripe_key:
         problems.append(ConfigProblem("stripe_key_missing", "STRIPE_SECRET_KEY is not set."))
     elif not stripe_key.startswith(("sk_test_", "sk_live_", "rk_test_", "rk_live_")):
@@ -44,14 +71,26 @@ def config_problems() -> list[ConfigProblem]:
         )
     live_key = stripe_key.startswith(("sk_live_", "rk_live_"))
     if live_key and debug:
-        problems.append(ConfigProblem("stripe_live_key_in_debug", "A live Stripe key is refused while DEBUG is on."))
-    if live_key and api_base and urlsplit(api_base).hostname != "api.stripe.com":
         problems.append(
-            ConfigProblem("stripe_live_key_off_stripe", "A live Stripe key must not be sent to STRIPE_API_BASE.")
+            ConfigProblem(
+                "stripe_live_key_in_debug", "A live Stripe key is refused while DEBUG is on.", Level.REFUSE_START
+            )
+        )
+    if live_key_off_stripe(stripe_key, api_base):
+        problems.append(
+            ConfigProblem(
+                "stripe_live_key_off_stripe",
+                "A live Stripe key must not be sent to STRIPE_API_BASE (only to Stripe's own API).",
+                Level.REFUSE_START,
+            )
         )
     if production and stripe_key.startswith(("sk_test_", "rk_test_")):
         problems.append(
-            ConfigProblem("stripe_test_key_in_production", "A Stripe test key is refused with BOOKDESK_PRODUCTION=1.")
+            ConfigProblem(
+                "stripe_test_key_in_production",
+                "A Stripe test key with BOOKDESK_PRODUCTION=1: no real payment is taken (fine on staging).",
+                Level.WARNING,
+            )
         )
     if not webhook_secret:
         problems.append(ConfigProblem("stripe_webhook_secret_missing", "STRIPE_WEBHOOK_SECRET is not set."))
@@ -63,7 +102,16 @@ def config_problems() -> list[ConfigProblem]:
         problems.append(
             ConfigProblem(
                 "stripe_webhook_secret_default",
-                "STRIPE_WEBHOOK_SECRET is the sandbox's local default; set the secret of your Stripe endpoint.",
+                "STRIPE_WEBHOOK_SECRET is the sandbox's published default; set the secret of your Stripe endpoint.",
+                Level.REFUSE_START,
             )
         )
     return problems
+
+
+def refuse_unsafe_start() -> None:
+    """Raise ImproperlyConfigured naming every problem that must stop the process from serving."""
+    refused = [problem for problem in config_problems() if problem.level == Level.REFUSE_START]
+    if refused:
+        lines = "\n".join(f"- {problem.message} ({problem.id})" for problem in refused)
+        raise ImproperlyConfigured(f"bookdesk refuses to start:\n{lines}")

@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from bookdesk.ops.config import config_problems
+from bookdesk.ops.config import Level, config_problems
 from bookdesk.ops.metrics import exposition
 
 logger = logging.getLogger("bookdesk.ops")
@@ -57,12 +57,15 @@ def readyz(request: HttpRequest) -> JsonResponse:
             # The exception class only: driver messages can contain connection strings.
             logger.warning("readiness check %s failed: %s", name, type(exc).__name__)
             checks[name] = f"failed: {type(exc).__name__}"
-    problems = config_problems()
+    found = config_problems()
+    problems = [problem for problem in found if problem.level != Level.WARNING]
     checks["config"] = "ok" if not problems else "failed: " + ", ".join(problem.id for problem in problems)
     ready = all(value == "ok" for value in checks.values())
-    body = {"status": "ready" if ready else "unavailable", "checks": checks}
+    body: dict[str, object] = {"status": "ready" if ready else "unavailable", "checks": checks}
     if not ready:
-        body["problems"] = [problem.message for problem in problems]  # type: ignore[assignment]
+        body["problems"] = [problem.message for problem in problems]
+    if warnings := [problem.message for problem in found if problem.level == Level.WARNING]:
+        body["warnings"] = warnings
     return JsonResponse(body, status=200 if ready else 503)
 
 

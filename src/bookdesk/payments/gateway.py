@@ -22,6 +22,7 @@ import urllib3
 from django.conf import settings
 
 from bookdesk.errors import PaymentProviderError
+from bookdesk.ops.config import live_key_off_stripe
 
 logger = logging.getLogger("bookdesk.payments.gateway")
 T = TypeVar("T")
@@ -117,6 +118,9 @@ class PooledHTTPClient(stripe.HTTPClient):
 def client() -> stripe.StripeClient:
     """A shared SDK client for the configured key and base address (thread-safe, keeps connections)."""
     key = (settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, float(getattr(settings, "STRIPE_TIMEOUT", 15)))
+    if live_key_off_stripe(str(key[0] or ""), str(key[1] or "")):
+        # Refused at start too (`ops.config`); here so that a live key never leaves for another host.
+        raise GatewayError("A live Stripe key is only ever sent to Stripe's own API.", permanent=True)
     if key not in _clients:
         base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
         _clients[key] = stripe.StripeClient(
