@@ -42,6 +42,7 @@ def test_readyz_refuses_a_live_stripe_key_with_debug_and_never_shows_it(client: 
 def test_readyz_serves_a_test_key_in_production_with_a_warning(client: Client, settings) -> None:
     """Staging runs in production mode with Stripe's test keys: ready, and it says so."""
     settings.BOOKDESK_PRODUCTION = True
+    settings.METRICS_TOKEN = "a-long-random-metrics-token"
     settings.SECRET_KEY = STRONG_SECRET
     settings.STRIPE_API_BASE = ""
     settings.STRIPE_WEBHOOK_SECRET = "whsec_from_the_stripe_dashboard"
@@ -103,5 +104,6 @@ def test_deploy_checks_pass_a_production_configuration(settings) -> None:
     settings.STRIPE_SECRET_KEY = LIVE_KEY
     settings.STRIPE_API_BASE = ""
     settings.STRIPE_WEBHOOK_SECRET = "whsec_" + "y" * 24
+    settings.METRICS_TOKEN = "a-long-random-metrics-token"
     messages = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
     assert not [message for message in messages if message.id.startswith("bookdesk.")]

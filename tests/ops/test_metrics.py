@@ -57,3 +57,28 @@ def test_metrics_token_requires_a_bearer(client: Client, settings) -> None:
     response = client.get("/metrics", headers={"Authorization": "Bearer scrape-me-please"})
     assert response.status_code == 200
     assert b"bookdesk_http_requests_total" in response.content
+
+
+@pytest.mark.django_db
+def test_in_production_metrics_are_closed_without_a_token(client: Client, settings) -> None:
+    """Route and request counts (admin paths included) are not for anyone: production needs METRICS_TOKEN."""
+    settings.BOOKDESK_PRODUCTION = True
+    settings.METRICS_TOKEN = ""
+    response = client.get("/metrics")
+    assert response.status_code == 404
+    assert b"http_requests" not in response.content
+
+
+@pytest.mark.django_db
+def test_in_production_a_missing_metrics_token_is_said_by_the_config_checks(client: Client, settings) -> None:
+    from django.core import checks
+
+    settings.BOOKDESK_PRODUCTION = True
+    settings.METRICS_TOKEN = ""
+    ids = {message.id for message in checks.run_checks(include_deployment_checks=True)}
+    assert "bookdesk.W011" in ids
+    settings.METRICS_TOKEN = "a-long-random-metrics-token"
+    ids = {message.id for message in checks.run_checks(include_deployment_checks=True)}
+    assert "bookdesk.W011" not in ids
+    response = client.get("/metrics", headers={"Authorization": "Bearer a-long-random-metrics-token"})
+    assert response.status_code == 200

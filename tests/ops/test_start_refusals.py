@@ -35,6 +35,7 @@ def production(settings: Any, **changes: Any) -> None:
     settings.STRIPE_SECRET_KEY = LIVE_KEY
     settings.STRIPE_API_BASE = ""
     settings.STRIPE_WEBHOOK_SECRET = "whsec_from_the_stripe_dashboard"
+    settings.METRICS_TOKEN = "a-long-random-metrics-token"
     for name, value in changes.items():
         setattr(settings, name, value)
 

@@ -106,6 +106,14 @@ def config_problems() -> list[ConfigProblem]:
                 Level.REFUSE_START,
             )
         )
+    if production and not str(getattr(settings, "METRICS_TOKEN", "") or ""):
+        problems.append(
+            ConfigProblem(
+                "metrics_token_missing",
+                "METRICS_TOKEN is not set: /metrics stays closed (404) in production until it is.",
+                Level.WARNING,
+            )
+        )
     return problems
 
 

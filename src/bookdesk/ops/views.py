@@ -74,6 +74,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
 def metrics(request: HttpRequest) -> HttpResponse:
     """Prometheus exposition; with METRICS_TOKEN set, only for `Authorization: Bearer <token>`."""
     token = str(getattr(settings, "METRICS_TOKEN", "") or "")
+    if not token and getattr(settings, "BOOKDESK_PRODUCTION", False):
+        # Production needs a token (`ops.config` says so): without one there is nothing here for anyone.
+        return HttpResponse("Not found\n", status=404, content_type="text/plain")
     if token:
         supplied = request.headers.get("Authorization", "")
         if not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
