@@ -40,6 +40,8 @@ if not SECRET_KEY:
     SECRET_KEY = "bookdesk-insecure-local-development-key-change-me-0123456789"  # noqa: S105
 
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Debug pages and error reports mask every secret, URLs with credentials included.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "bookdesk.ops.reporting.SecretSafeReporterFilter"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_safe
 
+from bookdesk.api.problems import problem_for_status
 from bookdesk.catalog import selectors
 from bookdesk.errors import NotFound
 from bookdesk.orders import availability
@@ -120,6 +121,9 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
 
 # Error handlers (wired in bookdesk/urls.py). /api/ 404s are turned into problem+json before this.
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    # Raised before any view (a Host we do not serve, a bad cookie): the API still answers in its own format.
+    if request.path.startswith("/api/"):
+        return problem_for_status(request, 400)
     return error_page(request, status=400)
 
 
