@@ -168,3 +168,14 @@ def test_email_is_case_insensitive(client: Client, settings: Any) -> None:
     browser = Client()
     log_in(browser, "ADA.LOVELACE@example.com")
     assert is_logged_in(browser)
+
+
+def test_signup_answers_alike_for_a_taken_and_a_free_email(mailoutbox: list[Any]) -> None:
+    """With verification on (the default, and production's), sign-up does not tell who has an account: the same
+    answer either way; the owner of the taken address gets an email instead."""
+    user_ensure_verified(email="taken@example.com", password=PASSWORD)
+    taken = sign_up(Client(), "taken@example.com")
+    free = sign_up(Client(), "free@example.com")
+    assert taken.status_code == free.status_code == 302
+    assert taken["Location"] == free["Location"]
+    assert sorted(message.to[0] for message in mailoutbox) == ["free@example.com", "taken@example.com"]
