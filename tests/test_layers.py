@@ -3,10 +3,9 @@ down or stays in its layer, and no modules import each other in a circle."""
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+from import_graph import circle, graph, imported
 
 # Lowest first. A package may import its own layer and every layer below; `accounts` and `ops` stand beside
 # (they import only the base, and everyone may import them).
@@ -24,48 +23,16 @@ LAYERS: dict[str, float] = {
 }
 
 
-def _modules() -> dict[str, Path]:
-    found = {}
-    for path in (SRC / "bookdesk").rglob("*.py"):
-        if "migrations" in path.parts:
-            continue
-        parts = path.relative_to(SRC).with_suffix("").parts
-        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        found[name] = path
-    return found
-
-
-def _imports(name: str, path: Path, known: set[str]) -> set[str]:
-    """The bookdesk modules `name` imports, wherever in the file the import stands."""
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    targets: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            targets.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                base = ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], base]).strip(".")
-            targets.add(base)
-            targets.update(f"{base}.{alias.name}" for alias in node.names)
-    return {target for target in targets if target in known and target != name and target != "bookdesk"}
-
-
 def _layer(module: str) -> float:
     top = module.split(".")[1]
     assert top in LAYERS, f"{module}: its package {top!r} has no layer in tests/test_layers.py (and docs)"
     return LAYERS[top]
 
 
-def _graph() -> dict[str, set[str]]:
-    modules = _modules()
-    return {name: _imports(name, path, set(modules)) for name, path in modules.items() if name != "bookdesk"}
-
-
 def test_every_import_points_down_or_sideways() -> None:
     against = [
         f"{module} ({_layer(module)}) imports {target} ({_layer(target)})"
-        for module, targets in _graph().items()
+        for module, targets in graph("bookdesk").items()
         for target in sorted(targets)
         if _layer(target) > _layer(module)
         or (_layer(module) == 0.5 and _layer(target) == 0.5 and module.split(".")[1] != target.split(".")[1])
@@ -74,38 +41,13 @@ def test_every_import_points_down_or_sideways() -> None:
 
 
 def test_no_import_circles() -> None:
-    graph = _graph()
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    circles: list[list[str]] = []
-
-    def visit(node: str) -> None:  # Tarjan's strongly connected components
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        for target in graph.get(node, ()):
-            if target not in index:
-                visit(target)
-                low[node] = min(low[node], low[target])
-            elif target in stack:
-                low[node] = min(low[node], index[target])
-        if low[node] == index[node]:
-            component = []
-            while (top := stack.pop()) != node:
-                component.append(top)
-            if component:
-                circles.append(sorted([node, *component]))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    assert circles == []
+    assert circle(graph("bookdesk")) == []
 
 
 def test_the_check_sees_an_import_against_the_layers(tmp_path: Path) -> None:
-    """The checker itself: an import of payments from orders is found, wherever it hides."""
+    """The checker itself: an import of payments from orders is found, wherever it hides; a circle is found."""
     path = tmp_path / "services.py"
     path.write_text("def f():\n    from bookdesk.payments.checkout import book_course\n")
-    found = _imports("bookdesk.orders.services", path, {"bookdesk.payments.checkout", "bookdesk.orders.services"})
-    assert found == {"bookdesk.payments.checkout"}
+    assert "bookdesk.payments.checkout" in imported("bookdesk.orders.services", path)
     assert _layer("bookdesk.payments.checkout") > _layer("bookdesk.orders.services")
+    assert circle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) != []
