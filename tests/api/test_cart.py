@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.test import Client
 
+from bookdesk.cart.models import CartItem
+from factories import studio
 from problems import assert_problem
 
 ZERO = {"amount": 0, "currency": "eur"}
@@ -90,11 +93,6 @@ def test_a_slot_outside_the_booking_horizon_is_a_clear_422_and_changes_nothing(
     client: Client, verified_user: Any, starts_at: str
 ) -> None:
     """The slots endpoint's limit holds for every date a client can send (here: adding a slot to the cart)."""
-    import datetime as dt
-
-    from bookdesk.cart.models import CartItem
-    from factories import studio
-
     service, _ = studio()
     if starts_at == "+3 years":
         starts_at = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3 * 366)).replace(microsecond=0).isoformat()

@@ -118,10 +118,10 @@ class PooledHTTPClient(stripe.HTTPClient):
 def client() -> stripe.StripeClient:
     """A shared SDK client for the configured key and base address (thread-safe, keeps connections)."""
     key = (settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE, float(getattr(settings, "STRIPE_TIMEOUT", 15)))
-    if live_key_off_stripe(str(key[0] or ""), str(key[1] or "")):
-        # Refused at start too (`ops.config`); here so that a live key never leaves for another host.
-        raise GatewayError("A live Stripe key is only ever sent to Stripe's own API.", permanent=True)
     if key not in _clients:
+        if live_key_off_stripe(str(key[0] or ""), str(key[1] or "")):
+            # Refused at start too (`ops.config`); here so that a live key never leaves for another host.
+            raise GatewayError("A live Stripe key is only ever sent to Stripe's own API.", permanent=True)
         base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
         _clients[key] = stripe.StripeClient(
             settings.STRIPE_SECRET_KEY,
