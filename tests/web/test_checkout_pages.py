@@ -461,7 +461,7 @@ def test_checkout_of_an_empty_cart_says_so(stripe_sandbox: Any, db: None) -> Non
 
     response = client.post("/checkout")
 
-    assert response.status_code == 422
+    assert response.status_code == 409
     assert "Your cart is empty" in response.content.decode()
     assert not Order.objects.exists()
 

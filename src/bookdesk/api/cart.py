@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from django.utils import timezone
 from ninja import Router, Status
 
 from bookdesk.accounts.auth import user_auth
 from bookdesk.api.checkout import checkout_answer, limit_checkout
-from bookdesk.api.schemas.cart import CartItemIn, CartOut
+from bookdesk.api.schemas.cart import CartItemIn, CartOut, CourseItemIn, ServiceItemIn
 from bookdesk.api.schemas.orders import CheckoutOut
 from bookdesk.cart import services
-from bookdesk.errors import PAYING_PROBLEMS, WRITE_PROBLEMS, InvalidInput, Problem
+from bookdesk.errors import PAYING_PROBLEMS, WRITE_PROBLEMS, CartEmpty, Problem
 from bookdesk.orders.services import ItemRequest
 from bookdesk.payments import checkout
 
 router = Router(tags=["cart"], auth=user_auth)
-
-REQUIRED = {"course": ("course_id",), "service": ("service_id", "starts_at"), "product": ("product_id",)}
 
 
 def _cart_out(request: HttpRequest) -> CartOut:
@@ -26,26 +23,12 @@ def _cart_out(request: HttpRequest) -> CartOut:
 
 
 def _item_request(payload: CartItemIn) -> ItemRequest:
-    missing = [name for name in REQUIRED[payload.kind] if getattr(payload, name) is None]
-    if missing:
-        raise InvalidInput(
-            f"A {payload.kind} item needs {' and '.join(missing)}.",
-            errors=[{"field": name, "in": "body", "message": "required"} for name in missing],
-        )
-    starts_at = payload.starts_at
-    if starts_at is not None and timezone.is_naive(starts_at):
-        raise InvalidInput(
-            "starts_at needs a time zone offset, such as 2026-12-01T10:00:00Z.",
-            errors=[{"field": "starts_at", "in": "body", "message": "needs a UTC offset"}],
-        )
+    if isinstance(payload, CourseItemIn):
+        return ItemRequest(kind="course", course_id=payload.course_id)
+    if isinstance(payload, ServiceItemIn):
+        return ItemRequest(kind="service", service_id=payload.service_id, starts_at=payload.starts_at)
     return ItemRequest(
-        kind=payload.kind,
-        course_id=payload.course_id if payload.kind == "course" else None,
-        service_id=payload.service_id if payload.kind == "service" else None,
-        starts_at=starts_at if payload.kind == "service" else None,
-        product_id=payload.product_id if payload.kind == "product" else None,
-        license_id=payload.license_id if payload.kind == "product" else None,
-        quantity=payload.quantity,
+        kind="product", product_id=payload.product_id, license_id=payload.license_id, quantity=payload.quantity
     )
 
 
@@ -75,6 +58,6 @@ def cart_checkout(request: HttpRequest) -> Status[CheckoutOut]:
     limit_checkout(request)
     cart = services.cart_for_request(request, create=False)
     if cart is None or not cart.items.exists():
-        raise InvalidInput("Your cart is empty.", errors=[{"field": "items", "in": "body", "message": "empty"}])
+        raise CartEmpty("Your cart is empty.", errors=[{"field": "items", "in": "body", "message": "empty"}])
     payment = checkout.cart_checkout(cart=cart, user=request.auth)  # type: ignore[attr-defined]
     return Status(201, checkout_answer(payment))

@@ -24,10 +24,12 @@ from bookdesk.db import compiled
 from bookdesk.errors import (
     AlreadyBooked,
     BookdeskError,
+    CartEmpty,
     Conflict,
     InvalidInput,
     NotBookable,
     NotFound,
+    QuantityNotAllowed,
     SlotTaken,
     SoldOut,
 )
@@ -164,9 +166,9 @@ def plan_items(
     holds do not count (the cart's own unpaid order, which a new checkout replaces).
     """
     if not items:
-        raise InvalidInput("There is nothing to check out.", errors=[_field("items", "empty")])
+        raise CartEmpty("There is nothing to check out.", errors=[_field("items", "empty")])
     if len(items) > MAX_LINES:
-        raise InvalidInput(f"At most {MAX_LINES} items fit in one order.", errors=[_field("items", "too many")])
+        raise Conflict(f"At most {MAX_LINES} items fit in one order.", errors=[_field("items", "too many")])
 
     course_ids = [i.course_id for i in items if i.kind == "course" and i.course_id]
     product_ids = [i.product_id for i in items if i.kind == "product" and i.product_id]
@@ -193,7 +195,7 @@ def plan_items(
     planners = {"course": _plan_course, "service": _plan_service, "product": _plan_product}
     plans = [planners[item.kind](item, placement) for item in items]
     if len({plan.currency for plan in plans}) != 1:
-        raise InvalidInput(
+        raise Conflict(
             "All items of one order must be in the same currency.", errors=[_field("items", "mixed currencies")]
         )
     return plans
@@ -264,7 +266,7 @@ def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
     if course.starts_at <= placement.now:
         raise NotBookable(f"“{course.title}” has already started and cannot be booked.")
     if item.quantity != 1 or course.pk in placement.seen_courses:
-        raise InvalidInput("A customer books one seat per course.", errors=[_field("quantity", "must be 1")])
+        raise QuantityNotAllowed("A customer books one seat per course.", errors=[_field("quantity", "must be 1")])
     placement.seen_courses.add(course.pk)
     seats = seats_taken(
         course_id=course.pk, user_id=placement.user.pk if placement.user else None, now=placement.now,
@@ -296,7 +298,7 @@ def _plan_service(item: ItemRequest, placement: _Placement) -> _Plan:
     starts_at = item.starts_at
     # The slots endpoint's limit, for every date a client can send (far dates overflow the local time).
     if abs(starts_at - placement.now) > timedelta(days=SLOT_HORIZON_DAYS):
-        raise InvalidInput(
+        raise NotBookable(
             f"Pick a time within {SLOT_HORIZON_DAYS} days of today.",
             errors=[_field("starts_at", f"must be within {SLOT_HORIZON_DAYS} days of today")],
         )
@@ -340,9 +342,9 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
         )
     license_ = License.objects.filter(pk=item.license_id or 0, product=product, active=True).first()
     if license_ is None:
-        raise InvalidInput("Choose a license tier for this product.", errors=[_field("license_id", "unknown license")])
+        raise NotBookable("Choose a license tier for this product.", errors=[_field("license_id", "unknown license")])
     if item.quantity != 1:
-        raise InvalidInput("A license is bought once.", errors=[_field("quantity", "must be 1")])
+        raise QuantityNotAllowed("A license is bought once.", errors=[_field("quantity", "must be 1")])
     holds = Grant.objects.filter(live_hold(placement.now), product=product).exclude(line__order=placement.ignoring)
     if holds.filter(exclusive=True).exists():
         raise SoldOut(f"“{product.title}” has been licensed exclusively and is off sale.")

@@ -40,7 +40,7 @@ from bookdesk.cart.services import (
     cart_view,
 )
 from bookdesk.catalog.selectors import business_time_zone
-from bookdesk.errors import BookdeskError, InvalidInput, NotFound, PaymentProviderError, RateLimited
+from bookdesk.errors import BookdeskError, CartEmpty, InvalidInput, NotFound, PaymentProviderError, RateLimited
 from bookdesk.orders import states
 from bookdesk.orders.availability import course_get
 from bookdesk.orders.models import Order, OrderStatus
@@ -254,7 +254,7 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
         limit_checkout(request)
         cart = cart_for_request(request, create=False)
         if cart is None or not cart.items.exists():
-            raise InvalidInput("Your cart is empty.")
+            raise CartEmpty("Your cart is empty.")
         return _payment_page(cart_checkout(cart=cart, user=user))
     except BookdeskError as exc:
         response = _checkout_page(request, error=exc.detail, status=exc.status)
