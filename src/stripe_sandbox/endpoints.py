@@ -41,10 +41,6 @@ def _type_matches(pattern: str, event_type: str) -> bool:
 
 
 def create_webhook_endpoint(state: State, params: Params) -> dict[str, Any]:
-    params.reject_unknown(
-        {"url", "enabled_events", "description", "metadata", "api_version", "connect",
-         "expand"}
-    )  # fmt: skip
     url = params.text("url", required=True) or ""
     _check_webhook_url(url)
     enabled_events = _enabled_events(params, required=True)
@@ -66,7 +62,6 @@ def create_webhook_endpoint(state: State, params: Params) -> dict[str, Any]:
 
 
 def update_webhook_endpoint(state: State, endpoint_id: str, params: Params) -> dict[str, Any]:
-    params.reject_unknown({"url", "enabled_events", "description", "metadata", "disabled", "expand"})
     with state.transaction():
         endpoint = load(state, "webhook_endpoint", endpoint_id)
         if params.has("url"):

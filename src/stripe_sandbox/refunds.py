@@ -20,11 +20,6 @@ DISPUTE_REASONS = (
 
 
 def create_refund(state: State, params: Params, ctx: RequestContext) -> dict[str, Any]:
-    params.reject_unknown(
-        {"amount", "charge", "payment_intent", "reason", "metadata", "expand",
-         "instructions_email", "origin", "refund_application_fee", "reverse_transfer",
-         "currency", "customer"}
-    )  # fmt: skip
     charge_id = params.text("charge")
     intent_id = params.text("payment_intent")
     amount = params.integer("amount", minimum=1)
