@@ -192,6 +192,14 @@ def pay_session(
                 code="checkout_session_not_open",
                 param="session",
             )
+        allowed = session["payment_method_types"]
+        if method.method_type not in allowed:
+            raise invalid(
+                f"The PaymentMethod provided ({method.method_type}) is not allowed for this Checkout Session. "
+                f"Use a PaymentMethod of one of the following types: {', '.join(allowed)}.",
+                "payment_method",
+                "payment_intent_invalid_parameter",
+            )
         intent = _intent_for(state, session)
         pm_id = objects.new_id("pm_")
         if method.kind == "challenge":
