@@ -347,6 +347,7 @@ def _pay_session(state: State, p: Params, ctx: RequestContext, a: dict[str, str]
                 status=402,
                 type="card_error",
                 code=error.get("code") or "card_declined",
+                param=error.get("param"),
                 extra={
                     "decline_code": result.decline_code,
                     "charge": error.get("charge"),

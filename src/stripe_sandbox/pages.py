@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from stripe_sandbox import currencies
+from stripe_sandbox.cards import CARD_NUMBERS
 from stripe_sandbox.replies import Reply
 
 CURRENCY_SYMBOLS = {
@@ -30,11 +31,9 @@ CURRENCY_SYMBOLS = {
     "chf": "CHF ",
 }
 
-TEST_CARDS = (
-    ("4242 4242 4242 4242", "Succeeds"),
-    ("4000 0000 0000 0002", "Declined"),
-    ("4000 0000 0000 9995", "Declined: insufficient funds"),
-    ("4000 0025 0000 3155", "Asks for 3-D Secure authentication"),
+TEST_CARDS = tuple(
+    (" ".join(number[i : i + 4] for i in range(0, len(number), 4)), effect)
+    for number, (_, effect) in CARD_NUMBERS.items()
 )
 
 # The page's only script: stop a second click from paying twice. Allowed by its hash (CSP).
