@@ -31,10 +31,15 @@ CURRENCY_SYMBOLS = {
     "chf": "CHF ",
 }
 
-TEST_CARDS = tuple(
-    (" ".join(number[i : i + 4] for i in range(0, len(number), 4)), effect)
-    for number, (_, effect) in CARD_NUMBERS.items()
-)
+
+def _grouped(number: str) -> str:
+    """As printed on the card: 4-6-5 for American Express's 15 digits, else groups of four."""
+    if len(number) == 15:
+        return f"{number[:4]} {number[4:10]} {number[10:]}"
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+TEST_CARDS = tuple((_grouped(number), effect) for number, (_, effect) in CARD_NUMBERS.items())
 
 # The page's only script: stop a second click from paying twice. Allowed by its hash (CSP).
 DISABLE_ON_SUBMIT = (
@@ -184,7 +189,7 @@ def checkout_page(
     {forms}
     <aside class="hint" id="test-cards">
       <h3>Test cards</h3>
-      <p>Any future expiry date (e.g. 12/34), any 3-digit CVC and any name.</p>
+      <p>Any future expiry date (e.g. 12/34), any 3-digit CVC (4 for American Express) and any name.</p>
       <ul>{cards}</ul>
     </aside>
   </section>
