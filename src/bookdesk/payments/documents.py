@@ -27,10 +27,12 @@ from django.utils import timezone
 
 from bookdesk.catalog.selectors import business_time_zone
 from bookdesk.errors import Conflict, NotFound
+from bookdesk.money import decimals
 from bookdesk.orders.audit import audit
 from bookdesk.orders.models import Order, OrderLine
 from bookdesk.payments.document_pdf import Document, format_rate, tax_summary
 from bookdesk.payments.document_pdf import render as document_pdf_render
+from bookdesk.payments.events import RefundCause, refund_issued
 from bookdesk.payments.models import CreditNote, DocumentCounter, DocumentKind, Invoice, Payment
 
 
@@ -349,11 +351,17 @@ def documents_of(order: Order) -> list[DocumentRef]:
     ]
 
 
-def document_of_order(order: Order, number: str) -> Document:
-    """One document of an order by its number; NotFound otherwise (NotInvoiced for an order without invoice)."""
+def invoice_of_order(order: Order) -> Invoice:
+    """The order's invoice; NotInvoiced (409) for an order that was never paid and confirmed."""
     invoice = Invoice.objects.filter(order=order).first()
     if invoice is None:
         raise NotInvoiced(f"Order {order.code} has no invoice: an order is invoiced once it is paid.")
+    return invoice
+
+
+def document_of_order(order: Order, number: str) -> Document:
+    """One document of an order by its number; NotFound otherwise (NotInvoiced for an order without invoice)."""
+    invoice = invoice_of_order(order)
     if invoice.number == number:
         return invoice
     note = CreditNote.objects.filter(invoice=invoice, number=number).first()
@@ -386,3 +394,81 @@ def document_by_reference(reference: str) -> Document:
 def document_reference(document: Document) -> str:
     kind = DocumentKind.INVOICE if isinstance(document, Invoice) else DocumentKind.CREDIT_NOTE
     return f"{kind}:{document.pk}"
+
+
+# --- refunds -------------------------------------------------------------------------------------
+
+
+def on_refund_issued(*, order: Order, amount: int, refund_id: str, cause: str, **_: Any) -> None:
+    """A refund of ours was recorded (`payments.events.refund_issued`): its credit note, in that transaction.
+
+    Only a cancellation's refund gives back invoiced money: a late or duplicate payment was never invoiced.
+    """
+    if cause == RefundCause.CANCELLATION:
+        credit_note_issue(order=order, amount=amount, refund_id=refund_id, actor="system")
+
+
+def connect() -> None:
+    # Connected before notifications' receiver (the payments app is ready first): the refund email finds the note.
+    refund_issued.connect(on_refund_issued, dispatch_uid="bookdesk.payments.documents.refund_issued")
+
+
+# --- the ledger export ---------------------------------------------------------------------------
+
+
+def _decimal_text(amount: int, currency: str) -> str:
+    places = decimals(currency)
+    sign = "-" if amount < 0 else ""
+    whole, minor = divmod(abs(int(amount)), 10**places)
+    return f"{sign}{whole}" + (f".{minor:0{places}d}" if places else "")
+
+
+def _text_cell(text: str) -> str:
+    """A customer's text as a spreadsheet reads it: never as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def ledger(start: datetime, end: datetime) -> tuple[list[str], list[list[str]]]:
+    """Invoices and credit notes issued in [start, end) as an accountant's table, in number order.
+
+    One row per document: number, kind, date (the business's), order, buyer, the invoice a credit note
+    refers to, net, then net and tax for every rate used in the period, tax, total, currency. Credit notes
+    are negative rows, so a column's sum is what the period brought in.
+    """
+    invoices, notes = documents_in_period(start, end)
+    rows: list[tuple[Document, int]] = [(invoice, 1) for invoice in invoices.select_related("order")]
+    rows += [(note, -1) for note in notes.select_related("invoice__order")]
+    rows.sort(key=lambda row: (row[0].issued_at, row[1] < 0, row[0].sequence))
+    rates = sorted({int(line["tax_rate"]) for document, _ in rows for line in document.lines}, reverse=True)
+    header = ["number", "kind", "date", "order", "buyer", "refers_to", "net"]
+    for rate in rates:
+        header += [f"net {format_rate(rate)}", f"tax {format_rate(rate)}"]
+    header += ["tax", "total", "currency"]
+    table = []
+    zone = business_time_zone()
+    for document, sign in rows:
+        currency = document.currency
+        invoice = document.invoice if isinstance(document, CreditNote) else document
+        by_rate = {summary.rate: summary for summary in tax_summary(document.lines)}
+        row = [
+            document.number,
+            DocumentKind.CREDIT_NOTE if sign < 0 else DocumentKind.INVOICE,
+            f"{timezone.localtime(document.issued_at, zone):%Y-%m-%d}",
+            invoice.order.code,
+            _text_cell(str(document.buyer.get("name", ""))),
+            invoice.number if sign < 0 else "",
+            _decimal_text(sign * document.net_amount, currency),
+        ]
+        for rate in rates:
+            summary = by_rate.get(rate)
+            row += [
+                _decimal_text(sign * summary.net, currency) if summary else "",
+                _decimal_text(sign * summary.tax, currency) if summary else "",
+            ]
+        row += [
+            _decimal_text(sign * document.tax_amount, currency),
+            _decimal_text(sign * document.total_amount, currency),
+            currency.upper(),
+        ]
+        table.append(row)
+    return header, table
