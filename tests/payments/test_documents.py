@@ -328,3 +328,24 @@ def test_a_retried_email_sends_the_same_pdf(stripe_client: stripe.StripeClient, 
 
     (message,) = mailbox.messages
     assert list(pdf_parts(message).values()) == [first_try]
+
+
+# --- pages ------------------------------------------------------------------------------------------
+
+
+def test_the_order_page_and_the_admin_list_the_documents(stripe_client: stripe.StripeClient) -> None:
+    client, order = paid_course_order(stripe_client)
+    refund_order(order=order, amount=1_000, actor="admin:1", reason="goodwill")
+    invoice, note = Invoice.objects.get(order=order), CreditNote.objects.get()
+
+    page = client.get(f"/orders/{order.code}").content.decode()
+    operator = signed_in(UserFactory(is_staff=True, is_superuser=True))
+
+    assert f"Invoice {invoice.number}" in page
+    assert f"Credit note {note.number}" in page
+    assert f'href="/api/orders/{order.code}/documents/{invoice.number}"' in page
+    for path in ("/admin/payments/invoice/", "/admin/payments/creditnote/"):
+        listing = operator.get(path)
+        assert listing.status_code == 200
+        assert invoice.number in listing.content.decode()
+    assert operator.get(f"/admin/payments/invoice/{invoice.pk}/change/").status_code == 200
