@@ -136,3 +136,11 @@ def test_shipping_is_taxed_at_the_default_rate():
     assert (inclusive.tax, inclusive.total) == (164 + 78, 2_990)
     exclusive = price(lines, prices_include_tax=False, **default)
     assert (exclusive.shipping_tax.tax, exclusive.tax, exclusive.total) == (93, 175 + 93, 2_500 + 490 + 175 + 93)
+
+
+def test_the_breakdown_names_the_rates_it_taxed_at():
+    lines = [PricedLine("Course", 1000, 1, tax_rate_basis_points=700), PricedLine("LP", 2000, 1, ships=True)]
+    kwargs = {"currency": "eur", "tax_rate_basis_points": 1900, "prices_include_tax": True}
+    assert price(lines, shipping_flat_amount=490, **kwargs).tax_rates == (700, 1900)
+    assert price(lines[:1], shipping_flat_amount=490, **kwargs).tax_rates == (700,)
+    assert price([], shipping_flat_amount=490, **kwargs).tax_rates == (1900,)

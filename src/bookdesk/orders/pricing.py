@@ -43,6 +43,14 @@ class Breakdown:
     line_taxes: tuple[LineTax, ...] = ()  # one per line, in the lines' order
     shipping_tax: LineTax = LineTax(0, 0, 0)
 
+    @property
+    def tax_rates(self) -> tuple[int, ...]:
+        """The rates the tax is at, lowest first (the default alone for an empty cart)."""
+        rates = {line.rate_basis_points for line in self.line_taxes}
+        if self.shipping:
+            rates.add(self.shipping_tax.rate_basis_points)
+        return tuple(sorted(rates)) or (self.tax_rate_basis_points,)
+
 
 def _divide_half_up(numerator: int, denominator: int) -> int:
     """Integer division rounding half away from zero, for non-negative numbers (no floats)."""
