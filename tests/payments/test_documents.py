@@ -344,6 +344,8 @@ def test_the_order_page_and_the_admin_list_the_documents(stripe_client: stripe.S
     assert f"Invoice {invoice.number}" in page
     assert f"Credit note {note.number}" in page
     assert f'href="/api/orders/{order.code}/documents/{invoice.number}"' in page
+    assert f"Invoice {invoice.number} issued." in page  # the timeline
+    assert f"Credit note {note.number} issued." in page
     for path in ("/admin/payments/invoice/", "/admin/payments/creditnote/"):
         listing = operator.get(path)
         assert listing.status_code == 200

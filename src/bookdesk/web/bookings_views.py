@@ -211,6 +211,8 @@ TIMELINE_SENTENCES = {
     "refund.failed": "A refund failed; we will sort it out.",
     "refund.canceled": "A refund was cancelled.",
     "grant.downloaded": "File downloaded.",
+    "invoice.issued": "Invoice {number} issued.",
+    "credit_note.issued": "Credit note {number} issued.",
 }
 # Bookkeeping that means nothing happened to the order; shown to staff only.
 STAFF_ONLY_ACTIONS = frozenset({"order.transition_refused"})
@@ -245,6 +247,7 @@ def timeline_sentence(entry: AuditEntry, currency: str) -> str:
     return template.format(
         attempt=data.get("attempt", "?"),
         amount=format_money(amount, currency) if isinstance(amount, int) else "an amount",
+        number=data.get("number", ""),
     )
 
 
