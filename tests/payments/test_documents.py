@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 import stripe
+from django.db import transaction
 from django.test import Client
 from pypdf import PdfReader
 
 from bookdesk.accounts.models import User
 from bookdesk.notifications.services import emails_send_due
 from bookdesk.orders.models import Order, OrderStatus
-from bookdesk.payments import documents
+from bookdesk.payments import documents, events
 from bookdesk.payments.fulfilment import fulfil_checkout
 from bookdesk.payments.models import CreditNote, Invoice, Refund
 from bookdesk.payments.refunds import refund_order
@@ -351,3 +352,13 @@ def test_the_order_page_and_the_admin_list_the_documents(stripe_client: stripe.S
         assert listing.status_code == 200
         assert invoice.number in listing.content.decode()
     assert operator.get(f"/admin/payments/invoice/{invoice.pk}/change/").status_code == 200
+
+
+def test_a_duplicate_payments_refund_gives_back_no_invoiced_money(stripe_client: stripe.StripeClient) -> None:
+    _, order = paid_course_order(stripe_client)
+
+    with transaction.atomic():
+        events.tell_refund_issued(order, amount=10_000, refund_id="re_dup", cause=events.RefundCause.DUPLICATE_PAYMENT)
+
+    assert not CreditNote.objects.exists()
+    assert Invoice.objects.get(order=order).total_amount == 10_000

@@ -402,9 +402,10 @@ def document_reference(document: Document) -> str:
 def on_refund_issued(*, order: Order, amount: int, refund_id: str, cause: str, **_: Any) -> None:
     """A refund of ours was recorded (`payments.events.refund_issued`): its credit note, in that transaction.
 
-    Only a cancellation's refund gives back invoiced money: a late or duplicate payment was never invoiced.
+    Every refund of invoiced money gets one; a duplicate payment's refund gives back money no invoice charged
+    (and a late payment's order was never confirmed, so never invoiced: `credit_note_issue` finds no invoice).
     """
-    if cause == RefundCause.CANCELLATION:
+    if cause != RefundCause.DUPLICATE_PAYMENT:
         credit_note_issue(order=order, amount=amount, refund_id=refund_id, actor="system")
 
 
