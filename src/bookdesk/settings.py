@@ -262,9 +262,17 @@ def _basis_points(percent: str) -> int:
 HOLD_MINUTES = min(
     max(30, int(env("HOLD_MINUTES", "30"))), 24 * 60 - 5
 )  # Stripe: 30 min to 24 h  # also the Checkout Session's lifetime; Stripe's minimum is 30
-TAX_RATE_BASIS_POINTS = _basis_points(env("TAX_RATE_PERCENT", "19"))
+# The tax rate of a course, service or product without its own (basis points), and of shipping.
+TAX_RATE_DEFAULT = _basis_points(env("TAX_RATE_PERCENT", "19"))
 PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", True)
 SHIPPING_FLAT_AMOUNT = int(env("SHIPPING_FLAT_AMOUNT", "490"))
+# Invoices and credit notes (payments/documents.py): the seller as the documents name it, and the numbers
+# format (gapless per kind and year; `year` and `number` are filled in). SELLER_ADDRESS: lines split by "|".
+SELLER_LEGAL_NAME = env("SELLER_LEGAL_NAME", BOOKDESK_NAME)
+SELLER_ADDRESS = [line.strip() for line in env("SELLER_ADDRESS", "").split("|") if line.strip()]
+SELLER_VAT_ID = env("SELLER_VAT_ID", "")
+INVOICE_NUMBER_FORMAT = env("INVOICE_NUMBER_FORMAT", "INV-{year}-{number:06d}")
+CREDIT_NOTE_NUMBER_FORMAT = env("CREDIT_NOTE_NUMBER_FORMAT", "CN-{year}-{number:06d}")
 # A customer may cancel a confirmed course seat or studio slot up to this many hours before it starts,
 # and gets this share of the order back (the rest is kept as a fee).
 CANCELLATION_CUTOFF_HOURS = int(env("CANCELLATION_CUTOFF_HOURS", "48"))

@@ -7,6 +7,7 @@ from ninja import Router, Status
 
 from bookdesk.accounts.auth import user_auth
 from bookdesk.api.checkout import checkout_answer, limit_checkout
+from bookdesk.api.documents import order_documents
 from bookdesk.api.schemas.orders import CheckoutOut, OrderOut
 from bookdesk.errors import PAYING_PROBLEMS, Conflict, problems
 from bookdesk.orders.models import OrderStatus
@@ -20,7 +21,8 @@ router = Router(tags=["orders"], auth=user_auth)
 
 @router.get("/orders/{code}", response={200: OrderOut, **problems(401, 404)}, summary="One of the caller's orders")
 def order_detail(request: HttpRequest, code: str) -> OrderOut:
-    return OrderOut.from_order(order_for(code=code, user=request.auth))  # type: ignore[attr-defined]
+    order = order_for(code=code, user=request.auth)  # type: ignore[attr-defined]
+    return OrderOut.from_order(order, documents=order_documents(order))
 
 
 @router.post(

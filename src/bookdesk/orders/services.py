@@ -47,7 +47,7 @@ from bookdesk.orders.models import (
     OrderStatus,
     Reservation,
 )
-from bookdesk.orders.pricing import PricedLine, price
+from bookdesk.orders.pricing import LineTax, PricedLine, price
 
 logger = logging.getLogger("bookdesk.orders")
 
@@ -222,7 +222,7 @@ def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
     breakdown = price(
         [plan.priced for plan in plans],
         currency=currency,
-        tax_rate_basis_points=settings.TAX_RATE_BASIS_POINTS,
+        tax_rate_basis_points=settings.TAX_RATE_DEFAULT,
         prices_include_tax=settings.PRICES_INCLUDE_TAX,
         shipping_flat_amount=settings.SHIPPING_FLAT_AMOUNT,
     )
@@ -239,7 +239,10 @@ def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
             hold_expires_at=now + hold_duration(),
         )
     )
-    lines = [_create_line(order=order, plan=plan, user=user) for plan in plans]
+    lines = [
+        _create_line(order=order, plan=plan, user=user, tax=tax)
+        for plan, tax in zip(plans, breakdown.line_taxes, strict=True)
+    ]
     compiled.hand_prefetched(order, "lines", lines)  # the caller reads the lines without a query
     audit(
         actor=f"user:{user.pk}",
@@ -282,7 +285,7 @@ def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
         raise SoldOut(f"“{course.title}” is sold out.")
     return _Plan(
         item=item,
-        priced=PricedLine(course.title, course.price_amount, 1),
+        priced=PricedLine(course.title, course.price_amount, 1, tax_rate_basis_points=course.tax_rate),
         currency=course.currency,
         description=f"{course.title} — {_local(course.starts_at)}",
         targets={"course": course},
@@ -317,7 +320,7 @@ def _plan_service(item: ItemRequest, placement: _Placement) -> _Plan:
     placement.planned_slots.append((resource_id, starts_at, slot.ends_at))
     return _Plan(
         item=item,
-        priced=PricedLine(service.name, service.price_amount, 1),
+        priced=PricedLine(service.name, service.price_amount, 1, tax_rate_basis_points=service.tax_rate),
         currency=service.currency,
         description=f"{service.name} — {_local(starts_at)}",
         targets={"service": service, "resource_id": resource_id, "starts_at": starts_at, "ends_at": slot.ends_at},
@@ -335,7 +338,13 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
             )
         return _Plan(
             item=item,
-            priced=PricedLine(product.title, product.price_amount or 0, item.quantity, ships=True),
+            priced=PricedLine(
+                product.title,
+                product.price_amount or 0,
+                item.quantity,
+                ships=True,
+                tax_rate_basis_points=product.tax_rate,
+            ),
             currency=product.currency,
             description=product.title,
             targets={"product": product},
@@ -352,14 +361,16 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
         raise SoldOut(f"The exclusive license of “{product.title}” is no longer available.")
     return _Plan(
         item=item,
-        priced=PricedLine(f"{product.title} — {license_.name}", license_.price_amount, 1),
+        priced=PricedLine(
+            f"{product.title} — {license_.name}", license_.price_amount, 1, tax_rate_basis_points=product.tax_rate
+        ),
         currency=product.currency,
         description=f"{product.title} — {license_.name}",
         targets={"product": product, "license": license_},
     )
 
 
-def _create_line(*, order: Order, plan: _Plan, user: User) -> OrderLine:
+def _create_line(*, order: Order, plan: _Plan, user: User, tax: LineTax) -> OrderLine:
     targets = plan.targets
     line = compiled.insert(
         OrderLine(
@@ -369,6 +380,8 @@ def _create_line(*, order: Order, plan: _Plan, user: User) -> OrderLine:
             quantity=plan.priced.quantity,
             unit_amount=plan.priced.unit_amount,
             total_amount=plan.priced.total,
+            tax_rate=tax.rate_basis_points,
+            tax_amount=tax.tax,
             course=targets.get("course"),
             service=targets.get("service"),
             product=targets.get("product"),

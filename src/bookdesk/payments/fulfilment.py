@@ -39,7 +39,7 @@ from bookdesk.orders.holds import cancel_holds, confirm_holds, release_holds
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.orders.selectors import lines_with_holds_of
 from bookdesk.orders.services import order_rehold, order_transition
-from bookdesk.payments import events, gateway
+from bookdesk.payments import documents, events, gateway
 from bookdesk.payments.models import Payment, Refund
 
 logger = logging.getLogger("bookdesk.payments.fulfilment")
@@ -167,7 +167,7 @@ def _paid_in_batch(
     if _paid_verdict(payment, order, others=others, session=session) != Verdict.CONFIRM:
         return None
     _mark_paid(payment, order, session=session, actor=confirmations.actor)
-    return confirmations.add(payment, order)
+    return confirmations.add(payment, order, session=session)
 
 
 def is_final(session: dict[str, Any]) -> bool:
@@ -287,7 +287,7 @@ def _apply_paid(
         _mark_paid(payment, order, session=session, actor=actor)
         if verdict == Verdict.CONFIRM:
             confirmations = _Confirmations(actor=actor)
-            outcome = confirmations.add(payment, order)
+            outcome = confirmations.add(payment, order, session=session)
             confirmations.write()
             return outcome
         payment.save(update_fields=["status", "payment_intent_id", "amount_received", "updated_at"])
@@ -348,19 +348,23 @@ class _Confirmations:
 
     `add` moves an order to paid (its payment marked paid already). `write` then, in a few statements for all
     of them: the payments; the orders' holds confirmed; the orders confirmed; the carts they were checked out
-    from emptied; their confirmation emails queued. Audit entries go to the caller's `audit_batch`.
+    from emptied; their invoices issued (numbered in this transaction: a rollback leaves no gap); their
+    confirmation emails queued. Audit entries go to the caller's `audit_batch`.
     """
 
     actor: str
     payments: list[Payment] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
+    # Per order: the payment that paid it and the session's customer details (the invoice's buyer).
+    paid_by: dict[int, tuple[Payment, dict[str, Any] | None]] = field(default_factory=dict)
 
-    def add(self, payment: Payment, order: Order) -> Outcome:
+    def add(self, payment: Payment, order: Order, *, session: dict[str, Any]) -> Outcome:
         self.payments.append(payment)
         paid = {"session_id": payment.session_id}
         if not order_transition(order=order, to=OrderStatus.PAID, actor=self.actor, data=paid, save=False):
             return Outcome.PAID_ORDER_LEFT
         self.orders.append(order)
+        self.paid_by[order.pk] = (payment, session.get("customer_details"))
         return Outcome.CONFIRMED
 
     def write(self) -> None:
@@ -381,6 +385,11 @@ class _Confirmations:
             status=OrderStatus.CONFIRMED, updated_at=now
         )
         carts_empty_paid(orders=self.orders)
+        documents.invoices_issue(
+            [documents.Paid(order, lines[order.pk], *self.paid_by[order.pk]) for order in self.orders],
+            actor=self.actor,
+            now=now,
+        )
         events.tell_orders_confirmed([(order, lines[order.pk]) for order in self.orders])
 
 

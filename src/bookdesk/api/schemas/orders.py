@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from ninja import Schema
@@ -20,6 +21,12 @@ class OrderLineOut(Schema):
     quantity: int
     unit_price: MoneyOut
     total: MoneyOut
+
+
+class DocumentOut(Schema):
+    kind: str  # invoice | credit_note
+    number: str
+    url: str
 
 
 class PaymentOut(Schema):
@@ -44,10 +51,14 @@ class OrderOut(Schema):
     created_at: datetime
     lines: list[OrderLineOut]
     payments: list[PaymentOut]
+    documents: list[DocumentOut] = []
 
     @staticmethod
-    def from_order(order: Order) -> OrderOut:
-        """The order as the API shows it, built from its own typed fields (so without a validation pass)."""
+    def from_order(order: Order, documents: Sequence[DocumentOut] = ()) -> OrderOut:
+        """The order as the API shows it, built from its own typed fields (so without a validation pass).
+
+        `documents` (its invoice and credit notes) are the caller's to read: a new order has none.
+        """
 
         def m(amount: int) -> MoneyOut:
             return MoneyOut.model_construct(**money(amount, order.currency))
@@ -81,6 +92,7 @@ class OrderOut(Schema):
                 )
                 for p in order.payments.all()
             ],
+            documents=list(documents),
         )
 
 
