@@ -111,3 +111,57 @@ def seat_order(course: Course, user: User | None = None, *, status: str = OrderS
 
 def lapse(order: Order) -> None:
     Order.objects.filter(pk=order.pk).update(hold_expires_at=timezone.now() - dt.timedelta(minutes=1))
+
+
+def fill_shop(n: int) -> dict[str, Any]:
+    """`n` of everything every console page lists: seats of a course today (confirmed, one held), studio
+    sessions tomorrow, orders under review, failed refunds, dead events, failed emails, paid payments."""
+    from bookdesk.notifications.models import OutgoingEmail
+    from bookdesk.payments.models import Payment, Refund, WebhookEvent
+    from factories import slot, studio
+
+    course = course_today(capacity=n + 5)
+    orders = [seat_order(course) for _ in range(n)]
+    held = seat_order(course, status=OrderStatus.PENDING)
+    service, day = studio(days_ahead=1)
+    hours = [9 + (i % 9) for i in range(n)]
+    sessions = []
+    for i, hour in enumerate(hours):
+        if i >= 9:
+            break
+        sessions.append(
+            confirm(place(UserFactory(), ItemRequest(kind="service", service_id=service.pk, starts_at=slot(day, hour))))
+        )
+    now = timezone.now()
+    for i, order in enumerate(orders):
+        payment = Payment.objects.create(
+            order=order,
+            attempt=1,
+            session_id=f"cs_test_fill_{order.code}",
+            payment_intent_id=f"pi_fill_{order.code}",
+            status=Payment.Status.PAID,
+            amount=order.total_amount,
+            amount_received=order.total_amount,
+            currency=order.currency,
+            expires_at=now + dt.timedelta(hours=1),
+        )
+        Refund.objects.create(
+            payment=payment, stripe_refund_id=f"re_fill_{i}", amount=100, currency="eur", status="failed", reason="x"
+        )
+        WebhookEvent.objects.create(
+            stripe_id=f"evt_fill_{i}",
+            type="charge.refunded",
+            payload={"id": f"evt_fill_{i}", "data": {"object": {}}},
+            stripe_created=now,
+            status=WebhookEvent.Status.DEAD,
+            attempts=8,
+            next_attempt_at=now,
+            last_error="RuntimeError: boom",
+        )
+        OutgoingEmail.objects.create(
+            key=f"fill:{i}", to=order.email, subject="Your booking", text_body="Hi", order=order, status="dead"
+        )
+    Order.objects.filter(pk__in=[o.pk for o in orders[: max(1, n // 2)]]).update(
+        status=OrderStatus.NEEDS_REVIEW, review_reason="dispute du_1: fraudulent"
+    )
+    return {"course": course, "orders": orders, "held": held, "service": service, "day": day, "sessions": sessions}
