@@ -22,6 +22,8 @@ from bookdesk.orders.states import PAYABLE
 
 # Weeks an operator may look at, either way from this one.
 WEEK_HORIZON = 104
+# The grid's rows: a quarter of an hour each (the page places blocks by row: no inline styles under the CSP).
+ROW_MINUTES = 15
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
@@ -36,8 +38,8 @@ class Block:
     kind: BlockKind
     starts_at: dt.datetime  # local (business zone)
     ends_at: dt.datetime
-    top: float  # where it sits in the day's grid, in % of the grid's height
-    height: float
+    row: int  # the grid row it starts on (1 = the grid's first quarter hour)
+    rows: int  # how many rows it spans
     service: str = ""
     customer: str = ""
     order_id: int | None = None
@@ -79,11 +81,15 @@ class WeekCalendar:
         return week_label(self.monday + dt.timedelta(days=7))
 
     @property
-    def hours(self) -> list[tuple[int, float]]:
-        """(hour, % from the top) for each full hour of the grid."""
-        span = self.grid_end - self.grid_start
+    def total_rows(self) -> int:
+        return (self.grid_end - self.grid_start) // ROW_MINUTES
+
+    @property
+    def hours(self) -> list[tuple[int, int]]:
+        """(hour, grid row) for each full hour of the grid."""
         first = -(-self.grid_start // 60)
-        return [(hour, (hour * 60 - self.grid_start) * 100 / span) for hour in range(first, self.grid_end // 60 + 1)]
+        last = self.grid_end // 60
+        return [(hour, (hour * 60 - self.grid_start) // ROW_MINUTES + 1) for hour in range(first, last)]
 
 
 def week_label(monday: dt.date) -> str:
@@ -142,13 +148,13 @@ def resource_week(*, resource_id: int | None, monday: dt.date, now: dt.datetime 
     grid_end = min(24 * 60, -(-max(edges, default=18 * 60) // 60) * 60)
     if grid_end <= grid_start:
         grid_end = min(24 * 60, grid_start + 60)
-    span = grid_end - grid_start
 
-    def place(begin: dt.datetime, finish: dt.datetime, day: dt.date) -> tuple[float, float]:
+    def place(begin: dt.datetime, finish: dt.datetime, day: dt.date) -> tuple[int, int]:
         first = _minutes(begin) if begin.date() == day else 0
         last = _minutes(finish) if finish.date() == day else 24 * 60
         first, last = max(first, grid_start), min(last, grid_end)
-        return (first - grid_start) * 100 / span, max(0, last - first) * 100 / span
+        row = (first - grid_start) // ROW_MINUTES + 1
+        return row, max(1, -(-(last - grid_start) // ROW_MINUTES) + 1 - row)
 
     busy: dict[dt.date, list[tuple[dt.datetime, dt.datetime]]] = {day.day: [] for day in days}
     for reservation in taken:
@@ -157,14 +163,14 @@ def resource_week(*, resource_id: int | None, monday: dt.date, now: dt.datetime 
         lapsing = reservation.status == HoldStatus.HELD and order.status in PAYABLE
         for day in days:
             if begin.date() <= day.day <= finish.date() and not (finish.date() == day.day and _minutes(finish) == 0):
-                top, height = place(begin, finish, day.day)
+                row, rows = place(begin, finish, day.day)
                 day.blocks.append(
                     Block(
                         kind=BlockKind.HELD if lapsing else BlockKind.BOOKED,
                         starts_at=begin,
                         ends_at=finish,
-                        top=top,
-                        height=height,
+                        row=row,
+                        rows=rows,
                         service=reservation.service.name,
                         customer=reservation.user.get_full_name() or reservation.user.email,
                         order_id=order.pk,
@@ -178,8 +184,8 @@ def resource_week(*, resource_id: int | None, monday: dt.date, now: dt.datetime 
             window_start = dt.datetime.combine(day.day, opens, tzinfo=zone)
             window_end = dt.datetime.combine(day.day, closes, tzinfo=zone)
             for free_start, free_end in _free(window_start, window_end, busy[day.day]):
-                top, height = place(free_start, free_end, day.day)
-                day.blocks.append(Block(BlockKind.FREE, free_start, free_end, top, height))
+                row, rows = place(free_start, free_end, day.day)
+                day.blocks.append(Block(BlockKind.FREE, free_start, free_end, row, rows))
         day.blocks.sort(key=lambda block: (block.starts_at, block.kind != BlockKind.FREE))
     return WeekCalendar(resources, resource, monday, days, zone.key, grid_start, grid_end)
 

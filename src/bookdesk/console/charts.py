@@ -79,9 +79,14 @@ def _frame(labels: Sequence[str], top: int, fmt: Callable[[int], str]) -> tuple[
     return chart, slot, plot_height
 
 
-def bar_chart(labels: Sequence[str], series: Sequence[Series], *, fmt: Callable[[int], str]) -> Chart:
-    """Grouped bars: one group per label, one bar per series."""
+def bar_chart(
+    labels: Sequence[str], series: Sequence[Series], *, fmt: Callable[[int], str], counts: bool = False
+) -> Chart:
+    """Grouped bars: one group per label, one bar per series. `counts`: whole numbers, so the axis's four steps
+    are whole too."""
     top = _nice_ceiling(max((v or 0 for s in series for v in s.values), default=0))
+    if counts:
+        top = -(-max(top, 4) // 4) * 4
     chart, slot, plot_height = _frame(labels, top, fmt)
     chart.legend = [(s.css, s.name) for s in series]
     inner = slot * 0.8 / max(1, len(series))

@@ -256,7 +256,10 @@ def _sales_charts(sales: sales_model.Sales) -> dict[str, charts.Chart]:
             fmt=money,
         ),
         "orders": charts.bar_chart(
-            labels, [charts.Series("Orders", "series-orders", [p.orders for p in sales.periods])], fmt=str
+            labels,
+            [charts.Series("Orders", "series-orders", [p.orders for p in sales.periods])],
+            fmt=str,
+            counts=True,
         ),
         "success": charts.line_chart(
             labels,
