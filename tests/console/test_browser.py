@@ -138,7 +138,7 @@ def test_an_operator_runs_the_morning_from_the_console(
     page.wait_for_url(f"{base}/console/calendar?resource={studio.pk}*")
     assert page.locator(".day-grid .block-booked").count() == 2
     assert page.locator(".day-grid .block-held").count() == 1
-    assert "Held until" in page.locator(".day-grid .block-held").inner_text()
+    assert "held until" in page.locator(".day-grid .block-held").inner_text()
     _both_widths(page, "calendar")
     page.click("a[rel=next]")
     page.wait_for_url("**week=*")

@@ -167,7 +167,7 @@ def email_retry(*, email_id: int, actor: str) -> OutgoingEmail:
 
     Refused, changing nothing, for an email that was sent or queued again meanwhile.
     """
-    email = OutgoingEmail.objects.select_for_update().select_related("order").filter(pk=email_id).first()
+    email = OutgoingEmail.objects.select_for_update(of=("self",)).select_related("order").filter(pk=email_id).first()
     if email is None:
         raise NotFound("No such email.")
     if not email_requeue(email=email):
