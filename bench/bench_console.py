@@ -28,6 +28,7 @@ import psycopg
 
 from bench_bookings import COURSES, USERS, fill
 from benchkit import (
+    BOOKDESK,
     SERVERS,
     BenchError,
     app_env,
@@ -38,6 +39,7 @@ from benchkit import (
     ms,
     print_header,
     run_bench,
+    run_checked,
     run_script,
     server_label,
     web_serving,
@@ -204,6 +206,8 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
         env = app_env(database_url, logs, ALLOWED_HOSTS="127.0.0.1", SITE_URL=web, ACCESS_LOG_LEVEL="WARNING")
         started = time.perf_counter()
         migrate(env)
+        # Pages render the site's stylesheet through the manifest storage (DEBUG off), as in production.
+        run_checked([*BOOKDESK, "collectstatic", "--noinput", "-v", "0"], env, "collectstatic")
         with psycopg.connect(database_url, autocommit=True) as conn:
             conn.execute(f"SELECT setval(pg_get_serial_sequence('accounts_user', 'id'), {USERS})")
         session = json.loads(run_script(OPERATOR_SCRIPT, ["operator@bench.invalid", "bench-Passw0rd"], env, "operator"))
@@ -238,6 +242,13 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
                 MEASURE_SCRIPT, ["operator@bench.invalid", json.dumps(pages), str(COURSES), "100"], env, "measure"
             )
         )
+        print("queries per page (through the app, this data):")
+        for name, (code, n) in measured["queries"].items():
+            print(f"   {name:<34} {n:>3} queries (HTTP {code})")
+        print("roster CSV peak Python memory while streaming (tracemalloc):")
+        for label, (rows, peak) in measured["memory"].items():
+            print(f"   {label:<6} {rows:>6,} seats: {peak / 1024:,.0f} KiB")
+        sys.stdout.flush()
         cookie = f"{session['cookie']}={session['key']}"
         with web_serving(args.server, port, env, logs, workers=args.workers, threads=args.threads) as web_process:
             print(
@@ -247,7 +258,7 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
             endpoints = [("GET /healthz", get_call(web, "/healthz", "", b"ok"))]
             endpoints += [(name, get_call(web, path, cookie, b"")) for name, path in pages.items()]
             for _, make in endpoints:
-                warm = run_load(make, max(levels), 1.0)
+                warm = run_load(make, 1, 1.0)
                 if warm.errors:
                     raise BenchError(f"warm-up: {warm.errors} errors, first: {warm.first_error}")
             results: list[tuple[int, str, Run]] = []
@@ -261,12 +272,6 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
             f"machine load (1-minute average) before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f} on "
             f"{os.cpu_count()} CPUs: other processes share the machine; compare with the ratios to /healthz."
         )
-        print("\nqueries per page (through the app, this data):")
-        for name, (code, n) in measured["queries"].items():
-            print(f"   {name:<34} {n:>3} queries (HTTP {code})")
-        print("roster CSV peak Python memory while streaming (tracemalloc):")
-        for label, (rows, peak) in measured["memory"].items():
-            print(f"   {label:<6} {rows:>6,} seats: {peak / 1024:,.0f} KiB")
         return status
 
 

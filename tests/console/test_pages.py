@@ -104,7 +104,7 @@ OVERHEAD = 5
 PAGE_QUERIES = {
     "agenda": OVERHEAD + 2,
     "calendar": OVERHEAD + 3,
-    "roster": OVERHEAD + 2,
+    "roster": OVERHEAD + 3,
     "attention": OVERHEAD + 4,
     "sales": OVERHEAD + 4,
     "health": OVERHEAD + 4,

@@ -126,3 +126,26 @@ def test_the_roster_csv_reads_its_rows_from_a_cursor_in_chunks(
     with django_assert_max_num_queries(3):  # the attendees' rows, read as the body streams
         rows = _csv(response)
     assert len(rows) == 26
+
+
+def test_a_long_roster_is_paged_and_searchable(operator: Client, settings: Any) -> None:
+    from bookdesk.bookings import roster
+
+    course = course_today(capacity=roster.PAGE_SIZE + 10)
+    for n in range(roster.PAGE_SIZE + 3):
+        seat_order(course, UserFactory(first_name="Guest", last_name=f"{n:03d}", email=f"guest{n:03d}@example.com"))
+    first = operator.get(f"/console/courses/{course.pk}/roster")
+    assert first.context["roster"].pages == 2
+    assert len(first.context["roster"].attendees) == roster.PAGE_SIZE
+    assert first.context["roster"].confirmed == roster.PAGE_SIZE + 3
+    second = operator.get(f"/console/courses/{course.pk}/roster?page=2")
+    assert [a.email for a in second.context["roster"].attendees] == [
+        f"guest{n:03d}@example.com" for n in (100, 101, 102)
+    ]
+    beyond = operator.get(f"/console/courses/{course.pk}/roster?page=99")
+    assert beyond.context["roster"].page == 2
+    found = operator.get(f"/console/courses/{course.pk}/roster?q=GUEST042")
+    assert [a.email for a in found.context["roster"].attendees] == ["guest042@example.com"]
+    assert (
+        "Nobody on this roster matches" in operator.get(f"/console/courses/{course.pk}/roster?q=zzz").content.decode()
+    )

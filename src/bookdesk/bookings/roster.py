@@ -1,7 +1,8 @@
 """A course's roster for the operator: who is coming, whether they paid, and whether they are checked in.
 
-The page is two queries (the course, then its attendees with their orders); the CSV streams the same rows
-from a database cursor in chunks, so a roster of any size is written in constant memory.
+The page is three queries whatever the roster's size (the course; its counts and the paid total; one page of
+`PAGE_SIZE` attendees by name, optionally those matching a search); the CSV streams every row from a database
+cursor in chunks, so a roster of any size is written in constant memory.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from bookdesk.catalog.models import Course
@@ -26,6 +27,8 @@ ON_ROSTER = (HoldStatus.CONFIRMED, HoldStatus.HELD, HoldStatus.CANCELLED)
 PAID = frozenset({OrderStatus.PAID, OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.NEEDS_REVIEW})
 CSV_HEADER = ("name", "email", "seat", "order", "order status", "paid", "currency", "checked in at")
 CSV_CHUNK = 2000
+PAGE_SIZE = 100
+MAX_QUERY = 100
 
 
 @dataclass(frozen=True)
@@ -57,24 +60,19 @@ class Attendee:
 @dataclass(frozen=True)
 class Roster:
     course: Course
-    attendees: list[Attendee]
+    attendees: list[Attendee]  # this page's
     check_in_open: bool
+    confirmed: int
+    held: int
+    checked_in: int
+    paid_total: int
+    matching: int  # attendees the search matches (all of them without one)
+    page: int
+    q: str
 
     @property
-    def confirmed(self) -> int:
-        return sum(a.status == HoldStatus.CONFIRMED for a in self.attendees)
-
-    @property
-    def held(self) -> int:
-        return sum(a.status == HoldStatus.HELD for a in self.attendees)
-
-    @property
-    def checked_in(self) -> int:
-        return sum(a.checked_in_at is not None for a in self.attendees)
-
-    @property
-    def paid_total(self) -> int:
-        return sum(a.paid_amount for a in self.attendees)
+    def pages(self) -> int:
+        return max(1, -(-self.matching // PAGE_SIZE))
 
 
 def course_for_roster(course_id: int) -> Course:
@@ -94,20 +92,39 @@ def _paid(order_status: str, line_total: int) -> int:
     return line_total if order_status in PAID else 0
 
 
-def roster(*, course_id: int, now: dt.datetime | None = None) -> Roster:
-    """The course and its attendees, by name (two queries); NotFound for an unknown course."""
+def roster(*, course_id: int, page: int = 1, q: str = "", now: dt.datetime | None = None) -> Roster:
+    """The course, its counts, and one page of its attendees by name (three queries); NotFound for an unknown
+    course. `q` keeps the attendees whose name or email contains it."""
     course = course_for_roster(course_id)
-    rows = _seats(course_id).values_list(
-        "pk",
-        "user__first_name",
-        "user__last_name",
-        "user__email",
-        "status",
-        "line__order_id",
-        "line__order__code",
-        "line__order__status",
-        "line__total_amount",
-        "checked_in_at",
+    q = q.strip()[:MAX_QUERY]
+    found = (
+        Q(user__email__icontains=q) | Q(user__first_name__icontains=q) | Q(user__last_name__icontains=q) if q else Q()
+    )
+    totals = Booking.objects.filter(course_id=course_id, status__in=ON_ROSTER).aggregate(
+        confirmed=Count("pk", filter=Q(status=HoldStatus.CONFIRMED)),
+        held=Count("pk", filter=Q(status=HoldStatus.HELD)),
+        checked_in=Count("pk", filter=Q(checked_in_at__isnull=False)),
+        paid=Sum("line__total_amount", filter=Q(line__order__status__in=PAID)),
+        matching=Count("pk", filter=found) if q else Count("pk"),
+    )
+    pages = max(1, -(-int(totals["matching"]) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    start = (page - 1) * PAGE_SIZE
+    rows = (
+        _seats(course_id)
+        .filter(found)
+        .values_list(
+            "pk",
+            "user__first_name",
+            "user__last_name",
+            "user__email",
+            "status",
+            "line__order_id",
+            "line__order__code",
+            "line__order__status",
+            "line__total_amount",
+            "checked_in_at",
+        )[start : start + PAGE_SIZE]
     )
     attendees = [
         Attendee(
@@ -124,7 +141,18 @@ def roster(*, course_id: int, now: dt.datetime | None = None) -> Roster:
         )
         for pk, first, last, email, status, order_id, code, order_status, total, checked_in_at in rows
     ]
-    return Roster(course=course, attendees=attendees, check_in_open=check_in_open(course, now=now or timezone.now()))
+    return Roster(
+        course=course,
+        attendees=attendees,
+        check_in_open=check_in_open(course, now=now or timezone.now()),
+        confirmed=int(totals["confirmed"]),
+        held=int(totals["held"]),
+        checked_in=int(totals["checked_in"]),
+        paid_total=int(totals["paid"] or 0),
+        matching=int(totals["matching"]),
+        page=page,
+        q=q,
+    )
 
 
 def plain_amount(amount: int, currency: str) -> str:

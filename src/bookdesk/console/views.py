@@ -147,7 +147,8 @@ def roster_page(request: HttpRequest, course_id: int) -> HttpResponseBase:
             return _not_found(request, "course")
         return _csv_response(roster_model.roster_csv_rows(course=course), f"roster-{course.slug}.csv")
     try:
-        roster = roster_model.roster(course_id=course_id)
+        page = _id(request.GET.get("page")) or 1
+        roster = roster_model.roster(course_id=course_id, page=page, q=request.GET.get("q", ""))
     except NotFound:
         return _not_found(request, "course")
     return render(request, "console/roster.html", {"roster": roster, "section": "agenda"})
