@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "bookdesk.payments",
     "bookdesk.notifications",
     "bookdesk.web",
+    "bookdesk.console",
     "bookdesk.worker",
     "bookdesk.ops",
 ]
@@ -337,6 +338,9 @@ NINJA_PAGINATION_PER_PAGE = 20
 # Background work: durable rows in our own database (the webhook inbox, the email outbox, the holds),
 # written in the business write's transaction and claimed by `bookdesk worker` with SKIP LOCKED.
 SWEEP_INTERVAL_SECONDS = int(env("SWEEP_INTERVAL_SECONDS", "10"))
+# Each worker writes its heartbeat this often; one silent for WORKER_STALE_SECONDS is flagged (console, /readyz).
+WORKER_HEARTBEAT_SECONDS = float(env("WORKER_HEARTBEAT_SECONDS", "5"))
+WORKER_STALE_SECONDS = float(env("WORKER_STALE_SECONDS", "60"))
 # `bookdesk serve` (the production web server): processes (one per core) × threads serving requests.
 WEB_HOST = env("WEB_HOST", "127.0.0.1")
 WEB_PORT = int(env("WEB_PORT", "8000"))

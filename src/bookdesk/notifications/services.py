@@ -36,9 +36,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bookdesk.catalog.selectors import business_time_zone
+from bookdesk.errors import Conflict, NotFound
 from bookdesk.notifications import ics
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.ops.metrics import EMAILS
+from bookdesk.orders.audit import audit
 from bookdesk.orders.downloads import download_url, link_lifetime
 from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderLine, Reservation
 from bookdesk.orders.selectors import lines_with_holds
@@ -170,6 +172,35 @@ def email_requeue(*, email: OutgoingEmail) -> bool:
         status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
     )
     return bool(moved)
+
+
+class EmailNotRetryable(Conflict):
+    code = "email_not_retryable"
+    title = "This email is not waiting for a retry"
+
+
+@transaction.atomic
+def email_retry(*, email_id: int, actor: str) -> OutgoingEmail:
+    """An operator sends a failed or dead email again (the worker sends it next round); audited.
+
+    Refused, changing nothing, for an email that was sent or queued again meanwhile.
+    """
+    email = OutgoingEmail.objects.select_for_update(of=("self",)).select_related("order").filter(pk=email_id).first()
+    if email is None:
+        raise NotFound("No such email.")
+    if not email_requeue(email=email):
+        raise EmailNotRetryable(
+            f"The email {email.key} is {email.get_status_display().lower()}, not failed; nothing was changed."
+        )
+    audit(
+        actor=actor,
+        action="email.retried",
+        obj=email,
+        order=email.order,
+        data={"key": email.key, "was": email.status, "attempts": email.attempts},
+    )
+    email.refresh_from_db()
+    return email
 
 
 # --- sending -------------------------------------------------------------------------------------

@@ -137,6 +137,8 @@ class Booking(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
     status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.HELD)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the attendee was checked in at the door (the console's roster); empty until then.
+    checked_in_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

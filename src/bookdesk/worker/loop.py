@@ -11,6 +11,7 @@ sweep is idempotent, so two workers at once do no harm. SIGTERM or Ctrl-C lets t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -22,6 +23,7 @@ from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from bookdesk.notifications.services import emails_send_due
+from bookdesk.ops.heartbeats import heartbeat_beat, heartbeat_forget, heartbeat_seconds
 from bookdesk.payments.checkout import holds_sweep
 from bookdesk.payments.reconcile import reconcile
 from bookdesk.payments.webhooks import process_due
@@ -62,8 +64,19 @@ def reconcile_once() -> None:
         report = reconcile(since=timezone.now() - timedelta(hours=settings.RECONCILE_WINDOW_HOURS))
         for line in report.lines() if report.fixes or report.errors else []:
             logger.info("reconcile: %s", line.strip())
+        heartbeat_beat(reconciled=True)
     except Exception:
         logger.exception("reconciliation failed; trying again later")
+    finally:
+        close_old_connections()
+
+
+def beat_once() -> None:
+    """Say this worker is alive (its heartbeat row); a failure is logged, never the end of the worker."""
+    try:
+        heartbeat_beat()
+    except Exception:
+        logger.exception("heartbeat failed; trying again next round")
     finally:
         close_old_connections()
 
@@ -85,11 +98,17 @@ def run(stop: threading.Event, *, interval: float, sweep_interval: float, thread
     for helper in helpers:
         helper.start()
     reconcile_every = float(settings.RECONCILE_INTERVAL_SECONDS)
+    beat_every = heartbeat_seconds()
     last_sweep = last_reconcile = time.monotonic()
+    beat_once()
+    last_beat = time.monotonic()
     try:
         while not stop.is_set():
             done = work_once()
             now = time.monotonic()
+            if now - last_beat >= beat_every:
+                last_beat = now
+                beat_once()
             if now - last_sweep >= sweep_interval:
                 last_sweep = now
                 done["holds expired"] = _guarded("hold sweep", holds_sweep)
@@ -104,6 +123,8 @@ def run(stop: threading.Event, *, interval: float, sweep_interval: float, thread
         stop.set()
         for helper in helpers:
             helper.join()
+        with contextlib.suppress(Exception):  # a database that is away: the row goes stale instead
+            heartbeat_forget()
         connections.close_all()
 
 
