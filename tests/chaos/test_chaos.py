@@ -41,7 +41,7 @@ def chaos_database(tmp_path: Path) -> Iterator[str]:
 def test_a_seeded_chaos_run_keeps_every_invariant(chaos_database: str, tmp_path: Path) -> None:
     argv = [
         *(sys.executable, str(ROOT / "bench" / "chaos.py"), "--database-url", chaos_database),
-        *("--orders", "80", "--customers", "8", "--seed", "2026", "--kill-every", "2.5"),
+        *("--orders", "80", "--customers", "8", "--seed", "2026", "--kill-every", "1.5"),
         *("--logs", str(tmp_path / "logs")),
     ]
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
