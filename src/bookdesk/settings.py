@@ -322,6 +322,9 @@ RATE_LIMITS = {
     "checkout": env("RATE_LIMIT_CHECKOUT", "20/60"),
     "checkout_ip": env("RATE_LIMIT_CHECKOUT_IP", "120/60"),
     "auth": env("RATE_LIMIT_AUTH", "30/60"),
+    # POST /api/orders/{code}/refresh asks Stripe: per user, and per IP whoever is signed in.
+    "order_refresh": env("RATE_LIMIT_ORDER_REFRESH", "10/60"),
+    "order_refresh_ip": env("RATE_LIMIT_ORDER_REFRESH_IP", "60/60"),
 }
 
 NINJA_PAGINATION_PER_PAGE = 20

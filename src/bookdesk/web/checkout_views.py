@@ -74,6 +74,9 @@ class SeeOther(HttpResponseRedirect):
 
 
 def _payment_page(payment: Payment) -> HttpResponse:
+    if payment.status not in (Payment.Status.OPEN, Payment.Status.CREATING):
+        # An earlier page of the order turned out to be paid (its webhook lost): it was applied; show the order.
+        return SeeOther(f"{reverse('payment_success')}?{urlencode({'session_id': payment.session_id or ''})}")
     if not payment.checkout_url:
         raise PaymentProviderError("The payment page could not be opened. Nothing was charged; please try again.")
     return SeeOther(payment.checkout_url)
