@@ -22,7 +22,7 @@ from bookdesk.errors import BookdeskError
 from bookdesk.money import format_money
 from bookdesk.orders import states
 from bookdesk.orders.models import AuditEntry, Order, OrderLine
-from bookdesk.payments.models import Payment, Refund, WebhookEvent
+from bookdesk.payments.models import Payment, ReconcileRun, Refund, WebhookEvent
 from bookdesk.payments.refunds import refund_order
 from bookdesk.payments.webhooks import replay
 
@@ -188,3 +188,12 @@ class RefundAdmin(ReadOnlyAdmin[Refund]):
     @admin.display(description="amount", ordering="amount")
     def amount_shown(self, obj: Refund) -> str:
         return format_money(obj.amount, obj.currency)
+
+
+@admin.register(ReconcileRun)
+class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
+    """When the worker last reconciled with Stripe, and what it found (the report)."""
+
+    list_display = ["started_at", "finished_at", "events_seen", "sessions_seen", "fixed", "errors"]
+    list_filter = ["started_at"]
+    search_fields = ["report"]

@@ -69,6 +69,7 @@ class Outcome(StrEnum):
     UNKNOWN_REFUND = "unknown refund"
     REFUND_UPDATED = "refund status recorded"
     DISPUTED = "order flagged for review (dispute)"
+    NOT_PAID_AT_STRIPE = "needs review: paid here, not paid at Stripe"
 
 
 class Verdict(StrEnum):
@@ -439,6 +440,18 @@ def _record_automatic_refund(payment: Payment, refund: stripe.Refund, *, actor: 
     else:
         cause = events.RefundCause.DUPLICATE_PAYMENT
     events.tell_refund_issued(order, amount=refund.amount, refund_id=refund.id, cause=cause)
+
+
+@transaction.atomic
+def review_unpaid_at_stripe(payment: Payment, *, stripe_says: str, actor: str = "reconcile") -> Outcome | None:
+    """We hold this payment as paid but Stripe does not (its session open, expired, unpaid or unknown): the
+    order goes to review for an operator, nothing is undone. None when there is nothing (more) to do."""
+    payment, order = _locked(payment)
+    if payment.status != Payment.Status.PAID or not states.can_move(order.status, OrderStatus.NEEDS_REVIEW):
+        return None
+    reason = f"session {payment.session_id} is paid here, but Stripe shows it {stripe_says}: not paid"
+    _put_under_review(order, actor=actor, note=reason, reason="not paid at Stripe")
+    return Outcome.NOT_PAID_AT_STRIPE
 
 
 # --- refunds reported by Stripe, disputes --------------------------------------------------------

@@ -106,3 +106,23 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type} ({self.status})"
+
+
+class ReconcileRun(models.Model):
+    """One reconciliation with Stripe: kept so that "is one due?" survives worker restarts (its interval is
+    measured from the last run, whichever worker made it)."""
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateTimeField(help_text="The start of the window it compared.")
+    events_seen = models.PositiveIntegerField(default=0)
+    sessions_seen = models.PositiveIntegerField(default=0)
+    fixed = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    report = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"reconcile {self.started_at:%Y-%m-%d %H:%M:%S} ({self.fixed} fixed, {self.errors} errors)"
