@@ -28,7 +28,8 @@ class Payment(models.Model):
     attempt = models.PositiveIntegerField()
     session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     checkout_url = models.URLField(max_length=2000, blank=True)
-    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # Unique: a PaymentIntent pays one Checkout Session (NULL until the session is paid or failed).
+    payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
