@@ -265,6 +265,10 @@ HOLD_MINUTES = min(
 TAX_RATE_BASIS_POINTS = _basis_points(env("TAX_RATE_PERCENT", "19"))
 PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", True)
 SHIPPING_FLAT_AMOUNT = int(env("SHIPPING_FLAT_AMOUNT", "490"))
+# Unpaid holds cannot block stock: a customer holds at most this many unpaid orders at once (0 = no cap);
+# RATE_LIMITS["holds_ip"] caps the orders placed from one IP per window. In production (BOOKDESK_PRODUCTION)
+# only a customer whose email is verified checks out.
+MAX_UNPAID_ORDERS_PER_CUSTOMER = int(env("MAX_UNPAID_ORDERS_PER_CUSTOMER", "3"))
 # A customer may cancel a confirmed course seat or studio slot up to this many hours before it starts,
 # and gets this share of the order back (the rest is kept as a fee).
 CANCELLATION_CUTOFF_HOURS = int(env("CANCELLATION_CUTOFF_HOURS", "48"))
@@ -325,6 +329,8 @@ RATE_LIMITS = {
     # POST /api/orders/{code}/refresh asks Stripe: per user, and per IP whoever is signed in.
     "order_refresh": env("RATE_LIMIT_ORDER_REFRESH", "10/60"),
     "order_refresh_ip": env("RATE_LIMIT_ORDER_REFRESH_IP", "60/60"),
+    # New orders (each holds capacity until paid or lapsed) placed from one IP, per hold period.
+    "holds_ip": env("RATE_LIMIT_HOLDS_IP", "10/1800"),
 }
 
 NINJA_PAGINATION_PER_PAGE = 20

@@ -12,6 +12,7 @@ from bookdesk.api.schemas.cart import CartItemIn, CartOut
 from bookdesk.api.schemas.orders import CheckoutOut
 from bookdesk.cart import services
 from bookdesk.errors import PAYING_PROBLEMS, WRITE_PROBLEMS, InvalidInput, Problem
+from bookdesk.ops.ratelimit import client_ip
 from bookdesk.orders.services import ItemRequest
 from bookdesk.payments import checkout
 
@@ -80,5 +81,5 @@ def cart_checkout(request: HttpRequest) -> Status[CheckoutOut]:
     cart = services.cart_for_request(request, create=False)
     if cart is None or not cart.items.exists():
         raise InvalidInput("Your cart is empty.", errors=[{"field": "items", "in": "body", "message": "empty"}])
-    payment = checkout.cart_checkout(cart=cart, user=request.auth)  # type: ignore[attr-defined]
+    payment = checkout.cart_checkout(cart=cart, user=request.auth, client_ip=client_ip(request))  # type: ignore[attr-defined]
     return checkout_status(payment)

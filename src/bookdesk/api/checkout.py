@@ -9,7 +9,7 @@ from ninja import Router, Status
 from bookdesk.accounts.auth import user_auth
 from bookdesk.api.schemas.orders import CheckoutOut, CourseCheckoutIn, OrderOut
 from bookdesk.errors import PAYING_PROBLEMS
-from bookdesk.ops.ratelimit import rate_limit_request
+from bookdesk.ops.ratelimit import client_ip, rate_limit_request
 from bookdesk.payments.checkout import book_course
 from bookdesk.payments.models import Payment
 
@@ -50,5 +50,5 @@ def course_checkout(request: HttpRequest, payload: CourseCheckoutIn) -> Status[C
     turned out to be paid (its webhook lost): it is confirmed now, and `checkout_url` is the success page."""
     limit_checkout(request)
     user = request.auth  # type: ignore[attr-defined]
-    payment = book_course(user=user, course_id=payload.course_id, actor=f"user:{user.pk}")
+    payment = book_course(user=user, course_id=payload.course_id, actor=f"user:{user.pk}", client_ip=client_ip(request))
     return checkout_status(payment)

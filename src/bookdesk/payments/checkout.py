@@ -12,11 +12,22 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bookdesk.accounts.models import User
+from bookdesk.accounts.selectors import email_verified
 from bookdesk.cart.models import Cart
 from bookdesk.cart.services import cart_checked_out, cart_item_requests
 from bookdesk.db import compiled
-from bookdesk.errors import AlreadyBooked, Conflict, HoldExpired, PaymentProviderError, SoldOut
+from bookdesk.errors import (
+    AlreadyBooked,
+    Conflict,
+    EmailNotVerified,
+    HoldExpired,
+    PaymentProviderError,
+    RateLimited,
+    SoldOut,
+    TooManyUnpaidOrders,
+)
 from bookdesk.ops.metrics import CHECKOUTS
+from bookdesk.ops.ratelimit import parse_rate, rate_limits
 from bookdesk.orders import states
 from bookdesk.orders.audit import audit
 from bookdesk.orders.models import HoldStatus, Order, OrderKind, OrderLine, OrderStatus
@@ -165,16 +176,59 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
     return payment
 
 
-def book_course(*, user: User, course_id: int, actor: str) -> Payment:
+# --- who may hold capacity unpaid, and how much -----------------------------------------------------
+
+
+def _may_place(*, user: User, client_ip: str | None) -> None:
+    """Before a new order holds anything: a verified email in production, and the network's share of holds."""
+    if settings.BOOKDESK_PRODUCTION and not email_verified(user):
+        raise EmailNotVerified(
+            f"Please verify your email address ({user.email}) before checking out: open the link we sent you, "
+            "or ask for a new one from your account's email page."
+        )
+    if client_ip:
+        limit, window = parse_rate(settings.RATE_LIMITS["holds_ip"])
+        try:
+            rate_limits([(f"holds_ip:{client_ip}", limit, window)])
+        except RateLimited as exc:
+            raise RateLimited(
+                f"Too many unpaid orders from your network in the last {max(1, window // 60)} minutes: try again in "
+                f"{exc.retry_after} seconds, or pay for an order already placed.",
+                retry_after=exc.retry_after,
+            ) from exc
+
+
+def _cap_unpaid(*, user: User, order: Order) -> None:
+    """In the placement transaction, with the new order placed: refuse it (rolling the placement back) if the
+    customer now holds more unpaid orders than MAX_UNPAID_ORDERS_PER_CUSTOMER.
+
+    Counted under the customer's row lock, so parallel checkouts of one customer take turns."""
+    cap = int(settings.MAX_UNPAID_ORDERS_PER_CUSTOMER)
+    if not cap:
+        return
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    unpaid = Order.objects.filter(user=user, status=OrderStatus.PENDING, hold_expires_at__gt=timezone.now())
+    if unpaid.count() > cap:
+        raise TooManyUnpaidOrders(
+            f"You already have {cap} unpaid orders waiting for payment, the most one customer may hold at once: "
+            f"pay for one or cancel it (see your bookings), or wait until its hold lapses "
+            f"({settings.HOLD_MINUTES} minutes after checkout). Nothing was held for this one."
+        )
+
+
+def book_course(*, user: User, course_id: int, actor: str, client_ip: str | None = None) -> Payment:
     """Book now: one seat, straight to payment.
 
     Asking again while an earlier booking of the same course is still unpaid (a payment page left
     open, or one that could not be created) answers that order's payment page again instead of
     `already_booked`, so a customer is never locked out by their own unfinished attempt.
+    `client_ip` (the caller's network) counts against RATE_LIMITS["holds_ip"].
     """
+    _may_place(user=user, client_ip=client_ip)
     try:
         with transaction.atomic():  # the placement and attempt 1 commit together, or neither does
             order = order_place(user=user, items=[ItemRequest(kind="course", course_id=course_id)])
+            _cap_unpaid(user=user, order=order)
             payment = first_attempt(order)
     except AlreadyBooked:
         # The placement found the customer's own seat (asked under the course's lock, so the first-time
@@ -191,7 +245,7 @@ def book_course(*, user: User, course_id: int, actor: str) -> Payment:
     return checkout_start(order=order, actor=actor, payment=payment)
 
 
-def cart_checkout(*, cart: Cart, user: User) -> Payment:
+def cart_checkout(*, cart: Cart, user: User, client_ip: str | None = None) -> Payment:
     """Place an order for the whole cart and open its payment page.
 
     The cart stays as it is (it is kept after a cancelled or failed payment). An unpaid order placed
@@ -200,6 +254,7 @@ def cart_checkout(*, cart: Cart, user: User) -> Payment:
     returned (`Payment.Status.PAID`, its order confirmed): nothing new is placed.
     """
     items = cart_item_requests(cart)
+    _may_place(user=user, client_ip=client_ip)
     previous = cart.order
     if previous is not None and previous.status in states.PAYABLE:
         actor = f"user:{user.pk}"
@@ -209,6 +264,7 @@ def cart_checkout(*, cart: Cart, user: User) -> Payment:
         order_cancel_unpaid(order=previous, actor=actor, reason="replaced by a new checkout")
     with transaction.atomic():  # the placement, the cart's link and attempt 1 commit together, or none does
         order = order_place(user=user, items=items)
+        _cap_unpaid(user=user, order=order)
         cart_checked_out(cart=cart, order=order)
         payment = first_attempt(order)
     return checkout_start(order=order, actor=f"user:{user.pk}", payment=payment)
