@@ -182,6 +182,8 @@ ACCOUNT_ADAPTER = "bookdesk.accounts.adapter.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{env('BOOKDESK_NAME', 'bookdesk studio')}] "
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# Failed sign-ins: 10 a minute per IP (any account), 5 per 5 minutes per (IP, account) — the adapter puts the
+# IP in the key, so wrong passwords from one network never lock the owner out from another.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
