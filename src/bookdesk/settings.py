@@ -44,7 +44,10 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_EXCEPTION_REPORTER_FILTER = "bookdesk.ops.reporting.SecretSafeReporterFilter"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
+# Browsers on these origins may call /api/ (django-cors-headers); API clients send X-Session-Token, not cookies.
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-csrftoken", "x-requested-with", "x-session-token")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -61,6 +64,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.headless",
     "ninja",  # serves Swagger UI's assets itself (/api/docs), no CDN
+    "corsheaders",
     "bookdesk.accounts",
     "bookdesk.catalog",
     "bookdesk.cart",
@@ -75,6 +79,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "bookdesk.ops.middleware.RequestIdMiddleware",
     "bookdesk.ops.middleware.MetricsMiddleware",
+    # Before anything that may answer on its own (preflights and refusals carry their CORS headers too).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookdesk.ops.middleware.SecurityHeadersMiddleware",
