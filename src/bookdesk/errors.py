@@ -119,6 +119,16 @@ class HoldExpired(Conflict):
     title = "The hold has expired"
 
 
+class TooManyUnpaidOrders(Conflict):
+    code = "too_many_unpaid_orders"
+    title = "Too many unpaid orders"
+
+
+class EmailNotVerified(PermissionDenied):
+    code = "email_not_verified"
+    title = "Verify your email address first"
+
+
 class RateLimited(BookdeskError):
     code = "rate_limited"
     status = 429

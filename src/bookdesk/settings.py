@@ -44,7 +44,10 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_EXCEPTION_REPORTER_FILTER = "bookdesk.ops.reporting.SecretSafeReporterFilter"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
+# Browsers on these origins may call /api/ (django-cors-headers); API clients send X-Session-Token, not cookies.
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-csrftoken", "x-requested-with", "x-session-token")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -61,6 +64,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.headless",
     "ninja",  # serves Swagger UI's assets itself (/api/docs), no CDN
+    "corsheaders",
     "bookdesk.accounts",
     "bookdesk.catalog",
     "bookdesk.cart",
@@ -76,6 +80,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "bookdesk.ops.middleware.RequestIdMiddleware",
     "bookdesk.ops.middleware.MetricsMiddleware",
+    # Before anything that may answer on its own (preflights and refusals carry their CORS headers too).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookdesk.ops.middleware.SecurityHeadersMiddleware",
@@ -183,6 +189,8 @@ ACCOUNT_ADAPTER = "bookdesk.accounts.adapter.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{env('BOOKDESK_NAME', 'bookdesk studio')}] "
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# Failed sign-ins: 10 a minute per IP (any account), 5 per 5 minutes per (IP, account) — the adapter puts the
+# IP in the key, so wrong passwords from one network never lock the owner out from another.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
@@ -274,6 +282,12 @@ SELLER_ADDRESS = [line.strip() for line in env("SELLER_ADDRESS", "").split("|") 
 SELLER_VAT_ID = env("SELLER_VAT_ID", "")
 INVOICE_NUMBER_FORMAT = env("INVOICE_NUMBER_FORMAT", "INV-{year}-{number:06d}")
 CREDIT_NOTE_NUMBER_FORMAT = env("CREDIT_NOTE_NUMBER_FORMAT", "CN-{year}-{number:06d}")
+
+
+# Unpaid holds cannot block stock: a customer holds at most this many unpaid orders at once (0 = no cap);
+# RATE_LIMITS["holds_ip"] caps the orders placed from one IP per window. In production (BOOKDESK_PRODUCTION)
+# only a customer whose email is verified checks out.
+MAX_UNPAID_ORDERS_PER_CUSTOMER = int(env("MAX_UNPAID_ORDERS_PER_CUSTOMER", "3"))
 # A customer may cancel a confirmed course seat or studio slot up to this many hours before it starts,
 # and gets this share of the order back (the rest is kept as a fee).
 CANCELLATION_CUTOFF_HOURS = int(env("CANCELLATION_CUTOFF_HOURS", "48"))
@@ -331,6 +345,11 @@ RATE_LIMITS = {
     "checkout": env("RATE_LIMIT_CHECKOUT", "20/60"),
     "checkout_ip": env("RATE_LIMIT_CHECKOUT_IP", "120/60"),
     "auth": env("RATE_LIMIT_AUTH", "30/60"),
+    # POST /api/orders/{code}/refresh asks Stripe: per user, and per IP whoever is signed in.
+    "order_refresh": env("RATE_LIMIT_ORDER_REFRESH", "10/60"),
+    "order_refresh_ip": env("RATE_LIMIT_ORDER_REFRESH_IP", "60/60"),
+    # New orders (each holds capacity until paid or lapsed) placed from one IP, per hold period.
+    "holds_ip": env("RATE_LIMIT_HOLDS_IP", "10/1800"),
 }
 
 NINJA_PAGINATION_PER_PAGE = 20

@@ -107,7 +107,7 @@ PAGE_QUERIES = {
     "roster": OVERHEAD + 3,
     "attention": OVERHEAD + 4,
     "sales": OVERHEAD + 4,
-    "health": OVERHEAD + 4,
+    "health": OVERHEAD + 5,
 }
 
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 from bookdesk.catalog.selectors import business_today
 from bookdesk.ops.heartbeats import heartbeat_beat
 from bookdesk.ops.models import WorkerHeartbeat
-from bookdesk.payments.models import Payment, Refund, WebhookEvent
+from bookdesk.payments.models import Payment, ReconcileRun, Refund, WebhookEvent
 from bookdesk.worker.loop import reconcile_once, run
 
 from .conftest import course_today, local, seat_order
@@ -173,3 +173,13 @@ def test_a_reconciliation_is_recorded_on_the_worker_s_heartbeat(operator: Client
     reconcile_once()
     assert WorkerHeartbeat.objects.get().reconciled_at is not None
     assert "not yet" not in operator.get("/console/health").content.decode().split("Last reconciliation")[1][:200]
+
+
+def test_the_last_kept_reconciliation_shows_with_no_worker_running(operator: Client) -> None:
+    page = operator.get("/console/health").content.decode().split("Last reconciliation")[1][:200]
+    assert "not yet" in page
+    finished = timezone.now() - dt.timedelta(minutes=7)
+    ReconcileRun.objects.create(started_at=finished - dt.timedelta(seconds=3), finished_at=finished, since=finished)
+    assert not WorkerHeartbeat.objects.exists()
+    health = operator.get("/console/health").context["health"]
+    assert health.last_reconciled_at == finished

@@ -6,11 +6,12 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from bookdesk.accounts.auth import user_auth
-from bookdesk.api.checkout import checkout_answer, limit_checkout
+from bookdesk.api.checkout import checkout_status, limit_checkout
 from bookdesk.api.schemas.cart import CartItemIn, CartOut, CourseItemIn, ServiceItemIn
 from bookdesk.api.schemas.orders import CheckoutOut
 from bookdesk.cart import services
 from bookdesk.errors import PAYING_PROBLEMS, WRITE_PROBLEMS, CartEmpty, Problem
+from bookdesk.ops.ratelimit import client_ip
 from bookdesk.orders.services import ItemRequest
 from bookdesk.payments import checkout
 
@@ -53,11 +54,15 @@ def cart_item_remove(request: HttpRequest, item_id: int) -> CartOut:
     return _cart_out(request)
 
 
-@router.post("/checkout", response={201: CheckoutOut, **PAYING_PROBLEMS}, summary="Check out the whole cart")
+@router.post(
+    "/checkout", response={200: CheckoutOut, 201: CheckoutOut, **PAYING_PROBLEMS}, summary="Check out the whole cart"
+)
 def cart_checkout(request: HttpRequest) -> Status[CheckoutOut]:
+    """201: the payment page to send the customer to. 200: the cart's earlier order turned out to be paid (its
+    webhook lost): it is confirmed now, nothing new was placed, and `checkout_url` is the success page."""
     limit_checkout(request)
     cart = services.cart_for_request(request, create=False)
     if cart is None or not cart.items.exists():
         raise CartEmpty("Your cart is empty.", errors=[{"field": "items", "in": "body", "message": "empty"}])
-    payment = checkout.cart_checkout(cart=cart, user=request.auth)  # type: ignore[attr-defined]
-    return Status(201, checkout_answer(payment))
+    payment = checkout.cart_checkout(cart=cart, user=request.auth, client_ip=client_ip(request))  # type: ignore[attr-defined]
+    return checkout_status(payment)

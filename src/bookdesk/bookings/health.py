@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.ops.heartbeats import WorkerState, stale_after, worker_states, workers_summary
-from bookdesk.payments.models import WebhookEvent
+from bookdesk.payments.models import ReconcileRun, WebhookEvent
 
 # The webhook lag is read over this many of the latest applied events.
 LAG_SAMPLE = 50
@@ -76,7 +76,11 @@ def health(*, now: dt.datetime | None = None) -> Health:
         found: list[dt.datetime] = [rows[s]["oldest"] for s in statuses if s in rows and rows[s]["oldest"]]
         return min(found) if found else None
 
+    # The kept runs outlive the workers that made them (a worker stopped cleanly takes its heartbeat away).
+    last_run = ReconcileRun.objects.filter(finished_at__isnull=False).order_by("-started_at").first()
     reconciled = [worker.reconciled_at for worker in workers if worker.reconciled_at is not None]
+    if last_run is not None and last_run.finished_at is not None:
+        reconciled.append(last_run.finished_at)
     return Health(
         now=now,
         inbox_waiting=n(inbox, *_WAITING_EVENTS),

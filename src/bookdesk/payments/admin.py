@@ -23,7 +23,7 @@ from bookdesk.errors import BookdeskError
 from bookdesk.money import format_money
 from bookdesk.orders import states
 from bookdesk.orders.models import AuditEntry, Order, OrderLine
-from bookdesk.payments.models import CreditNote, Invoice, Payment, Refund, WebhookEvent
+from bookdesk.payments.models import CreditNote, Invoice, Payment, ReconcileRun, Refund, WebhookEvent
 from bookdesk.payments.refunds import refund_order
 from bookdesk.payments.webhooks import replay
 
@@ -233,3 +233,12 @@ class CreditNoteAdmin(_DocumentAdmin):
     list_display = ("number", "invoice", "issued_at", "buyer_name", "net", "tax", "total")
     search_fields = ("number", "invoice__number", "stripe_refund_id")
     list_select_related = ("invoice",)
+
+
+@admin.register(ReconcileRun)
+class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
+    """When the worker last reconciled with Stripe, and what it found (the report)."""
+
+    list_display = ["started_at", "finished_at", "events_seen", "sessions_seen", "fixed", "errors"]
+    list_filter = ["started_at"]
+    search_fields = ["report"]

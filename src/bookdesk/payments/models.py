@@ -28,7 +28,8 @@ class Payment(models.Model):
     attempt = models.PositiveIntegerField()
     session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     checkout_url = models.URLField(max_length=2000, blank=True)
-    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # Unique: a PaymentIntent pays one Checkout Session (NULL until the session is paid or failed).
+    payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
@@ -192,3 +193,23 @@ class CreditNote(_Document):
                 name="credit_note_total_is_net_plus_tax",
             ),
         ]
+
+
+class ReconcileRun(models.Model):
+    """One reconciliation with Stripe: kept so that "is one due?" survives worker restarts (its interval is
+    measured from the last run, whichever worker made it)."""
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateTimeField(help_text="The start of the window it compared.")
+    events_seen = models.PositiveIntegerField(default=0)
+    sessions_seen = models.PositiveIntegerField(default=0)
+    fixed = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    report = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"reconcile {self.started_at:%Y-%m-%d %H:%M:%S} ({self.fixed} fixed, {self.errors} errors)"
