@@ -269,6 +269,8 @@ SHIPPING_FLAT_AMOUNT = int(env("SHIPPING_FLAT_AMOUNT", "490"))
 # and gets this share of the order back (the rest is kept as a fee).
 CANCELLATION_CUTOFF_HOURS = int(env("CANCELLATION_CUTOFF_HOURS", "48"))
 CANCELLATION_REFUND_PERCENT = min(100, max(0, int(env("CANCELLATION_REFUND_PERCENT", "100"))))
+# A license is refundable within this many days of purchase, and never once a file of it was downloaded.
+LICENSE_REFUND_DAYS = max(0, int(env("LICENSE_REFUND_DAYS", "14")))
 # Emails are retried with backoff, then left dead (visible in the admin) after this many attempts.
 EMAIL_MAX_ATTEMPTS = int(env("EMAIL_MAX_ATTEMPTS", "8"))
 # Download links in confirmation emails are signed and expire after this many days.
