@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 
 import dj_database_url
@@ -219,7 +220,16 @@ if OIDC_SERVER_URL:
 
 # Email: EMAIL_URL (smtp://user:pass@host:port, smtp+tls://…, console:, file:///path).
 EMAIL_URL = env("EMAIL_URL", "console:")
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "bookdesk <bookings@localhost>")
+
+
+def _sender(raw: str, business: str) -> str:
+    """The From of every email: "Business Name <address>"; an address given bare gets the business's name."""
+    name, address = parseaddr(raw.strip())
+    return formataddr((name or business, address or "bookings@localhost"))
+
+
+# DEFAULT_FROM_EMAIL: "Name <address>" or a bare address (then named after BOOKDESK_NAME).
+DEFAULT_FROM_EMAIL = _sender(env("DEFAULT_FROM_EMAIL", "bookings@localhost"), env("BOOKDESK_NAME", "bookdesk studio"))
 if EMAIL_URL.startswith(("smtp://", "smtp+tls://", "smtp+ssl://")):
     from urllib.parse import unquote, urlsplit
 

@@ -10,6 +10,7 @@ import pytest
 import stripe
 from django.db import connection, transaction
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from bookdesk.catalog.selectors import business_time_zone, business_today
@@ -351,3 +352,27 @@ def test_without_the_order_lock_the_policy_approves_one_line_twice(stripe_client
         return approved
 
     assert at_once(2, unguarded) == [True, True]
+
+
+def test_an_operator_refunds_one_line_past_the_policy_from_the_admin(
+    stripe_client: stripe.StripeClient, admin_client: Any
+) -> None:
+    _, order = bought(stripe_client, course_item(10_000), license_item())
+    licence = line_of(order, OrderLine.Kind.PRODUCT)
+    Grant.objects.filter(line=licence).update(download_count=1)  # the customer could not; a return can
+    url = reverse("admin:orders_order_refund", args=[order.pk])
+    assert "€29.99" in admin_client.get(url).content.decode()
+
+    response = admin_client.post(url, {"line": licence.pk, "reason": "returned"})
+
+    assert response.status_code == 302, response.content.decode()
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (OrderStatus.PARTIALLY_REFUNDED, 2_999)
+    assert Grant.objects.get(line=licence).status == HoldStatus.CANCELLED
+    assert stripe_refunded(stripe_client, order) == 2_999
+    assert order.audit_entries.filter(action="line.cancelled", actor__startswith="admin:").count() == 1
+    # The line is no longer offered, and a forged post of it again refunds nothing.
+    again = admin_client.post(url, {"line": licence.pk, "reason": "again"})
+    assert again.status_code == 200
+    assert "Select a valid choice" in again.content.decode()
+    assert Refund.objects.count() == 1

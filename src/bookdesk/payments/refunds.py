@@ -220,9 +220,10 @@ def order_lines_cancel(
 
 
 def _operator_terms(term: LineTerms, order: OrderFacts, lines: Sequence[LineFacts]) -> LineTerms:
-    """An operator refunds past deadlines and downloads: the line's full price with its tax, once."""
+    """An operator refunds past deadlines and downloads (a return), without the customer's share: the line's
+    full price with its tax, once."""
     line = next(line for line in lines if line.id == term.line_id)
-    if term.refundable or line.status != OrderLine.Status.ACTIVE or order.status not in REFUNDABLE:
+    if line.status != OrderLine.Status.ACTIVE or order.status not in REFUNDABLE:
         return term
     amount, tax = brought_in(order, line)
     return replace(term, refundable=True, amount=amount, tax=tax, reason="")

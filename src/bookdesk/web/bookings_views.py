@@ -212,6 +212,7 @@ TIMELINE_SENTENCES = {
     "refund.failed": "A refund failed; we will sort it out.",
     "refund.canceled": "A refund was cancelled.",
     "grant.downloaded": "File downloaded.",
+    "line.cancelled": "Cancelled: {description}.",
 }
 # Bookkeeping that means nothing happened to the order; shown to staff only.
 STAFF_ONLY_ACTIONS = frozenset({"order.transition_refused"})
@@ -225,14 +226,20 @@ class TimelineEntry:
     action: str
 
 
+# Who acted, as the customer reads it (`AuditEntry.actor`): the provider's events, by webhook, by the success
+# page's check with it, or by reconciliation, are the payment provider's doing, not the customer's.
+PROVIDER_ACTORS = ("stripe", "webhook", "reconcile")
+SHOP_NAME_FOR_SYSTEM = "bookdesk"
+
+
 def _who(actor: str, order: Order) -> str:
     if actor == f"user:{order.user_id}":
         return "You"
-    if actor == "stripe":
-        return "Payment provider"
-    if actor.startswith(("admin:", "user:")):
-        return "Our team"  # another account acting on the order is staff
-    return "System"
+    if actor.startswith(PROVIDER_ACTORS):
+        return "The payment provider"
+    if actor.startswith(("admin:", "staff:", "user:")):
+        return "The shop"  # another account acting on the order is staff
+    return SHOP_NAME_FOR_SYSTEM  # system, worker: bookdesk itself (holds lapsing, sessions expiring)
 
 
 def timeline_sentence(entry: AuditEntry, currency: str) -> str:
@@ -245,6 +252,7 @@ def timeline_sentence(entry: AuditEntry, currency: str) -> str:
     amount = data.get("amount")
     return template.format(
         attempt=data.get("attempt", "?"),
+        description=data.get("description", "one line"),
         amount=format_money(amount, currency) if isinstance(amount, int) else "an amount",
     )
 
