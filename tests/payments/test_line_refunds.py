@@ -30,7 +30,7 @@ from factories import (
 from parallel import at_once
 from problems import assert_problem
 
-from .conftest import deliver, pay, run_inbox, session_events
+from .conftest import deliver, intent_events, pay, run_inbox, session_events
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_sandbox")]
 
@@ -375,4 +375,33 @@ def test_an_operator_refunds_one_line_past_the_policy_from_the_admin(
     again = admin_client.post(url, {"line": licence.pk, "reason": "again"})
     assert again.status_code == 200
     assert "Select a valid choice" in again.content.decode()
+    assert Refund.objects.count() == 1
+
+
+def test_with_no_refund_share_a_seat_is_cancelled_without_money(
+    stripe_client: stripe.StripeClient, settings: Any
+) -> None:
+    settings.CANCELLATION_REFUND_PERCENT = 0
+    client, order = bought(stripe_client, course_item(), license_item())
+    line = line_of(order, OrderLine.Kind.COURSE)
+
+    body = cancel(client, order, line).json()
+
+    assert (body["refund"]["amount"], body["line_status"], body["order_status"]) == (0, "cancelled", "confirmed")
+    assert not Refund.objects.exists()
+    assert Booking.objects.get(line=line).status == HoldStatus.CANCELLED
+    assert order.audit_entries.filter(action="order.cancelled_without_refund").count() == 1
+
+
+def test_stripes_own_refund_events_change_nothing_more(stripe_client: stripe.StripeClient) -> None:
+    client, order = bought(stripe_client, course_item(10_000), license_item())
+    cancel(client, order, line_of(order, OrderLine.Kind.COURSE))
+
+    for event in intent_events(stripe_client, Payment.objects.get(order=order).payment_intent_id):
+        deliver(event)
+    run_inbox()
+
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (OrderStatus.PARTIALLY_REFUNDED, 10_000)
+    assert Grant.objects.get(line__order=order).status == HoldStatus.CONFIRMED
     assert Refund.objects.count() == 1
