@@ -65,7 +65,7 @@ _KINDS: dict[BookingKind, _KindSql] = {
         start="c.starts_at",
         joins=f"JOIN {_TABLES['course']} c ON c.id = h.course_id",
         columns="c.title, c.starts_at, c.ends_at, c.location, NULL, NULL, NULL, FALSE, "
-        "h.course_id, c.published, c.capacity, FALSE, NULL",
+        "h.course_id, c.published, c.capacity, FALSE, CAST(NULL AS INTEGER)",
     ),
     BookingKind.SERVICE: _KindSql(
         table=_TABLES["reservation"],
@@ -73,7 +73,7 @@ _KINDS: dict[BookingKind, _KindSql] = {
         joins=f"JOIN {_TABLES['service']} s ON s.id = h.service_id "
         f"JOIN {_TABLES['resource']} r ON r.id = h.resource_id",
         columns="s.name, h.starts_at, h.ends_at, r.name, r.name, NULL, NULL, FALSE, "
-        "h.resource_id, s.published, NULL, FALSE, NULL",
+        "h.resource_id, s.published, NULL, FALSE, CAST(NULL AS INTEGER)",
     ),
     BookingKind.PRODUCT: _KindSql(
         table=_TABLES["grant"],
