@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from email.utils import formataddr, parseaddr
 from pathlib import Path
 
 import dj_database_url
@@ -228,7 +229,16 @@ if OIDC_SERVER_URL:
 
 # Email: EMAIL_URL (smtp://user:pass@host:port, smtp+tls://…, console:, file:///path).
 EMAIL_URL = env("EMAIL_URL", "console:")
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "bookdesk <bookings@localhost>")
+
+
+def _sender(raw: str, business: str) -> str:
+    """The From of every email: "Business Name <address>"; an address given bare gets the business's name."""
+    name, address = parseaddr(raw.strip())
+    return formataddr((name or business, address or "bookings@localhost"))
+
+
+# DEFAULT_FROM_EMAIL: "Name <address>" or a bare address (then named after BOOKDESK_NAME).
+DEFAULT_FROM_EMAIL = _sender(env("DEFAULT_FROM_EMAIL", "bookings@localhost"), env("BOOKDESK_NAME", "bookdesk studio"))
 if EMAIL_URL.startswith(("smtp://", "smtp+tls://", "smtp+ssl://")):
     from urllib.parse import unquote, urlsplit
 
@@ -292,6 +302,8 @@ MAX_UNPAID_ORDERS_PER_CUSTOMER = int(env("MAX_UNPAID_ORDERS_PER_CUSTOMER", "3"))
 # and gets this share of the order back (the rest is kept as a fee).
 CANCELLATION_CUTOFF_HOURS = int(env("CANCELLATION_CUTOFF_HOURS", "48"))
 CANCELLATION_REFUND_PERCENT = min(100, max(0, int(env("CANCELLATION_REFUND_PERCENT", "100"))))
+# A license is refundable within this many days of purchase, and never once a file of it was downloaded.
+LICENSE_REFUND_DAYS = max(0, int(env("LICENSE_REFUND_DAYS", "14")))
 # Emails are retried with backoff, then left dead (visible in the admin) after this many attempts.
 EMAIL_MAX_ATTEMPTS = int(env("EMAIL_MAX_ATTEMPTS", "8"))
 # Download links in confirmation emails are signed and expire after this many days.

@@ -60,7 +60,9 @@ def test_the_list_carries_what_the_page_needs(ada: Any, mixed: dict[str, Order])
     assert license_["download_url"].startswith("http")
     assert "/downloads/" in license_["download_url"]
     assert license_["calendar_url"] is None
-    assert license_["can_cancel"] is False  # a license cannot be cancelled once bought
+    # A license is refundable within its days while no file of it was downloaded (`payments.policy`).
+    assert license_["can_cancel"] is True
+    assert license_["cancel_refund"] == {"amount": 7999, "currency": "eur"}
     assert license_["amount"] == {"amount": 7999, "currency": "eur"}
 
     order = mixed["slot"]

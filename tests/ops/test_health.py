@@ -49,6 +49,7 @@ def test_readyz_serves_a_test_key_in_production_with_a_warning(client: Client, s
     settings.SECRET_KEY = STRONG_SECRET
     settings.STRIPE_API_BASE = ""
     settings.STRIPE_WEBHOOK_SECRET = "whsec_from_the_stripe_dashboard"
+    settings.DEFAULT_FROM_EMAIL = "Studio Nord <hello@studio-nord.de>"
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["checks"]["config"] == "ok"
@@ -108,5 +109,14 @@ def test_deploy_checks_pass_a_production_configuration(settings) -> None:
     settings.STRIPE_API_BASE = ""
     settings.STRIPE_WEBHOOK_SECRET = "whsec_" + "y" * 24
     settings.METRICS_TOKEN = "a-long-random-metrics-token"
+    settings.DEFAULT_FROM_EMAIL = "Studio Nord <hello@studio-nord.de>"
     messages = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
     assert not [message for message in messages if message.id.startswith("bookdesk.")]
+
+
+def test_deploy_checks_warn_of_a_sender_nobody_can_reply_to(settings) -> None:
+    settings.BOOKDESK_PRODUCTION = True
+    settings.DEFAULT_FROM_EMAIL = "Studio Nord <bookings@localhost>"
+    messages = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
+    (warning,) = [message for message in messages if message.id == "bookdesk.W012"]
+    assert "bookings@localhost" in warning.msg

@@ -36,6 +36,7 @@ def production(settings: Any, **changes: Any) -> None:
     settings.STRIPE_API_BASE = ""
     settings.STRIPE_WEBHOOK_SECRET = "whsec_from_the_stripe_dashboard"
     settings.METRICS_TOKEN = "a-long-random-metrics-token"
+    settings.DEFAULT_FROM_EMAIL = "Studio Nord <hello@studio-nord.de>"
     for name, value in changes.items():
         setattr(settings, name, value)
 

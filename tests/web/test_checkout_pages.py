@@ -18,6 +18,7 @@ from django.utils import timezone
 from bookdesk.cart.models import Cart, CartItem
 from bookdesk.catalog.models import License
 from bookdesk.catalog.selectors import business_today
+from bookdesk.orders.audit import audit
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.orders.services import ItemRequest, order_place
 from bookdesk.payments.models import Payment
@@ -758,3 +759,42 @@ def test_book_now_when_sold_out_says_so_on_the_course_page(catalog: Any, stripe_
 def test_book_now_for_an_unknown_course_is_a_404(db: None) -> None:
     assert signed_in(verified_customer()).post("/courses/no-such-course/book").status_code == 404
     assert signed_in(verified_customer("b@example.com")).get("/courses/no-such-course/book").status_code in (404, 405)
+
+
+def test_success_page_gives_the_next_steps_and_the_timeline_names_who_acted(
+    catalog: Any, stripe_client: stripe.StripeClient, admin_client: Client
+) -> None:
+    customer = verified_customer()
+    client = signed_in(customer)
+    fill_cart(client, catalog)
+    payment = checked_out(client)
+    order = payment.order
+    pay_in_sandbox(stripe_client, payment.session_id or "")
+
+    html = client.get(f"/payment/success?session_id={payment.session_id}").content.decode()
+
+    assert "Your booking is confirmed" in html
+    assert f"We emailed you at <strong>{customer.email}</strong>" in html
+    steps = html[html.index('id="next-steps"') :]
+    assert re.search(r'href="[^"]*/downloads/[^"]*" data-action="download">Download</a> Night Drive', steps)
+    assert f'href="/orders/{order.code}/calendar.ics" data-action="calendar">Add to calendar' in steps
+    assert f'href="/orders/{order.code}" data-action="order">See your order' in steps
+    assert "Back to the catalog" in html
+
+    # The customer acts, the shop acts, bookdesk itself acts: each is named as such on the timeline.
+    line = order.lines.get(kind="course")
+    assert client.post(f"/orders/{order.code}/lines/{line.pk}/cancel").status_code == 303
+    admin_client.post(f"/admin/orders/order/{order.pk}/refund/", {"amount": 100, "reason": "goodwill"})
+    audit(actor="worker", action="order.holds_released", obj=order, order=order)
+    page = client.get(f"/orders/{order.code}").content.decode()
+
+    def who(action: str) -> list[str]:
+        entries = re.findall(rf'data-event="{re.escape(action)}">.*?<p class="muted small">([^<]*)</p>', page, re.S)
+        return [entry.strip() for entry in entries]
+
+    assert who("payment.paid") == ["The payment provider"]  # applied by the success page, but Stripe's doing
+    assert who("order.confirmed") == ["The payment provider"]
+    assert who("line.cancelled") == ["You"]
+    assert who("refund.created") == ["You", "The shop"]
+    assert who("order.holds_released") == ["bookdesk"]
+    assert who("order.placed") == ["You"]

@@ -56,6 +56,7 @@ class _KindSql:
     start: str | None  # the column of its start, None for licenses
     joins: str  # what an item shows joins in (as c, s, r, p, x)
     columns: str  # title, starts_at, ends_at, location, resource, license, license_tier, exclusive,
+    # target_id, published, capacity, license_exclusive, downloads
 
 
 _KINDS: dict[BookingKind, _KindSql] = {
@@ -64,7 +65,7 @@ _KINDS: dict[BookingKind, _KindSql] = {
         start="c.starts_at",
         joins=f"JOIN {_TABLES['course']} c ON c.id = h.course_id",
         columns="c.title, c.starts_at, c.ends_at, c.location, NULL, NULL, NULL, FALSE, "
-        "h.course_id, c.published, c.capacity, FALSE",
+        "h.course_id, c.published, c.capacity, FALSE, CAST(NULL AS INTEGER)",
     ),
     BookingKind.SERVICE: _KindSql(
         table=_TABLES["reservation"],
@@ -72,14 +73,14 @@ _KINDS: dict[BookingKind, _KindSql] = {
         joins=f"JOIN {_TABLES['service']} s ON s.id = h.service_id "
         f"JOIN {_TABLES['resource']} r ON r.id = h.resource_id",
         columns="s.name, h.starts_at, h.ends_at, r.name, r.name, NULL, NULL, FALSE, "
-        "h.resource_id, s.published, NULL, FALSE",
+        "h.resource_id, s.published, NULL, FALSE, CAST(NULL AS INTEGER)",
     ),
     BookingKind.PRODUCT: _KindSql(
         table=_TABLES["grant"],
         start=None,
         joins=f"JOIN {_TABLES['product']} p ON p.id = h.product_id JOIN {_TABLES['license']} x ON x.id = h.license_id",
         columns="p.title, NULL, NULL, NULL, NULL, x.name, x.tier, h.exclusive, "
-        "h.product_id, p.published AND x.active, NULL, x.exclusive",
+        "h.product_id, p.published AND x.active, NULL, x.exclusive, h.download_count",
     ),
 }
 
@@ -87,8 +88,10 @@ _KINDS: dict[BookingKind, _KindSql] = {
 _HOLD_COLUMNS = [
     *("kind", "id", "status", "created_at", "line_id", "amount"),
     *("order_id", "order_code", "order_status", "currency", "order_total", "hold_expires_at", "payment_status"),
+    # What the refund policy decides a line by (`payments.policy`): the line's and its order's amounts.
+    *("line_status", "lines_before", "order_subtotal", "order_tax", "order_shipping", "order_created_at"),
     *("title", "starts_at", "ends_at", "location", "resource", "license", "license_tier", "exclusive"),
-    *("target_id", "published", "capacity", "license_exclusive"),
+    *("target_id", "published", "capacity", "license_exclusive", "downloads"),
 ]
 
 
@@ -157,7 +160,10 @@ def booking_keys(
 _HOLD_SELECT = (
     "h.id, h.status, h.created_at, h.line_id, l.total_amount, o.id, o.code, o.status, o.currency, o.total_amount, "  # noqa: S608
     "o.hold_expires_at, "
-    f"(SELECT pp.status FROM {_TABLES['payment']} pp WHERE pp.order_id = o.id ORDER BY pp.attempt DESC LIMIT 1)"
+    f"(SELECT pp.status FROM {_TABLES['payment']} pp WHERE pp.order_id = o.id ORDER BY pp.attempt DESC LIMIT 1), "
+    f"l.status, (SELECT COALESCE(SUM(pl.total_amount), 0) FROM {_TABLES['line']} pl "
+    "WHERE pl.order_id = o.id AND pl.id < l.id), "
+    "o.subtotal_amount, o.tax_amount, o.shipping_amount, o.created_at"
 )
 
 
@@ -180,7 +186,7 @@ def hold_rows(*, user_id: int, order_ids: Iterable[int]) -> list[dict[str, Any]]
         params += [user_id, *ids]
     found = [dict(zip(_HOLD_COLUMNS, row, strict=True)) for row in fetch(" UNION ALL ".join(parts), params)]
     for row in found:
-        for name in ("created_at", "hold_expires_at", "starts_at", "ends_at"):
+        for name in ("created_at", "hold_expires_at", "starts_at", "ends_at", "order_created_at"):
             row[name] = aware(row[name])
     return found
 

@@ -8,8 +8,8 @@ is in `bookings.queries`.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +25,15 @@ from bookdesk.orders.models import Grant, HoldStatus, Order, OrderLine, OrderSta
 from bookdesk.orders.selectors import owned
 from bookdesk.paging import Page
 from bookdesk.payments.models import Payment
+from bookdesk.payments.policy import (
+    CANCELLABLE_ORDERS,
+    LineFacts,
+    LineTerms,
+    OrderFacts,
+    line_terms,
+    order_line_terms,
+    refund_of_all,
+)
 
 # An order that can be paid again after a failed payment or a lapsed hold takes back what it held if it is
 # still free (`payments.checkout.payment_retry` → `order_rehold`).
@@ -33,12 +42,21 @@ RETRY_AFTER_REHOLD = frozenset({OrderStatus.FAILED, OrderStatus.EXPIRED})
 
 @dataclass(frozen=True)
 class OrderActions:
-    """What the customer can do next with a whole order (cheap answers; the action itself decides)."""
+    """What the customer can do next with a whole order (cheap answers; the action itself decides).
+
+    `lines` holds the refund policy's terms of each line (`payments.policy`); the order can be cancelled
+    when some line can, for the sum of what those lines give back."""
 
     can_retry_payment: bool = False
     can_cancel: bool = False
     cancel_until: datetime | None = None
     cancel_refund_amount: int | None = None
+    lines: dict[int, LineTerms] = field(default_factory=dict)
+
+    def line(self, line_id: int) -> LineTerms | None:
+        """The terms of one line, when it can be cancelled now."""
+        terms = self.lines.get(line_id)
+        return terms if terms is not None and terms.refundable else None
 
 
 @dataclass(frozen=True)
@@ -62,6 +80,7 @@ class BookingItem:
 
     kind: BookingKind
     id: int
+    line_id: int
     order: BookingOrder
     title: str
     starts_at: datetime | None
@@ -88,16 +107,18 @@ class BookingItem:
 
     @property
     def can_cancel(self) -> bool:
-        return self.actions.can_cancel
+        """This item's line can be cancelled now, under its kind's policy."""
+        return self.actions.line(self.line_id) is not None
 
     @property
     def cancel_until(self) -> datetime | None:
-        return self.actions.cancel_until
+        terms = self.actions.line(self.line_id)
+        return None if terms is None else terms.deadline
 
     @property
     def cancel_refund(self) -> MoneyDict | None:
-        amount = self.actions.cancel_refund_amount
-        return None if amount is None else money(amount, self.order.currency)
+        terms = self.actions.line(self.line_id)
+        return None if terms is None else money(terms.total, self.order.currency)
 
 
 def _free_again(hold: dict[str, Any], taken: Taken, now: datetime) -> bool:
@@ -128,8 +149,7 @@ def _actions_of_orders(holds: list[dict[str, Any]], *, user_id: int, now: dateti
         hold for hold in holds if hold["order_status"] in RETRY_AFTER_REHOLD and hold["status"] == HoldStatus.RELEASED
     ]
     taken = taken_for(rehold, user_id=user_id, now=now) if rehold else Taken()
-    cutoff = timedelta(hours=int(settings.CANCELLATION_CUTOFF_HOURS))
-    share = int(settings.CANCELLATION_REFUND_PERCENT)
+    terms = _terms_of_holds(holds, now=now)
     actions = {}
     for order_id, own in by_order.items():
         order = own[0]
@@ -139,24 +159,77 @@ def _actions_of_orders(holds: list[dict[str, Any]], *, user_id: int, now: dateti
             can_retry = order["hold_expires_at"] > now
         elif status in RETRY_AFTER_REHOLD:
             can_retry = all(_free_again(h, taken, now) for h in own if h["status"] == HoldStatus.RELEASED)
-        # `payments.refunds.cancellation_terms`: a confirmed order, up to the cutoff before its first start.
-        starts = [h["starts_at"] for h in own if h["starts_at"] is not None]
-        deadline = min(starts) - cutoff if starts else None
-        can_cancel = status == OrderStatus.CONFIRMED and deadline is not None and now <= deadline
+        # `payments.policy`: each line by its kind's rule; the order-level cancel takes every line it allows.
+        lines = terms.get(order_id, {})
+        allowed = [term for term in lines.values() if term.refundable]
+        deadlines = [term.deadline for term in allowed if term.deadline is not None]
         actions[order_id] = OrderActions(
             can_retry_payment=can_retry,
-            can_cancel=can_cancel,
-            cancel_until=deadline if can_cancel else None,
-            cancel_refund_amount=order["order_total"] * share // 100 if can_cancel else None,
+            can_cancel=bool(allowed),
+            cancel_until=min(deadlines) if deadlines else None,
+            cancel_refund_amount=refund_of_all(list(lines.values())) if allowed else None,
+            lines=lines,
         )
     return actions
 
 
+def _terms_of_holds(holds: list[dict[str, Any]], *, now: datetime) -> dict[int, dict[int, LineTerms]]:
+    """The refund policy's terms of the holds' lines, from the holds query's own columns (no query).
+
+    Goods have no hold, so they are not among these lines: an order's `cancel_refund_amount` here leaves
+    out goods and their shipping; the order's page (`order_actions`) counts them."""
+    by_order: dict[int, tuple[OrderFacts, list[LineFacts]]] = {}
+    for hold in holds:
+        if hold["order_status"] not in CANCELLABLE_ORDERS:
+            continue
+        order = by_order.setdefault(
+            hold["order_id"],
+            (
+                OrderFacts(
+                    status=hold["order_status"],
+                    subtotal=hold["order_subtotal"],
+                    tax=hold["order_tax"],
+                    shipping=hold["order_shipping"],
+                    total=hold["order_total"],
+                    placed_at=hold["order_created_at"],
+                ),
+                [],
+            ),
+        )
+        order[1].append(
+            LineFacts(
+                id=hold["line_id"],
+                kind=hold["kind"],
+                total=hold["amount"],
+                status=hold["line_status"],
+                goods=False,
+                starts_at=hold["starts_at"],
+                downloads=hold["downloads"],
+                hold_status=hold["status"],
+                before=int(hold["lines_before"]),
+            )
+        )
+    return {order_id: line_terms(facts, lines, now=now) for order_id, (facts, lines) in by_order.items()}
+
+
 def order_actions(*, order: Order, now: datetime | None = None) -> OrderActions:
-    """The next steps of one order (for its page): the same answers as the bookings list gives."""
+    """The next steps of one order (for its page): the bookings list's answers, with every line's terms
+    (goods and shipping too) read with the order."""
     now = now or timezone.now()
     holds = hold_rows(user_id=order.user_id, order_ids=[order.pk])
-    return _actions_of_orders(holds, user_id=order.user_id, now=now).get(order.pk, OrderActions())
+    actions = _actions_of_orders(holds, user_id=order.user_id, now=now).get(order.pk, OrderActions())
+    if order.status not in CANCELLABLE_ORDERS:
+        return actions
+    lines = order_line_terms(order, now=now)
+    allowed = [term for term in lines.values() if term.refundable]
+    deadlines = [term.deadline for term in allowed if term.deadline is not None]
+    return replace(
+        actions,
+        can_cancel=bool(allowed),
+        cancel_until=min(deadlines) if deadlines else None,
+        cancel_refund_amount=refund_of_all(list(lines.values())) if allowed else None,
+        lines=lines,
+    )
 
 
 def calendar_url(order_code: str) -> str:
@@ -170,6 +243,7 @@ def _item(row: dict[str, Any], actions: OrderActions) -> BookingItem:
     return BookingItem(
         kind=kind,
         id=row["id"],
+        line_id=row["line_id"],
         order=BookingOrder(
             id=row["order_id"],
             code=row["order_code"],

@@ -26,6 +26,7 @@ CHECK_IDS = {
     "stripe_webhook_secret_malformed": "bookdesk.E009",
     "stripe_webhook_secret_default": "bookdesk.E010",
     "metrics_token_missing": "bookdesk.W011",
+    "sender_email_local": "bookdesk.W012",
 }
 
 

@@ -9,6 +9,7 @@ system check) and the WSGI application (`refuse_unsafe_start`); `NOT_READY` fail
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.utils import parseaddr
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -104,6 +105,16 @@ def config_problems() -> list[ConfigProblem]:
                 "stripe_webhook_secret_default",
                 "STRIPE_WEBHOOK_SECRET is the sandbox's published default; set the secret of your Stripe endpoint.",
                 Level.REFUSE_START,
+            )
+        )
+    sender = parseaddr(str(settings.DEFAULT_FROM_EMAIL))[1]
+    if production and (not sender or sender.rpartition("@")[2] in {"", "localhost", "example.com", "example.org"}):
+        problems.append(
+            ConfigProblem(
+                "sender_email_local",
+                f"DEFAULT_FROM_EMAIL is {sender or 'empty'}: customers' mail would come from an address nobody "
+                "can reply to; set your business's address.",
+                Level.WARNING,
             )
         )
     if production and not str(getattr(settings, "METRICS_TOKEN", "") or ""):

@@ -49,3 +49,13 @@ def confirm_holds(*, lines: Iterable[OrderLine]) -> Counter[int]:
 def cancel_holds(*, order: Order) -> int:
     """Everything an order holds or was granted is given back (a full refund, a cancellation)."""
     return _move_holds(order, source=[HoldStatus.HELD, HoldStatus.CONFIRMED], to=HoldStatus.CANCELLED)
+
+
+def cancel_line_holds(*, line_ids: Sequence[int]) -> int:
+    """What these lines hold or were granted is given back (a line cancelled): its seat, slot or license."""
+    moved = 0
+    for model in (Booking, Reservation, Grant):
+        moved += model.objects.filter(
+            line_id__in=list(line_ids), status__in=[HoldStatus.HELD, HoldStatus.CONFIRMED]
+        ).update(status=HoldStatus.CANCELLED)
+    return moved

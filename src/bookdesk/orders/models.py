@@ -95,6 +95,12 @@ class OrderLine(models.Model):
         SERVICE = "service", "Studio time"
         PRODUCT = "product", "Product"
 
+    class Status(models.TextChoices):
+        """A line once paid stays active until it is cancelled (refunded under its kind's policy, or not)."""
+
+        ACTIVE = "active", "Active"
+        CANCELLED = "cancelled", "Cancelled"
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     description = models.CharField(max_length=300)
@@ -108,11 +114,16 @@ class OrderLine(models.Model):
     service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     license = models.ForeignKey(License, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    # What was refunded for this line (its price with its tax share, times the policy's share); never twice.
+    amount_refunded = models.BigIntegerField(default=0)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(amount_refunded__gte=0), name="order_line_refund_non_negative"),
             models.CheckConstraint(condition=Q(unit_amount__gte=0), name="order_line_price_non_negative"),
             models.CheckConstraint(
                 condition=Q(total_amount=F("unit_amount") * F("quantity")),

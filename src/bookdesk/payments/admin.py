@@ -24,7 +24,8 @@ from bookdesk.money import format_money
 from bookdesk.orders import states
 from bookdesk.orders.models import AuditEntry, Order, OrderLine
 from bookdesk.payments.models import CreditNote, Invoice, Payment, ReconcileRun, Refund, WebhookEvent
-from bookdesk.payments.refunds import refund_order
+from bookdesk.payments.policy import brought_in, facts_of
+from bookdesk.payments.refunds import order_lines_cancel, refund_order
 from bookdesk.payments.webhooks import replay
 
 
@@ -96,18 +97,38 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
                 self.message_user(request, f"{order.code}: {exc.detail}", messages.ERROR)
 
     def refund_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
-        """A full or partial refund of one order, with the amount in minor units."""
+        """A full or partial refund of one order (an amount in minor units), or of one line: its price with its
+        tax (and the shipping with the last goods line), past the customer's policy — a return — but never twice."""
         order = get_object_or_404(Order, pk=order_id)
         paid = sum(p.amount_received for p in order.payments.filter(status=Payment.Status.PAID))
         left = paid - order.amount_refunded
-        form = RefundForm(request.POST or None, initial={"amount": left, "reason": "refunded by staff"})
-        if request.method == "POST" and form.is_valid():
+        actor = f"admin:{request.user.pk}"
+        by_line = request.method == "POST" and "line" in request.POST
+        form = RefundForm(
+            None if by_line else (request.POST or None), initial={"amount": left, "reason": "refunded by staff"}
+        )
+        line_form = LineRefundForm(
+            order, request.POST if by_line else None, initial={"reason": "returned, refunded by staff"}
+        )
+        if by_line and line_form.is_valid():
+            try:
+                cancellation = order_lines_cancel(
+                    order=order,
+                    line_ids=[int(line_form.cleaned_data["line"])],
+                    actor=actor,
+                    reason=line_form.cleaned_data["reason"],
+                    by_operator=True,
+                )
+            except BookdeskError as exc:
+                line_form.add_error(None, exc.detail)
+            else:
+                refunded = format_money(cancellation.amount, order.currency)
+                self.message_user(request, f"{order.code}: line refunded ({refunded}).", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        elif request.method == "POST" and form.is_valid():
             try:
                 refund_order(
-                    order=order,
-                    amount=form.cleaned_data["amount"],
-                    actor=f"admin:{request.user.pk}",
-                    reason=form.cleaned_data["reason"],
+                    order=order, amount=form.cleaned_data["amount"], actor=actor, reason=form.cleaned_data["reason"]
                 )
             except BookdeskError as exc:
                 form.add_error(None, exc.detail)
@@ -120,6 +141,7 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
             "paid": paid,
             "left": left,
             "form": form,
+            "line_form": line_form,
             "refundable": order.status in states.REFUNDABLE,
             "title": f"Refund {order.code}",
         }
@@ -129,6 +151,23 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
 class RefundForm(forms.Form):
     amount = forms.IntegerField(min_value=1, help_text="In minor units (cents), at most what is left.")
     reason = forms.CharField(max_length=200)
+
+
+class LineRefundForm(forms.Form):
+    """One line of the order, refunded with its tax share (the active lines, each with what it would refund)."""
+
+    line = forms.ChoiceField(help_text="Its price with its tax; shipping too when it is the last goods line.")
+    reason = forms.CharField(max_length=200)
+
+    def __init__(self, order: Order, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        facts, lines = facts_of(order)
+        described = {line.pk: line.description for line in order.lines.all()}
+        self.fields["line"].choices = [  # type: ignore[attr-defined]
+            (str(line.id), f"{described[line.id]} — {format_money(brought_in(facts, line)[0], order.currency)}")
+            for line in lines
+            if line.status == OrderLine.Status.ACTIVE
+        ]
 
 
 @admin.register(Payment)

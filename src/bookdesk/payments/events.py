@@ -8,6 +8,7 @@ at all. Sent with `send`, never `send_robust`: a receiver that fails fails the c
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 
 from django.dispatch import Signal
@@ -25,7 +26,21 @@ class RefundCause(StrEnum):
 orders_confirmed = Signal()
 # Arguments: order, retry_url.
 payment_failed = Signal()
-# Arguments: order, amount, refund_id, cause (RefundCause).
+
+
+@dataclass(frozen=True)
+class RefundedLine:
+    """A line a refund gives back: its amount with its tax (minor units, the order's currency)."""
+
+    line_id: int
+    description: str
+    kind: str
+    amount: int
+    tax: int
+
+
+# Arguments: order, amount, refund_id, cause (RefundCause), lines (the RefundedLine it is for; empty when
+# the refund is of the order as a whole: an operator's amount, a late or duplicate payment), shipping.
 refund_issued = Signal()
 
 
@@ -37,5 +52,21 @@ def tell_payment_failed(order: Order, *, retry_url: str) -> None:
     payment_failed.send(sender=Order, order=order, retry_url=retry_url)
 
 
-def tell_refund_issued(order: Order, *, amount: int, refund_id: str, cause: RefundCause) -> None:
-    refund_issued.send(sender=Order, order=order, amount=amount, refund_id=refund_id, cause=cause)
+def tell_refund_issued(
+    order: Order,
+    *,
+    amount: int,
+    refund_id: str,
+    cause: RefundCause,
+    lines: Sequence[RefundedLine] = (),
+    shipping: int = 0,
+) -> None:
+    refund_issued.send(
+        sender=Order,
+        order=order,
+        amount=amount,
+        refund_id=refund_id,
+        cause=cause,
+        lines=list(lines),
+        shipping=shipping,
+    )

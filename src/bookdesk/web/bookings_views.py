@@ -31,7 +31,8 @@ from bookdesk.notifications.ics import calendar_for
 from bookdesk.orders.downloads import download_url
 from bookdesk.orders.models import AuditEntry, Grant, HoldStatus, Order, OrderLine, OrderStatus
 from bookdesk.payments.documents import documents_of
-from bookdesk.payments.refunds import cancellation_terms, order_cancel_confirmed
+from bookdesk.payments.policy import CANCELLABLE_ORDERS, LineTerms, order_line_terms, refund_of_all
+from bookdesk.payments.refunds import Cancellation, order_cancel_confirmed, order_lines_cancel
 from bookdesk.web.checkout_views import ORDER_CODE, SeeOther
 from bookdesk.web.decorators import protected_page
 from bookdesk.web.errors import error_page
@@ -172,6 +173,7 @@ def bookings_page(request: HttpRequest) -> HttpResponse:
         "filter_error": bad_status or bad_kind or bad_when,
         "back": request.get_full_path(),
         "cutoff_hours": settings.CANCELLATION_CUTOFF_HOURS,
+        "license_days": settings.LICENSE_REFUND_DAYS,
     }
     return render(request, "web/bookings.html", context, status=400 if context["filter_error"] else 200)
 
@@ -213,6 +215,7 @@ TIMELINE_SENTENCES = {
     "grant.downloaded": "File downloaded.",
     "invoice.issued": "Invoice {number} issued.",
     "credit_note.issued": "Credit note {number} issued.",
+    "line.cancelled": "Cancelled: {description}.",
 }
 # Bookkeeping that means nothing happened to the order; shown to staff only.
 STAFF_ONLY_ACTIONS = frozenset({"order.transition_refused"})
@@ -226,14 +229,20 @@ class TimelineEntry:
     action: str
 
 
+# Who acted, as the customer reads it (`AuditEntry.actor`): the provider's events, by webhook, by the success
+# page's check with it, or by reconciliation, are the payment provider's doing, not the customer's.
+PROVIDER_ACTORS = ("stripe", "webhook", "reconcile")
+SHOP_NAME_FOR_SYSTEM = "bookdesk"
+
+
 def _who(actor: str, order: Order) -> str:
     if actor == f"user:{order.user_id}":
         return "You"
-    if actor == "stripe":
-        return "Payment provider"
-    if actor.startswith(("admin:", "user:")):
-        return "Our team"  # another account acting on the order is staff
-    return "System"
+    if actor.startswith(PROVIDER_ACTORS):
+        return "The payment provider"
+    if actor.startswith(("admin:", "staff:", "user:")):
+        return "The shop"  # another account acting on the order is staff
+    return SHOP_NAME_FOR_SYSTEM  # system, worker: bookdesk itself (holds lapsing, sessions expiring)
 
 
 def timeline_sentence(entry: AuditEntry, currency: str) -> str:
@@ -246,6 +255,7 @@ def timeline_sentence(entry: AuditEntry, currency: str) -> str:
     amount = data.get("amount")
     return template.format(
         attempt=data.get("attempt", "?"),
+        description=data.get("description", "one line"),
         amount=format_money(amount, currency) if isinstance(amount, int) else "an amount",
         number=data.get("number", ""),
     )
@@ -271,13 +281,24 @@ class DetailLine:
     badge: Badge | None
     starts_at: datetime | None
     download_url: str | None
+    terms: LineTerms | None = None  # the refund policy's, for the owner of an order whose lines may be cancelled
+
+
+def _line_badge(line: OrderLine, hold: Any, order: Order) -> Badge | None:
+    if line.status == OrderLine.Status.CANCELLED:
+        return Badge("Cancelled, refunded" if line.amount_refunded else "Cancelled", "off")
+    return badge_for(hold.status, order.status) if hold is not None else None
+
+
+def _terms_for(order: Order, *, owner: bool) -> dict[int, LineTerms]:
+    return order_line_terms(order) if owner and order.status in CANCELLABLE_ORDERS else {}
 
 
 def _download_link(hold: Any) -> str | None:
     return download_url(hold) if isinstance(hold, Grant) and hold.status == HoldStatus.CONFIRMED else None
 
 
-def _detail_lines(order: Order) -> list[DetailLine]:
+def _detail_lines(order: Order, terms: dict[int, LineTerms] | None = None) -> list[DetailLine]:
     rows = []
     for line in order.lines.all():
         hold = next((h for name in ("booking", "reservation", "grant") if (h := getattr(line, name, None))), None)
@@ -286,9 +307,10 @@ def _detail_lines(order: Order) -> list[DetailLine]:
             DetailLine(
                 line=line,
                 hold=hold,
-                badge=badge_for(hold.status, order.status) if hold is not None else None,
+                badge=_line_badge(line, hold, order),
                 starts_at=starts_at,
                 download_url=_download_link(hold),
+                terms=(terms or {}).get(line.pk),
             )
         )
     return rows
@@ -301,7 +323,8 @@ def order_page(request: HttpRequest, code: str) -> HttpResponse:
     if order is None:
         return _order_not_found(request)
     owner = _is_owner(request, order)
-    lines = _detail_lines(order)
+    terms = _terms_for(order, owner=owner)
+    lines = _detail_lines(order, terms)
     payments = list(order.payments.all())
     context = {
         "order": order,
@@ -312,6 +335,7 @@ def order_page(request: HttpRequest, code: str) -> HttpResponse:
         "actions": bookings.order_actions(order=order) if owner else None,
         "is_owner": owner,
         "has_calendar": owner and any(r.badge and r.badge.tone == "ok" and r.starts_at for r in lines),
+        "refused_lines": [row for row in lines if row.terms is not None and not row.terms.refundable],
         "tax_included": order.total_amount == order.subtotal_amount + order.shipping_amount,
         "back": request.get_full_path(),
         "documents": [
@@ -322,37 +346,74 @@ def order_page(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "web/order_detail.html", context)
 
 
-# --- cancelling a confirmed booking -----------------------------------------------------------------
+# --- cancelling a confirmed order, or one line of it -------------------------------------------------
+
+
+def _said(cancellation: Cancellation, currency: str) -> str:
+    """What a cancellation did, in a sentence or two for the customer."""
+    names = ", ".join(line.description for line in cancellation.refunded)
+    if cancellation.amount > 0:
+        text = (
+            f"Cancelled: {names}. {format_money(cancellation.amount, currency)} is being refunded to your payment "
+            "method; it usually shows within 5–10 business days."
+        )
+    else:
+        text = f"Cancelled: {names}. Under the cancellation policy there is no refund."
+    if cancellation.refused:
+        kept = "; ".join(f"{line.description}: {line.reason}" for line in cancellation.refused)
+        text += f" Not cancelled — {kept}"
+    return text
 
 
 @protected_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def order_cancel_page(request: HttpRequest, code: str) -> HttpResponse:
-    """GET: the terms (refund, deadline) and a confirm button. POST: cancel and refund, then the order page."""
+    """GET: what cancelling the whole order would refund, line by line, and a confirm button. POST: cancel
+    every line the policy allows, then the order page saying what was refunded and what not."""
     order = _order(request, code, owner_only=True)
     if order is None:
         return _order_not_found(request)
     detail = reverse("order_detail", args=[order.code])
     if request.method != "POST":
-        terms = cancellation_terms(order)
-        return render(
-            request, "web/order_cancel.html", {"order": order, "terms": terms, "lines": list(order.lines.all())}
-        )
+        terms = _terms_for(order, owner=True)
+        rows = _detail_lines(order, terms)
+        context = {
+            "order": order,
+            "rows": rows,
+            "refund": refund_of_all(list(terms.values())) if terms else 0,
+            "allowed": any(row.terms and row.terms.refundable for row in rows),
+        }
+        return render(request, "web/order_cancel.html", context)
     try:
         limit_checkout(request)
-        cancelled = order_cancel_confirmed(order=order, actor=f"user:{request.user.pk}")
+        cancellation = order_cancel_confirmed(order=order, actor=f"user:{request.user.pk}")
     except BookdeskError as exc:
         messages.error(request, exc.detail)
         return SeeOther(detail)
-    refunded = cancelled.amount_refunded - order.amount_refunded
-    if refunded > 0:
-        messages.success(
-            request,
-            f"Order {order.code} is cancelled. {format_money(refunded, order.currency)} is being refunded to your "
-            "payment method; it usually shows within 5–10 business days.",
-        )
-    else:
-        messages.success(request, f"Order {order.code} is cancelled. Under the cancellation policy there is no refund.")
+    messages.success(request, _said(cancellation, order.currency))
+    return SeeOther(detail)
+
+
+@protected_page
+@require_http_methods(["GET", "HEAD", "POST"])
+def order_line_cancel_page(request: HttpRequest, code: str, line_id: int) -> HttpResponse:
+    """GET: what cancelling this line refunds, and a confirm button (or why it cannot be). POST: cancel it."""
+    order = _order(request, code, owner_only=True)
+    if order is None:
+        return _order_not_found(request)
+    rows = [row for row in _detail_lines(order, _terms_for(order, owner=True)) if row.line.pk == line_id]
+    if not rows:
+        return _order_not_found(request)
+    detail = reverse("order_detail", args=[order.code])
+    if request.method != "POST":
+        return render(request, "web/order_line_cancel.html", {"order": order, "row": rows[0]})
+    try:
+        limit_checkout(request)
+        cancellation = order_lines_cancel(order=order, line_ids=[line_id], actor=f"user:{request.user.pk}")
+    except BookdeskError as exc:
+        messages.error(request, exc.detail)
+        return SeeOther(detail)
+    messages.success(request, _said(cancellation, order.currency))
     return SeeOther(detail)
 
 

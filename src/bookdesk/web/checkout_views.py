@@ -44,7 +44,8 @@ from bookdesk.errors import BookdeskError, CartEmpty, InvalidInput, NotFound, Pa
 from bookdesk.ops.ratelimit import client_ip
 from bookdesk.orders import states
 from bookdesk.orders.availability import course_get
-from bookdesk.orders.models import Order, OrderStatus
+from bookdesk.orders.downloads import download_url
+from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderStatus, Reservation
 from bookdesk.orders.selectors import order_for
 from bookdesk.orders.services import ItemRequest
 from bookdesk.payments import fulfilment, gateway
@@ -328,6 +329,24 @@ def _order_context(order: Order) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class Download:
+    title: str
+    url: str
+
+
+def _next_steps(order: Order) -> dict[str, Any]:
+    """After a confirmed payment: the files to download, the calendar file, and where the email went."""
+    confirmed = {"line__order": order, "status": HoldStatus.CONFIRMED}
+    grants = Grant.objects.filter(**confirmed).select_related("line").order_by("pk")
+    dated = Booking.objects.filter(**confirmed).exists() or Reservation.objects.filter(**confirmed).exists()
+    return {
+        "downloads": [Download(grant.line.description, download_url(grant)) for grant in grants],
+        "has_calendar": dated,
+        "emailed_to": order.email,
+    }
+
+
 class SuccessState(StrEnum):
     """What the success page says, from what the database and Stripe know."""
 
@@ -387,7 +406,8 @@ def payment_success(request: HttpRequest) -> HttpResponse:
     else:
         # The same idempotent fulfilment as the webhook's: the customer need not wait for it.
         try:
-            fulfil_checkout(session_id, actor=f"user:{request.user.pk}", session=session)
+            # What the provider reports, applied on the customer's return: the provider's doing, not theirs.
+            fulfil_checkout(session_id, actor="stripe:success_page", session=session)
         except BookdeskError:
             logger.warning("success page: fulfilment of %s deferred to the webhook", session_id, exc_info=True)
         order.refresh_from_db()
@@ -403,6 +423,7 @@ def payment_success(request: HttpRequest) -> HttpResponse:
         and payment.status == Payment.Status.OPEN
         and bool(payment.checkout_url),
         "can_retry": state == SuccessState.FAILED,
+        **(_next_steps(order) if state == SuccessState.CONFIRMED else {}),
     }
     return render(request, "web/payment_success.html", context)
 

@@ -19,5 +19,10 @@ urlpatterns = [
     path("orders/<str:code>", bookings_views.order_page, name="order_detail"),
     path("orders/<str:code>/cancel", bookings_views.order_cancel_page, name="order_cancel"),
     path("console/invoices.csv", invoices_export.invoices_csv, name="console_invoices_csv"),
+    path(
+        "orders/<str:code>/lines/<int:line_id>/cancel",
+        bookings_views.order_line_cancel_page,
+        name="order_line_cancel",
+    ),
     path("orders/<str:code>/calendar.ics", bookings_views.order_calendar, name="order_calendar"),
 ]

@@ -5,12 +5,15 @@ from datetime import datetime
 
 from django.utils import timezone
 from ninja import Schema
+from pydantic import Field
 
 from bookdesk.fields import ObjectId
 from bookdesk.money import money
 from bookdesk.orders import states
 from bookdesk.orders.models import Order
 from bookdesk.payments.models import Payment
+from bookdesk.payments.policy import CANCELLABLE_ORDERS, LineTerms, order_line_terms
+from bookdesk.payments.refunds import Cancellation
 
 
 class MoneyOut(Schema):
@@ -19,11 +22,17 @@ class MoneyOut(Schema):
 
 
 class OrderLineOut(Schema):
+    id: int
     kind: str
     description: str
     quantity: int
     unit_price: MoneyOut
     total: MoneyOut
+    status: str = Field(description="active, or cancelled (refunded under its kind's policy, or not)")
+    amount_refunded: MoneyOut
+    can_cancel: bool = Field(description="Whether POST /api/orders/{code}/lines/{id}/cancel would refund it now")
+    cancel_refund: MoneyOut | None = Field(description="What cancelling it now refunds (its price with its tax)")
+    cancel_refusal: str | None = Field(description="Why it cannot be cancelled, when it cannot")
 
 
 class DocumentOut(Schema):
@@ -70,6 +79,9 @@ class OrderOut(Schema):
         payments = list(order.payments.all())
         payable = order.status in states.PAYABLE and order.hold_expires_at > timezone.now()
         open_page = next((p.checkout_url for p in payments if p.status == Payment.Status.OPEN and p.checkout_url), None)
+        # The policy's terms need the lines' holds: read only for an order whose lines may be cancelled.
+        terms = order_line_terms(order) if order.status in CANCELLABLE_ORDERS else {}
+        closed = LineTerms(0, False, reason="Only a confirmed order can be cancelled.")
 
         return OrderOut.model_construct(
             code=order.code,
@@ -86,11 +98,17 @@ class OrderOut(Schema):
             created_at=order.created_at,
             lines=[
                 OrderLineOut.model_construct(
+                    id=line.pk,
                     kind=line.kind,
                     description=line.description,
                     quantity=line.quantity,
                     unit_price=m(line.unit_amount),
                     total=m(line.total_amount),
+                    status=line.status,
+                    amount_refunded=m(line.amount_refunded),
+                    can_cancel=(term := terms.get(line.pk, closed)).refundable,
+                    cancel_refund=m(term.total) if term.refundable else None,
+                    cancel_refusal=None if term.refundable else term.reason,
                 )
                 for line in order.lines.all()
             ],
@@ -103,6 +121,76 @@ class OrderOut(Schema):
             documents=list(documents),
             checkout_url=open_page if payable else None,
         )
+
+
+class RefundedLineOut(Schema):
+    id: int
+    kind: str
+    description: str
+    refund: MoneyOut = Field(description="The line's price with its tax, times the policy's share")
+    tax: MoneyOut = Field(description="The tax within `refund`")
+
+
+class RefusedLineOut(Schema):
+    id: int
+    kind: str
+    description: str
+    reason: str
+
+
+class CancellationOut(Schema):
+    """What a cancel refunded (line by line, with shipping when the last goods went) and what it did not."""
+
+    refund: MoneyOut = Field(description="Refunded now in all: the lines and any shipping")
+    shipping: MoneyOut
+    refunded: list[RefundedLineOut]
+    refused: list[RefusedLineOut]
+
+    @staticmethod
+    def from_cancellation(cancellation: Cancellation) -> CancellationOut:
+        currency = cancellation.order.currency
+
+        def m(amount: int) -> MoneyOut:
+            return MoneyOut.model_construct(**money(amount, currency))
+
+        return CancellationOut.model_construct(
+            refund=m(cancellation.amount),
+            shipping=m(cancellation.shipping),
+            refunded=[
+                RefundedLineOut.model_construct(
+                    id=line.line_id,
+                    kind=line.kind,
+                    description=line.description,
+                    refund=m(line.amount),
+                    tax=m(line.tax),
+                )
+                for line in cancellation.refunded
+            ],
+            refused=[
+                RefusedLineOut.model_construct(
+                    id=line.line_id, kind=line.kind, description=line.description, reason=line.reason
+                )
+                for line in cancellation.refused
+            ],
+        )
+
+
+class OrderCancelOut(OrderOut):
+    """The order after a cancel, and what the cancel refunded and refused (none before payment)."""
+
+    cancellation: CancellationOut | None
+
+
+class LineCancelOut(Schema):
+    """One line cancelled: the refund, the line's and the order's status, and the order as it is now."""
+
+    line_id: int
+    line_status: str
+    order_status: str
+    refund: MoneyOut = Field(description="Refunded now: the line's price with its tax, and any shipping")
+    tax: MoneyOut
+    shipping: MoneyOut
+    order: OrderOut
 
 
 class CheckoutOut(Schema):
