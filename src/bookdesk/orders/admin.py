@@ -14,22 +14,28 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from bookdesk.admin_base import ReadOnlyAdmin
+from bookdesk.admin_base import (
+    InUseChoicesFilter,
+    MoneyInputMixin,
+    ReadOnlyAdmin,
+    money_display,
+)
 from bookdesk.catalog.models import Course
-from bookdesk.money import format_money
 from bookdesk.orders.capacity import seats_taken_subquery
 from bookdesk.orders.models import AuditEntry, Booking, Grant, Reservation
 
 
 @admin.register(Course)
-class CourseAdmin(admin.ModelAdmin[Course]):
+class CourseAdmin(MoneyInputMixin, admin.ModelAdmin[Course]):
     list_display = ["title", "starts_at", "ends_at", "location", "capacity", "seats_left", "price", "published"]
-    list_filter = ["published", "starts_at", "location"]
+    list_filter = ["published", "starts_at", "location", ("currency", InUseChoicesFilter)]
     search_fields = ["title", "slug", "description", "location"]
     prepopulated_fields = {"slug": ["title"]}
     date_hierarchy = "starts_at"
     list_editable = ["published"]
     readonly_fields = ["created_at"]
+    money_fields = ("price_amount",)
+    price = money_display("price_amount", description="price")
     fields = [
         "title",
         "slug",
@@ -50,13 +56,9 @@ class CourseAdmin(admin.ModelAdmin[Course]):
     def seats_left(self, obj: Course) -> int:
         return max(obj.capacity - getattr(obj, "seats_taken", 0), 0)
 
-    @admin.display(description="price", ordering="price_amount")
-    def price(self, obj: Course) -> str:
-        return format_money(obj.price_amount, obj.currency)
-
 
 class HoldAdmin(ReadOnlyAdmin[Any]):
-    list_filter = ["status"]
+    list_filter = [("status", InUseChoicesFilter)]
     search_fields = ["line__order__code", "user__email"]
 
     @admin.display(description="order")
@@ -67,14 +69,14 @@ class HoldAdmin(ReadOnlyAdmin[Any]):
 @admin.register(Booking)
 class BookingAdmin(HoldAdmin):
     list_display = ["course", "user", "status", "order", "created_at"]
-    list_filter = ["status", "course"]
+    list_filter = [("status", InUseChoicesFilter), ("course", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["course", "user", "line__order"]
 
 
 @admin.register(Reservation)
 class ReservationAdmin(HoldAdmin):
     list_display = ["resource", "service", "starts_at", "ends_at", "user", "status", "order"]
-    list_filter = ["status", "resource"]
+    list_filter = [("status", InUseChoicesFilter), ("resource", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["resource", "service", "user", "line__order"]
     date_hierarchy = "starts_at"
 
@@ -82,7 +84,7 @@ class ReservationAdmin(HoldAdmin):
 @admin.register(Grant)
 class GrantAdmin(HoldAdmin):
     list_display = ["product", "license", "user", "exclusive", "status", "download_count", "order"]
-    list_filter = ["status", "exclusive"]
+    list_filter = [("status", InUseChoicesFilter), "exclusive"]
     list_select_related = ["product", "license", "user", "line__order"]
 
 

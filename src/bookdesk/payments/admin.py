@@ -8,16 +8,27 @@ read-only: an operator sees every state change and never makes one that skips th
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 
-from bookdesk.admin_base import NoAddDeleteAdmin, ReadOnlyAdmin, ReadOnlyInline
+from bookdesk.admin_base import (
+    InUseChoicesFilter,
+    MoneyAmountField,
+    NoAddDeleteAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    flatten,
+    money_display,
+    truncated_display,
+)
 from bookdesk.errors import BookdeskError
 from bookdesk.money import format_money
 from bookdesk.orders import states
@@ -29,63 +40,77 @@ from bookdesk.payments.webhooks import replay
 
 class LineInline(ReadOnlyInline):
     model = OrderLine
-    fields = readonly_fields = ("kind", "description", "quantity", "unit_amount", "total_amount")
+    fields = readonly_fields = ("kind", "description", "quantity", "unit_price", "line_total")
+    unit_price = money_display("unit_amount", currency="order.currency", description="unit price")
+    line_total = money_display("total_amount", currency="order.currency", description="total")
 
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
-    fields = readonly_fields = (
-        "attempt",
-        "status",
-        "session_id",
-        "amount",
-        "amount_received",
-        "expires_at",
-        "created_at",
-    )
+    fields = readonly_fields = ("attempt", "status", "session", "amount_due", "received", "expires_at", "created_at")
+    amount_due = money_display("amount", description="amount")
+    received = money_display("amount_received", description="received")
+    session = truncated_display("session_id", 24, description="Stripe session")
 
 
 class AuditInline(ReadOnlyInline):
     model = AuditEntry
-    fields = readonly_fields = ("at", "actor", "action", "data")
+    fields = readonly_fields = ("at", "actor", "action", "details")
+    details = truncated_display("data", 90, description="data")
 
 
 @admin.register(Order)
 class OrderAdmin(NoAddDeleteAdmin[Order]):
-    list_display = ["code", "email", "kind", "status", "total", "hold_expires_at", "created_at"]
-    list_filter = ["status", "kind", "currency", "created_at"]
+    list_display = ["code", "email", "kind", "status", "total", "created_at"]
+    list_filter = [
+        ("status", InUseChoicesFilter),
+        ("kind", InUseChoicesFilter),
+        ("currency", InUseChoicesFilter),
+        "created_at",
+    ]
     search_fields = ["code", "email", "user__email", "payments__session_id"]
     date_hierarchy = "created_at"
     inlines = [LineInline, PaymentInline, AuditInline]
     actions = ["refund_in_full"]
     change_form_template = "admin/orders/order/change_form.html"
+    fieldsets = [
+        (None, {"fields": ["code", "status", "review_reason", "kind", ("email", "user")]}),
+        ("Money", {"fields": [("subtotal", "tax", "shipping"), ("total", "refunded")]}),
+        ("Times", {"fields": ["created_at", "hold_expires_at", "updated_at"]}),
+    ]
     readonly_fields = [
         "code",
         "user",
         "email",
         "kind",
         "status",
-        "currency",
-        "subtotal_amount",
-        "tax_amount",
-        "shipping_amount",
-        "total_amount",
-        "amount_refunded",
+        "subtotal",
+        "tax",
+        "shipping",
+        "total",
+        "refunded",
         "hold_expires_at",
         "review_reason",
         "created_at",
         "updated_at",
     ]
+    subtotal = money_display("subtotal_amount", description="subtotal")
+    tax = money_display("tax_amount", description="tax")
+    shipping = money_display("shipping_amount", description="shipping")
+    total = money_display("total_amount", description="total")
+    refunded = money_display("amount_refunded", description="refunded")
 
-    @admin.display(description="total", ordering="total_amount")
-    def total(self, obj: Order) -> str:
-        return format_money(obj.total_amount, obj.currency)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        return super().get_queryset(request).select_related("user")
 
     def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
         refund = self.admin_site.admin_view(self.refund_view)
         return [path("<int:order_id>/refund/", refund, name="orders_order_refund"), *super().get_urls()]
 
-    @admin.action(description="Refund the selected orders in full (through Stripe)")
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.add_refund")
+
+    @admin.action(description="Refund the selected orders in full (through Stripe)", permissions=["refund"])
     def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset:
             try:
@@ -95,11 +120,18 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
                 self.message_user(request, f"{order.code}: {exc.detail}", messages.ERROR)
 
     def refund_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
-        """A full or partial refund of one order, with the amount in minor units."""
+        """A full or partial refund of one order, the amount typed in the order's currency."""
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
         order = get_object_or_404(Order, pk=order_id)
         paid = sum(p.amount_received for p in order.payments.filter(status=Payment.Status.PAID))
         left = paid - order.amount_refunded
-        form = RefundForm(request.POST or None, initial={"amount": left, "reason": "refunded by staff"})
+        form = RefundForm(
+            request.POST or None,
+            currency=order.currency,
+            left=left,
+            initial={"amount": left, "reason": "refunded by staff"},
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 refund_order(
@@ -126,29 +158,56 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
 
 
 class RefundForm(forms.Form):
-    amount = forms.IntegerField(min_value=1, help_text="In minor units (cents), at most what is left.")
+    amount = MoneyAmountField()
     reason = forms.CharField(max_length=200)
+
+    def __init__(self, *args: Any, currency: str, left: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.left = left
+        field = cast(MoneyAmountField, self.fields["amount"])
+        field.currency = currency
+        field.describe()
+        field.help_text += f" At most {format_money(left, currency)}."
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if self.left > 0 and not 0 < amount <= self.left:  # nothing paid: the service says why
+            currency = self.fields["amount"].currency  # type: ignore[attr-defined]
+            raise forms.ValidationError(
+                f"Enter an amount between {format_money(1, currency)} and {format_money(self.left, currency)}."
+            )
+        return int(amount)
 
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin[Payment]):
-    list_display = ["order", "attempt", "status", "amount_shown", "session_id", "expires_at", "created_at"]
-    list_filter = ["status", "currency", "created_at"]
+    list_display = ["order", "attempt", "status", "amount_shown", "session", "expires_at", "created_at"]
+    list_filter = [("status", InUseChoicesFilter), ("currency", InUseChoicesFilter), "created_at"]
     search_fields = ["order__code", "session_id", "payment_intent_id", "order__email"]
     list_select_related = ["order"]
     date_hierarchy = "created_at"
 
-    @admin.display(description="amount", ordering="amount")
-    def amount_shown(self, obj: Payment) -> str:
-        return format_money(obj.amount, obj.currency)
+    fields = (
+        ("order", "attempt", "status"),
+        ("amount_shown", "received", "refunded"),
+        "session_id",
+        "payment_intent_id",
+        "checkout_url",
+        ("expires_at", "created_at", "updated_at"),
+    )
+    readonly_fields = flatten(fields)
+    amount_shown = money_display("amount", description="amount")
+    received = money_display("amount_received", description="received")
+    refunded = money_display("amount_refunded", description="refunded")
+    session = truncated_display("session_id", 28, description="Stripe session")
 
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(NoAddDeleteAdmin[WebhookEvent]):
     """The dead-letter view: every event with its status, attempts and last error; dead ones can be replayed."""
 
-    list_display = ["stripe_id", "type", "status", "attempts", "outcome", "short_error", "received_at"]
-    list_filter = ["status", "type"]
+    list_display = ["stripe_id", "type", "status", "attempts", "short_outcome", "short_error", "received_at"]
+    list_filter = [("status", InUseChoicesFilter), "type"]
     search_fields = ["stripe_id", "type", "last_error", "outcome"]
     date_hierarchy = "received_at"
     actions = ["replay_events"]
@@ -167,11 +226,10 @@ class WebhookEventAdmin(NoAddDeleteAdmin[WebhookEvent]):
         "payload",
     ]
 
-    @admin.display(description="last error")
-    def short_error(self, obj: WebhookEvent) -> str:
-        return obj.last_error.splitlines()[0][:80] if obj.last_error else ""
+    short_outcome = truncated_display("outcome", 50, description="outcome")
+    short_error = truncated_display("last_error", 50, description="last error")
 
-    @admin.action(description="Replay the selected events now")
+    @admin.action(description="Replay the selected events now", permissions=["change"])
     def replay_events(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         results = Counter(str(replay(event.pk) or "unchanged") for event in queryset)
         summary = ", ".join(f"{n} {status}" for status, n in sorted(results.items()))
@@ -180,11 +238,10 @@ class WebhookEventAdmin(NoAddDeleteAdmin[WebhookEvent]):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin[Refund]):
-    list_display = ["stripe_refund_id", "payment", "amount_shown", "status", "reason", "created_at"]
-    list_filter = ["status", "created_at"]
+    list_display = ["stripe_refund_id", "payment", "amount_shown", "status", "short_reason", "created_at"]
+    list_filter = [("status", InUseChoicesFilter), ("currency", InUseChoicesFilter), "created_at"]
     search_fields = ["stripe_refund_id", "payment__order__code"]
     list_select_related = ["payment__order"]
-
-    @admin.display(description="amount", ordering="amount")
-    def amount_shown(self, obj: Refund) -> str:
-        return format_money(obj.amount, obj.currency)
+    fields = readonly_fields = ("stripe_refund_id", "payment", "amount_shown", "status", "reason", "created_at")
+    amount_shown = money_display("amount", description="amount")
+    short_reason = truncated_display("reason", 40, description="reason")

@@ -3,4 +3,5 @@ from django.apps import AppConfig
 
 class PaymentsConfig(AppConfig):
     name = "bookdesk.payments"
+    verbose_name = "Payments"
     label = "payments"
