@@ -17,6 +17,7 @@ For staff reading (every admin uses these; a new model's admin should too):
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -28,7 +29,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
@@ -122,6 +123,11 @@ def local_time_display(field: str, *, description: str | None = None) -> Display
     return show
 
 
+def breakable(text: str) -> str:
+    """Text that may wrap after its dots and underscores (`checkout.session.completed` in a narrow column)."""
+    return format_html_join("", "{}<wbr>", ((part,) for part in re.split(r"(?<=[._])", text)))
+
+
 def truncated_display(field: str, length: int = 60, *, description: str | None = None) -> Display:
     """A display method cutting long text to `length` characters; the whole text shows on hover."""
 
@@ -134,6 +140,44 @@ def truncated_display(field: str, length: int = 60, *, description: str | None =
         return format_html('<span title="{}">{}…</span>', text, first_line[: length - 1].rstrip())
 
     show.__name__ = f"{field}_short"
+    return show
+
+
+# Keys of a record's JSON data (audit entries) whose integer values are amounts in minor units.
+MONEY_KEYS = frozenset(
+    {"amount", "total", "subtotal", "tax", "shipping", "paid", "received", "refunded", "expected", "left", "fee"}
+)
+
+
+def format_data(data: Any, currency: str | None) -> str:
+    """A record's JSON data as a line a person reads, amounts as money: `total €149.00 · lines 1 · kind course`."""
+    if not isinstance(data, dict):
+        return "" if data in (None, "", [], {}) else str(data)
+    code = str(data.get("currency") or currency or "")
+    parts = []
+    for key, value in data.items():
+        is_amount = key in MONEY_KEYS or key.endswith("_amount") or key.startswith("amount_")
+        if is_amount and code and isinstance(value, int) and not isinstance(value, bool):
+            value = format_money(value, code)
+        elif key == "currency" and isinstance(value, str):
+            value = value.upper()
+        parts.append(f"{key.replace('_', ' ')} {value}")
+    return " · ".join(parts)
+
+
+def data_display(
+    field: str = "data", *, currency: str = "order.currency", length: int = 90, description: str | None = None
+) -> Display:
+    """A display method for a JSON field (audit data): one readable line, amounts as money, cut to `length`."""
+
+    @admin.display(description=description or field.replace("_", " "))
+    def show(self: Any, obj: Any) -> str:
+        text = format_data(_attribute(obj, field), _attribute(obj, currency))
+        if len(text) <= length:
+            return text
+        return format_html('<span title="{}">{}…</span>', text, text[: length - 1].rstrip())
+
+    show.__name__ = f"{field}_shown"
     return show
 
 

@@ -6,6 +6,7 @@ from django.apps import AppConfig, apps
 class AccountsConfig(AppConfig):
     name = "bookdesk.accounts"
     label = "accounts"
+    default = True  # this module defines other configs too (below)
     verbose_name = "Customers & staff"
 
     def ready(self) -> None:

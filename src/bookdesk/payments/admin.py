@@ -18,6 +18,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
 from bookdesk.admin_base import (
     InUseChoicesFilter,
@@ -25,6 +26,8 @@ from bookdesk.admin_base import (
     NoAddDeleteAdmin,
     ReadOnlyAdmin,
     ReadOnlyInline,
+    breakable,
+    data_display,
     flatten,
     money_display,
     truncated_display,
@@ -56,12 +59,12 @@ class PaymentInline(ReadOnlyInline):
 class AuditInline(ReadOnlyInline):
     model = AuditEntry
     fields = readonly_fields = ("at", "actor", "action", "details")
-    details = truncated_display("data", 90, description="data")
+    details = data_display(description="details")
 
 
 @admin.register(Order)
 class OrderAdmin(NoAddDeleteAdmin[Order]):
-    list_display = ["code", "email", "kind", "status", "total", "created_at"]
+    list_display = ["code", "customer", "kind", "status", "total", "created_at"]
     list_filter = [
         ("status", InUseChoicesFilter),
         ("kind", InUseChoicesFilter),
@@ -72,6 +75,13 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
     date_hierarchy = "created_at"
     inlines = [LineInline, PaymentInline, AuditInline]
     actions = ["refund_in_full"]
+    # Everything here is read-only (orders change through the services): no Save buttons on the page.
+    change_view_context = {
+        "title": "Order",
+        "show_save": False,
+        "show_save_and_continue": False,
+        "show_save_and_add_another": False,
+    }
     change_form_template = "admin/orders/order/change_form.html"
     fieldsets = [
         (None, {"fields": ["code", "status", "review_reason", "kind", ("email", "user")]}),
@@ -94,6 +104,7 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
         "created_at",
         "updated_at",
     ]
+    customer = truncated_display("email", 30, description="customer")
     subtotal = money_display("subtotal_amount", description="subtotal")
     tax = money_display("tax_amount", description="tax")
     shipping = money_display("shipping_amount", description="shipping")
@@ -102,6 +113,11 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).select_related("user")
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        return super().change_view(request, object_id, form_url, {**self.change_view_context, **(extra_context or {})})
 
     def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
         refund = self.admin_site.admin_view(self.refund_view)
@@ -206,7 +222,7 @@ class PaymentAdmin(ReadOnlyAdmin[Payment]):
 class WebhookEventAdmin(NoAddDeleteAdmin[WebhookEvent]):
     """The dead-letter view: every event with its status, attempts and last error; dead ones can be replayed."""
 
-    list_display = ["stripe_id", "type", "status", "attempts", "short_outcome", "short_error", "received_at"]
+    list_display = ["stripe_id", "event_type", "status", "attempts", "result", "received_at"]
     list_filter = [("status", InUseChoicesFilter), "type"]
     search_fields = ["stripe_id", "type", "last_error", "outcome"]
     date_hierarchy = "received_at"
@@ -226,8 +242,18 @@ class WebhookEventAdmin(NoAddDeleteAdmin[WebhookEvent]):
         "payload",
     ]
 
-    short_outcome = truncated_display("outcome", 50, description="outcome")
-    short_error = truncated_display("last_error", 50, description="last error")
+    @admin.display(description="type", ordering="type")
+    def event_type(self, obj: WebhookEvent) -> str:
+        return breakable(obj.type)
+
+    @admin.display(description="result")
+    def result(self, obj: WebhookEvent) -> str:
+        """The error while it has one, else what processing did."""
+        text = obj.last_error or obj.outcome
+        first_line = text.splitlines()[0] if text else ""
+        if len(first_line) <= 70 and first_line == text:
+            return text
+        return format_html('<span title="{}">{}…</span>', text, first_line[:69].rstrip())
 
     @admin.action(description="Replay the selected events now", permissions=["change"])
     def replay_events(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
