@@ -17,6 +17,7 @@ For staff reading (every admin uses these; a new model's admin should too):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -27,7 +28,7 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
@@ -45,6 +46,25 @@ class NoAddDeleteAdmin(admin.ModelAdmin[M]):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: M | None = None,
+    ) -> HttpResponse:
+        # Every field read-only (the record changes through its actions): a page to read, with no Save buttons.
+        if not context["adminform"].form.fields:
+            context.update(
+                title=capfirst(self.opts.verbose_name),
+                show_save=False,
+                show_save_and_continue=False,
+                show_save_and_add_another=False,
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
 
 class ReadOnlyAdmin(NoAddDeleteAdmin[M]):
@@ -178,6 +198,18 @@ def data_display(
         return format_html('<span title="{}">{}…</span>', text, text[: length - 1].rstrip())
 
     show.__name__ = f"{field}_shown"
+    return show
+
+
+def json_display(field: str, *, description: str | None = None) -> Display:
+    """A display method for a JSON field on a detail page: indented, wrapped, in a box that scrolls when long."""
+
+    @admin.display(description=description or field.replace("_", " "))
+    def show(self: Any, obj: Any) -> str:
+        value = _attribute(obj, field)
+        return format_html('<pre class="bd-json">{}</pre>', json.dumps(value, indent=2, ensure_ascii=False))
+
+    show.__name__ = f"{field}_json"
     return show
 
 

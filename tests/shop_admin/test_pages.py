@@ -121,6 +121,9 @@ def test_the_order_page_shows_money_with_its_currency_and_no_minor_units(shop: S
     assert f"total {format_money(order.total_amount, order.currency)}" in page  # the audit entry's data
     assert not re.search(rf"\b{order.total_amount}\b", page)
     assert ">Save<" not in page  # nothing on it is edited by hand
+    line = order.lines.get()
+    assert line.description in page
+    assert re.search(rf"field-unit_price\">\s*<p>{re.escape(format_money(line.unit_amount, order.currency))}</p>", page)
 
 
 def test_lists_show_money_with_its_currency(shop: Shop) -> None:

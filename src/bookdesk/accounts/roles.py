@@ -20,6 +20,7 @@ OPERATOR_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     ),
     "orders": {
         "order": ("view", "change"),  # change: resolve a review (console)
+        "orderline": ("view",),  # the order page's lines
         "booking": ("view", "change"),  # change: check-in (console)
         "reservation": ("view",),
         "grant": ("view",),

@@ -29,6 +29,7 @@ from bookdesk.admin_base import (
     breakable,
     data_display,
     flatten,
+    json_display,
     money_display,
     truncated_display,
 )
@@ -75,13 +76,6 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
     date_hierarchy = "created_at"
     inlines = [LineInline, PaymentInline, AuditInline]
     actions = ["refund_in_full"]
-    # Everything here is read-only (orders change through the services): no Save buttons on the page.
-    change_view_context = {
-        "title": "Order",
-        "show_save": False,
-        "show_save_and_continue": False,
-        "show_save_and_add_another": False,
-    }
     change_form_template = "admin/orders/order/change_form.html"
     fieldsets = [
         (None, {"fields": ["code", "status", "review_reason", "kind", ("email", "user")]}),
@@ -113,11 +107,6 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
         return super().get_queryset(request).select_related("user")
-
-    def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
-        return super().change_view(request, object_id, form_url, {**self.change_view_context, **(extra_context or {})})
 
     def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
         refund = self.admin_site.admin_view(self.refund_view)
@@ -239,8 +228,9 @@ class WebhookEventAdmin(NoAddDeleteAdmin[WebhookEvent]):
         "stripe_created",
         "received_at",
         "processed_at",
-        "payload",
+        "payload_shown",
     ]
+    payload_shown = json_display("payload", description="payload")
 
     @admin.display(description="type", ordering="type")
     def event_type(self, obj: WebhookEvent) -> str:

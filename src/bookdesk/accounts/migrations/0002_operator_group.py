@@ -14,6 +14,7 @@ PERMISSIONS = {
     },
     "orders": {
         "order": ("view", "change"),
+        "orderline": ("view",),
         "booking": ("view", "change"),
         "reservation": ("view",),
         "grant": ("view",),
