@@ -6,11 +6,12 @@ import importlib
 from io import StringIO
 
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from bookdesk.accounts.models import User
-from bookdesk.accounts.roles import OPERATOR_GROUP, OPERATOR_PERMISSIONS, operator_codenames
+from bookdesk.accounts.roles import OPERATOR_GROUP, operator_codenames
 
 pytestmark = pytest.mark.django_db
 
@@ -25,20 +26,26 @@ CONSOLE_NEEDS = {
 }
 
 
+@pytest.fixture
+def migrated_group() -> None:
+    """The group as the data migration makes it (run again here: a transactional test may have flushed it)."""
+    Group.objects.filter(name=OPERATOR_GROUP).delete()
+    migration = importlib.import_module("bookdesk.accounts.migrations.0002_operator_group")
+    migration.create_operator_group(apps, None)
+
+
 def group_permissions() -> set[str]:
     group = Group.objects.get(name=OPERATOR_GROUP)
     return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.select_related("content_type")}
 
 
+@pytest.mark.usefixtures("migrated_group")
 def test_the_migration_makes_the_group_with_exactly_the_listed_permissions() -> None:
+    # 0002 holds a frozen copy of the role; a later change to accounts/roles.py adds a migration (and a test).
     assert group_permissions() == {f"{app}.{codename}" for app, _model, codename in operator_codenames()}
 
 
-def test_the_migration_holds_the_same_list_as_the_roles_module() -> None:
-    migration = importlib.import_module("bookdesk.accounts.migrations.0002_operator_group")
-    assert migration.PERMISSIONS == OPERATOR_PERMISSIONS
-
-
+@pytest.mark.usefixtures("migrated_group")
 def test_the_role_covers_the_console_and_never_deletes_or_manages_people() -> None:
     permissions = group_permissions()
     assert permissions >= CONSOLE_NEEDS
