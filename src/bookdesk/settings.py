@@ -60,8 +60,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "allauth",
-    "allauth.account",
-    "allauth.socialaccount",
+    "bookdesk.accounts.apps.SignInConfig",  # allauth.account
+    "bookdesk.accounts.apps.SignInWithOthersConfig",  # allauth.socialaccount
     "allauth.socialaccount.providers.openid_connect",
     "allauth.headless",
     "ninja",  # serves Swagger UI's assets itself (/api/docs), no CDN
@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "bookdesk.web.middleware.AdminTimeZoneMiddleware",
     "bookdesk.web.middleware.ErrorPageMiddleware",
     "bookdesk.api.problems.ProblemJsonMiddleware",
 ]
@@ -316,6 +317,8 @@ RECONCILE_WINDOW_HOURS = int(env("RECONCILE_WINDOW_HOURS", "72"))
 STRIPE_TIMEOUT = float(env("STRIPE_TIMEOUT", "15"))
 
 LANGUAGE_CODE = "en-us"
+# Datetimes shown without an explicit format name their zone (see web/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["bookdesk.web.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

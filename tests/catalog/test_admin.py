@@ -65,7 +65,7 @@ def test_admin_form_reports_a_broken_rule_instead_of_failing(admin_client):
             "ends_at_1": "17:00",
             "location": "",
             "capacity": "5",
-            "price_amount": "1000",
+            "price_amount": "10.00",
             "currency": "eur",
             "published": "on",
         },

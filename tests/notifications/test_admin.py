@@ -40,7 +40,7 @@ def test_the_outbox_lists_and_shows_emails(email: OutgoingEmail) -> None:
     detail = client.get(f"/admin/notifications/outgoingemail/{email.pk}/change/")
 
     assert listing.status_code == 200
-    assert email.key.encode() in listing.content
+    assert email.to.encode() in listing.content
     assert detail.status_code == 200
 
 

@@ -27,7 +27,7 @@ class UserAdmin(DjangoUserAdmin):  # type: ignore[type-arg]
     form = EmailUserChangeForm
     add_form = EmailUserCreationForm
     ordering = ("email",)
-    list_display = ("email", "first_name", "last_name", "is_active", "is_staff", "date_joined", "last_login")
+    list_display = ("email", "first_name", "last_name", "is_active", "is_staff", "date_joined")
     list_filter = ("is_active", "is_staff", "is_superuser", "date_joined")
     search_fields = ("email", "first_name", "last_name")
     readonly_fields = ("date_joined", "last_login")

@@ -6,6 +6,7 @@ from allauth.account.models import EmailAddress
 from django.db import transaction
 
 from bookdesk.accounts.models import User
+from bookdesk.accounts.roles import operator_group_sync
 
 DEMO_EMAIL = "demo@bookdesk.local"
 DEMO_PASSWORD = "bookdesk-demo"  # noqa: S105 - a published demo credential, never a real one
@@ -34,4 +35,22 @@ def user_ensure_verified(*, email: str, password: str) -> tuple[User, bool]:
         address.verified = True
         address.primary = True
         address.save(update_fields=["verified", "primary"])
+    return user, created
+
+
+@transaction.atomic
+def user_make_operator(*, email: str) -> tuple[User, bool]:
+    """The user (made without a password if new) as an operator: active staff in the operator group.
+
+    The group's permissions are brought in step with `accounts.roles` on the way.
+    """
+    email = email.strip().lower()
+    user = User.objects.filter(email__iexact=email).first()
+    created = user is None
+    if user is None:
+        user = User.objects.create_user(email=email, password=None)
+    user.is_staff = True
+    user.is_active = True
+    user.save(update_fields=["is_staff", "is_active"])
+    user.groups.add(operator_group_sync())
     return user, created

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class CartConfig(AppConfig):
     name = "bookdesk.cart"
+    verbose_name = "Carts"
     label = "cart"
 
     def ready(self) -> None:

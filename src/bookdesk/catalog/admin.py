@@ -9,6 +9,12 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from bookdesk.admin_base import (
+    InUseChoicesFilter,
+    MoneyInputMixin,
+    ParentCurrencyFormSet,
+    money_display,
+)
 from bookdesk.catalog.models import License, OpeningHours, Product, Resource, Service
 from bookdesk.money import format_money
 
@@ -22,7 +28,7 @@ class OpeningHoursInline(admin.TabularInline[OpeningHours, Resource]):
 @admin.register(Resource)
 class ResourceAdmin(admin.ModelAdmin[Resource]):
     list_display = ["name", "kind", "active", "weekly_hours"]
-    list_filter = ["kind", "active"]
+    list_filter = [("kind", InUseChoicesFilter), "active"]
     search_fields = ["name", "description"]
     inlines = [OpeningHoursInline]
 
@@ -38,9 +44,10 @@ class ResourceAdmin(admin.ModelAdmin[Resource]):
 
 
 @admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin[Service]):
+class ServiceAdmin(MoneyInputMixin, admin.ModelAdmin[Service]):
     list_display = ["name", "duration_minutes", "price", "resource_names", "published"]
-    list_filter = ["published", "resources"]
+    list_filter = ["published", ("resources", admin.RelatedOnlyFieldListFilter), ("currency", InUseChoicesFilter)]
+    money_fields = ("price_amount",)
     search_fields = ["name", "slug", "description"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["resources"]
@@ -48,36 +55,41 @@ class ServiceAdmin(admin.ModelAdmin[Service]):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Service]:
         return super().get_queryset(request).prefetch_related("resources")
 
-    @admin.display(description="price", ordering="price_amount")
-    def price(self, obj: Service) -> str:
-        return format_money(obj.price_amount, obj.currency)
+    price = money_display("price_amount", description="price")
 
     @admin.display(description="resources")
     def resource_names(self, obj: Service) -> str:
         return ", ".join(resource.name for resource in obj.resources.all())
 
 
-class LicenseInline(admin.TabularInline[License, Product]):
+class LicenseInline(MoneyInputMixin, admin.TabularInline[License, Product]):
     model = License
     extra = 0
     fields = ["tier", "name", "price_amount", "exclusive", "active", "terms"]
+    money_fields = ("price_amount",)
+    formset = ParentCurrencyFormSet
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):  # type: ignore[no-untyped-def]
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "terms" and field is not None:
+            field.widget.attrs.update(rows=2, cols=30)  # a table cell, not a page
+        return field
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin[Product]):
+class ProductAdmin(MoneyInputMixin, admin.ModelAdmin[Product]):
     list_display = ["title", "kind", "price", "license_prices", "has_file", "published"]
-    list_filter = ["kind", "published", "currency"]
+    list_filter = [("kind", InUseChoicesFilter), "published", ("currency", InUseChoicesFilter)]
     search_fields = ["title", "slug", "description"]
     prepopulated_fields = {"slug": ["title"]}
     readonly_fields = ["created_at"]
+    money_fields = ("price_amount",)
     inlines = [LicenseInline]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
         return super().get_queryset(request).prefetch_related("licenses")
 
-    @admin.display(description="price", ordering="price_amount")
-    def price(self, obj: Product) -> str:
-        return "" if obj.price_amount is None else format_money(obj.price_amount, obj.currency)
+    price = money_display("price_amount", description="price")
 
     @admin.display(description="licenses")
     def license_prices(self, obj: Product) -> str:

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class NotificationsConfig(AppConfig):
     name = "bookdesk.notifications"
+    verbose_name = "Emails"
     label = "notifications"
 
     def ready(self) -> None:

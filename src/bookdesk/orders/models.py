@@ -7,6 +7,7 @@ import secrets
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from bookdesk.catalog.models import Course, License, Product, Resource, Service
 from bookdesk.money import CURRENCY_CHOICES
@@ -152,6 +153,7 @@ class Booking(models.Model):
     checked_in_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "course seat"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["course", "status"], name="booking_course_status"),
@@ -183,6 +185,7 @@ class Reservation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "studio booking"
         ordering = ["starts_at", "id"]
         indexes = [
             models.Index(fields=["resource", "starts_at"], name="reservation_resource_start"),
@@ -195,7 +198,7 @@ class Reservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.resource} {self.starts_at:%Y-%m-%d %H:%M} ({self.status})"
+        return f"{self.resource} {timezone.localtime(self.starts_at):%Y-%m-%d %H:%M %Z} ({self.status})"
 
 
 class Grant(models.Model):
@@ -211,6 +214,8 @@ class Grant(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = "license sold"
+        verbose_name_plural = "licenses sold"
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["user", "-created_at", "-id"], include=["line", "status"], name="grant_user_page")
@@ -244,7 +249,8 @@ class AuditEntry(models.Model):
         verbose_name_plural = "audit entries"
 
     def __str__(self) -> str:
-        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor} {self.action} {self.object_type}:{self.object_id}"
+        at = timezone.localtime(self.at)
+        return f"{at:%Y-%m-%d %H:%M:%S %Z} {self.actor} {self.action} {self.object_type}:{self.object_id}"
 
 
 # The one-to-one relation that holds what a line of each kind sold.

@@ -8,17 +8,32 @@ read-only: an operator sees every state change and never makes one that skips th
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 
-from bookdesk.admin_base import NoAddDeleteAdmin, ReadOnlyAdmin, ReadOnlyInline
+from bookdesk.admin_base import (
+    InUseChoicesFilter,
+    MoneyAmountField,
+    NoAddDeleteAdmin,
+    ReadOnlyAdmin,
+    ReadOnlyInline,
+    breakable,
+    data_display,
+    flatten,
+    json_display,
+    local_time_display,
+    money_display,
+    truncated_display,
+)
 from bookdesk.errors import BookdeskError
 from bookdesk.money import format_money
 from bookdesk.orders import states
@@ -31,63 +46,78 @@ from bookdesk.payments.webhooks import replay
 
 class LineInline(ReadOnlyInline):
     model = OrderLine
-    fields = readonly_fields = ("kind", "description", "quantity", "unit_amount", "total_amount")
+    fields = readonly_fields = ("kind", "description", "quantity", "unit_price", "line_total")
+    unit_price = money_display("unit_amount", currency="order.currency", description="unit price")
+    line_total = money_display("total_amount", currency="order.currency", description="total")
 
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
-    fields = readonly_fields = (
-        "attempt",
-        "status",
-        "session_id",
-        "amount",
-        "amount_received",
-        "expires_at",
-        "created_at",
-    )
+    fields = readonly_fields = ("attempt", "status", "session", "amount_due", "received", "expires_at", "created_at")
+    amount_due = money_display("amount", description="amount")
+    received = money_display("amount_received", description="received")
+    session = truncated_display("session_id", 24, description="Stripe session")
 
 
 class AuditInline(ReadOnlyInline):
     model = AuditEntry
-    fields = readonly_fields = ("at", "actor", "action", "data")
+    fields = readonly_fields = ("at", "actor", "action", "details")
+    details = data_display(description="details")
 
 
 @admin.register(Order)
 class OrderAdmin(NoAddDeleteAdmin[Order]):
-    list_display = ["code", "email", "kind", "status", "total", "hold_expires_at", "created_at"]
-    list_filter = ["status", "kind", "currency", "created_at"]
+    list_display = ["code", "customer", "kind", "status", "total", "created_at"]
+    list_filter = [
+        ("status", InUseChoicesFilter),
+        ("kind", InUseChoicesFilter),
+        ("currency", InUseChoicesFilter),
+        "created_at",
+    ]
     search_fields = ["code", "email", "user__email", "payments__session_id"]
     date_hierarchy = "created_at"
     inlines = [LineInline, PaymentInline, AuditInline]
     actions = ["refund_in_full"]
     change_form_template = "admin/orders/order/change_form.html"
+    fieldsets = [
+        (None, {"fields": ["code", "status", "review_reason", "kind", ("email", "user")]}),
+        ("Money", {"fields": [("subtotal", "tax", "shipping"), ("total", "refunded")]}),
+        ("Times", {"fields": ["created_at", "hold_expires_at", "updated_at"]}),
+    ]
     readonly_fields = [
         "code",
         "user",
         "email",
         "kind",
         "status",
-        "currency",
-        "subtotal_amount",
-        "tax_amount",
-        "shipping_amount",
-        "total_amount",
-        "amount_refunded",
+        "subtotal",
+        "tax",
+        "shipping",
+        "total",
+        "refunded",
         "hold_expires_at",
         "review_reason",
         "created_at",
         "updated_at",
     ]
+    customer = truncated_display("email", 30, description="customer")
+    subtotal = money_display("subtotal_amount", description="subtotal")
+    tax = money_display("tax_amount", description="tax")
+    shipping = money_display("shipping_amount", description="shipping")
+    total = money_display("total_amount", description="total")
+    refunded = money_display("amount_refunded", description="refunded")
 
-    @admin.display(description="total", ordering="total_amount")
-    def total(self, obj: Order) -> str:
-        return format_money(obj.total_amount, obj.currency)
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Order]:
+        return super().get_queryset(request).select_related("user")
 
     def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
         refund = self.admin_site.admin_view(self.refund_view)
         return [path("<int:order_id>/refund/", refund, name="orders_order_refund"), *super().get_urls()]
 
-    @admin.action(description="Refund the selected orders in full (through Stripe)")
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.add_refund")
+
+    @admin.action(description="Refund the selected orders in full (through Stripe)", permissions=["refund"])
     def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Order]) -> None:
         for order in queryset:
             try:
@@ -97,15 +127,21 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
                 self.message_user(request, f"{order.code}: {exc.detail}", messages.ERROR)
 
     def refund_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
-        """A full or partial refund of one order (an amount in minor units), or of one line: its price with its
-        tax (and the shipping with the last goods line), past the customer's policy — a return — but never twice."""
+        """A full or partial refund of one order (an amount typed in the order's currency), or of one line: its
+        price with its tax (and the shipping with the last goods line), past the customer's policy — a return —
+        but never twice."""
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
         order = get_object_or_404(Order, pk=order_id)
         paid = sum(p.amount_received for p in order.payments.filter(status=Payment.Status.PAID))
         left = paid - order.amount_refunded
         actor = f"admin:{request.user.pk}"
         by_line = request.method == "POST" and "line" in request.POST
         form = RefundForm(
-            None if by_line else (request.POST or None), initial={"amount": left, "reason": "refunded by staff"}
+            None if by_line else (request.POST or None),
+            currency=order.currency,
+            left=left,
+            initial={"amount": left, "reason": "refunded by staff"},
         )
         line_form = LineRefundForm(
             order, request.POST if by_line else None, initial={"reason": "returned, refunded by staff"}
@@ -149,8 +185,25 @@ class OrderAdmin(NoAddDeleteAdmin[Order]):
 
 
 class RefundForm(forms.Form):
-    amount = forms.IntegerField(min_value=1, help_text="In minor units (cents), at most what is left.")
+    amount = MoneyAmountField()
     reason = forms.CharField(max_length=200)
+
+    def __init__(self, *args: Any, currency: str, left: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.left = left
+        field = cast(MoneyAmountField, self.fields["amount"])
+        field.currency = currency
+        field.describe()
+        field.help_text += f" At most {format_money(left, currency)}."
+
+    def clean_amount(self) -> int:
+        amount = self.cleaned_data["amount"]
+        if self.left > 0 and not 0 < amount <= self.left:  # nothing paid: the service says why
+            currency = self.fields["amount"].currency  # type: ignore[attr-defined]
+            raise forms.ValidationError(
+                f"Enter an amount between {format_money(1, currency)} and {format_money(self.left, currency)}."
+            )
+        return int(amount)
 
 
 class LineRefundForm(forms.Form):
@@ -172,23 +225,33 @@ class LineRefundForm(forms.Form):
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin[Payment]):
-    list_display = ["order", "attempt", "status", "amount_shown", "session_id", "expires_at", "created_at"]
-    list_filter = ["status", "currency", "created_at"]
+    list_display = ["order", "attempt", "status", "amount_shown", "session", "expires_at", "created_at"]
+    list_filter = [("status", InUseChoicesFilter), ("currency", InUseChoicesFilter), "created_at"]
     search_fields = ["order__code", "session_id", "payment_intent_id", "order__email"]
     list_select_related = ["order"]
     date_hierarchy = "created_at"
 
-    @admin.display(description="amount", ordering="amount")
-    def amount_shown(self, obj: Payment) -> str:
-        return format_money(obj.amount, obj.currency)
+    fields = (
+        ("order", "attempt", "status"),
+        ("amount_shown", "received", "refunded"),
+        "session_id",
+        "payment_intent_id",
+        "checkout_url",
+        ("expires_at", "created_at", "updated_at"),
+    )
+    readonly_fields = flatten(fields)
+    amount_shown = money_display("amount", description="amount")
+    received = money_display("amount_received", description="received")
+    refunded = money_display("amount_refunded", description="refunded")
+    session = truncated_display("session_id", 28, description="Stripe session")
 
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(NoAddDeleteAdmin[WebhookEvent]):
     """The dead-letter view: every event with its status, attempts and last error; dead ones can be replayed."""
 
-    list_display = ["stripe_id", "type", "status", "attempts", "outcome", "short_error", "received_at"]
-    list_filter = ["status", "type"]
+    list_display = ["stripe_id", "event_type", "status", "attempts", "result", "received_at"]
+    list_filter = [("status", InUseChoicesFilter), "type"]
     search_fields = ["stripe_id", "type", "last_error", "outcome"]
     date_hierarchy = "received_at"
     actions = ["replay_events"]
@@ -204,14 +267,24 @@ class WebhookEventAdmin(NoAddDeleteAdmin[WebhookEvent]):
         "stripe_created",
         "received_at",
         "processed_at",
-        "payload",
+        "payload_shown",
     ]
+    payload_shown = json_display("payload", description="payload")
 
-    @admin.display(description="last error")
-    def short_error(self, obj: WebhookEvent) -> str:
-        return obj.last_error.splitlines()[0][:80] if obj.last_error else ""
+    @admin.display(description="type", ordering="type")
+    def event_type(self, obj: WebhookEvent) -> str:
+        return breakable(obj.type)
 
-    @admin.action(description="Replay the selected events now")
+    @admin.display(description="result")
+    def result(self, obj: WebhookEvent) -> str:
+        """The error while it has one, else what processing did."""
+        text = obj.last_error or obj.outcome
+        first_line = text.splitlines()[0] if text else ""
+        if len(first_line) <= 70 and first_line == text:
+            return text
+        return format_html('<span title="{}">{}…</span>', text, first_line[:69].rstrip())
+
+    @admin.action(description="Replay the selected events now", permissions=["change"])
     def replay_events(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
         results = Counter(str(replay(event.pk) or "unchanged") for event in queryset)
         summary = ", ".join(f"{n} {status}" for status, n in sorted(results.items()))
@@ -220,14 +293,13 @@ class WebhookEventAdmin(NoAddDeleteAdmin[WebhookEvent]):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin[Refund]):
-    list_display = ["stripe_refund_id", "payment", "amount_shown", "status", "reason", "created_at"]
-    list_filter = ["status", "created_at"]
+    list_display = ["stripe_refund_id", "payment", "amount_shown", "status", "short_reason", "created_at"]
+    list_filter = [("status", InUseChoicesFilter), ("currency", InUseChoicesFilter), "created_at"]
     search_fields = ["stripe_refund_id", "payment__order__code"]
     list_select_related = ["payment__order"]
-
-    @admin.display(description="amount", ordering="amount")
-    def amount_shown(self, obj: Refund) -> str:
-        return format_money(obj.amount, obj.currency)
+    fields = readonly_fields = ("stripe_refund_id", "payment", "amount_shown", "status", "reason", "created_at")
+    amount_shown = money_display("amount", description="amount")
+    short_reason = truncated_display("reason", 40, description="reason")
 
 
 # --- invoices and credit notes: read-only, as issued ---------------------------------------------
@@ -245,31 +317,24 @@ class _DocumentAdmin(ReadOnlyAdmin[Any]):
     def buyer_name(self, obj: Any) -> str:
         return str(obj.buyer.get("name", ""))
 
-    @admin.display(description="Net")
-    def net(self, obj: Any) -> str:
-        return format_money(obj.net_amount, obj.currency)
-
-    @admin.display(description="Tax")
-    def tax(self, obj: Any) -> str:
-        return format_money(obj.tax_amount, obj.currency)
-
-    @admin.display(description="Total")
-    def total(self, obj: Any) -> str:
-        return format_money(obj.total_amount, obj.currency)
+    net = money_display("net_amount", description="net")
+    tax = money_display("tax_amount", description="tax")
+    total = money_display("total_amount", description="total")
+    issued = local_time_display("issued_at", description="issued")
 
 
 @admin.register(Invoice)
 class InvoiceAdmin(_DocumentAdmin):
     """Invoices as issued; export a period as CSV at /console/invoices.csv?from=YYYY-MM-DD&to=YYYY-MM-DD."""
 
-    list_display = ("number", "order", "issued_at", "buyer_name", "net", "tax", "total")
+    list_display = ("number", "order", "issued", "buyer_name", "net", "tax", "total")
     search_fields = ("number", "order__code", "order__email")
     list_select_related = ("order",)
 
 
 @admin.register(CreditNote)
 class CreditNoteAdmin(_DocumentAdmin):
-    list_display = ("number", "invoice", "issued_at", "buyer_name", "net", "tax", "total")
+    list_display = ("number", "invoice", "issued", "buyer_name", "net", "tax", "total")
     search_fields = ("number", "invoice__number", "stripe_refund_id")
     list_select_related = ("invoice",)
 
@@ -278,6 +343,8 @@ class CreditNoteAdmin(_DocumentAdmin):
 class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
     """When the worker last reconciled with Stripe, and what it found (the report)."""
 
-    list_display = ["started_at", "finished_at", "events_seen", "sessions_seen", "fixed", "errors"]
+    list_display = ["started", "finished", "events_seen", "sessions_seen", "fixed", "errors"]
+    started = local_time_display("started_at", description="started")
+    finished = local_time_display("finished_at", description="finished")
     list_filter = ["started_at"]
     search_fields = ["report"]

@@ -3,6 +3,7 @@ from django.apps import AppConfig
 
 class PaymentsConfig(AppConfig):
     name = "bookdesk.payments"
+    verbose_name = "Payments"
     label = "payments"
 
     def ready(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 
-from bookdesk.money import CURRENCY_CHOICES
+from bookdesk.money import CURRENCY_CHOICES, format_money
 from bookdesk.orders.models import Order
 
 
@@ -75,7 +75,7 @@ class Refund(models.Model):
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
 
     def __str__(self) -> str:
-        return f"{self.stripe_refund_id} ({self.amount} {self.currency})"
+        return f"{self.stripe_refund_id} ({format_money(self.amount, self.currency)})"
 
 
 class WebhookEvent(models.Model):
@@ -102,6 +102,7 @@ class WebhookEvent(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "Stripe event"
         ordering = ["-received_at", "-id"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="webhook_due")]
 

@@ -32,7 +32,7 @@ def _day(text: str | None, default: date) -> date:
 @require_safe
 @login_required
 def invoices_csv(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_staff:
+    if not (request.user.is_staff and request.user.has_perm("payments.view_invoice")):
         return error_page(request, status=403, title="Staff only", detail="Only the shop's staff can export invoices.")
     today = timezone.localdate(timezone=business_time_zone())
     try:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils import timezone
 
 from bookdesk.api.problems import problem
+from bookdesk.catalog.selectors import business_time_zone
 from bookdesk.errors import BookdeskError, RateLimited
 from bookdesk.web.errors import error_page
 
@@ -66,3 +70,24 @@ def _malformed(request: HttpRequest) -> str | None:
     if length and not length.isdigit():
         return LENGTH_DETAIL
     return None
+
+
+class AdminTimeZoneMiddleware:
+    """The admin works in the business's zone: times shown there, and dates typed there, are local (DESIGN §4).
+
+    Settings keep TIME_ZONE = "UTC" for everything else; pages pick the zone in their templates instead.
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not request.path.startswith(_admin_prefix()):
+            return self.get_response(request)
+        with timezone.override(business_time_zone()):
+            return self.get_response(request)
+
+
+@functools.cache
+def _admin_prefix() -> str:
+    return reverse("admin:index")
