@@ -16,7 +16,7 @@ from django.utils import timezone
 from bookdesk.catalog.selectors import business_time_zone, business_today
 from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderLine, OrderStatus, Reservation
 from bookdesk.payments import events
-from bookdesk.payments.models import Payment, Refund
+from bookdesk.payments.models import CreditNote, Invoice, Payment, Refund
 from bookdesk.payments.policy import facts_of, line_terms
 from factories import (
     BeatFactory,
@@ -124,6 +124,12 @@ def test_a_course_line_is_refunded_with_its_tax_and_the_rest_stays(
     assert Client().get(f"/api/courses/{course_line.course_id}").json()["seats_left"] == 1
     actions = list(order.audit_entries.values_list("action", flat=True))
     assert {"line.cancelled", "refund.created", "order.partially_refunded"} <= set(actions)
+    # Its credit note lists the cancelled line with the tax it gives back, against the order's invoice.
+    (note,) = CreditNote.objects.filter(invoice__order=order)
+    assert [(line["description"], line["gross"], line["tax"], line["tax_rate"]) for line in note.lines] == [
+        (f"Cancelled: {course_line.description}", 11_900, 1_900, course_line.tax_rate)
+    ]
+    assert (note.total_amount, note.tax_amount) == (11_900, 1_900)
 
 
 def test_every_line_refunded_sums_to_the_order_and_to_stripe(stripe_client: stripe.StripeClient, settings: Any) -> None:
@@ -220,6 +226,12 @@ def test_goods_are_refunded_with_the_shipping_when_the_last_goods_go(
     order.refresh_from_db()
     assert order.amount_refunded == order.total_amount == stripe_refunded(stripe_client, order)
     assert order.status == OrderStatus.REFUNDED
+    # The last credit note gives back the shipping as a line of its own; the notes add up to the invoice.
+    notes = list(CreditNote.objects.filter(invoice__order=order).order_by("sequence"))
+    assert [line["description"] for line in notes[-1].lines] == [f"Cancelled: {second.description}", "Shipping"]
+    invoice = Invoice.objects.get(order=order)
+    assert sum(note.total_amount for note in notes) == invoice.total_amount
+    assert sum(note.tax_amount for note in notes) == invoice.tax_amount, ([n.lines for n in notes], invoice.lines)
 
 
 def test_a_line_already_cancelled_is_409(stripe_client: stripe.StripeClient) -> None:

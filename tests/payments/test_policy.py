@@ -1,4 +1,4 @@
-"""The refund policy's arithmetic: a line's tax share, and what the lines brought in, sum to the order exactly."""
+"""The refund policy's arithmetic: what the lines and the shipping brought in sums to the order exactly."""
 
 from __future__ import annotations
 
@@ -7,18 +7,17 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bookdesk.orders.pricing import PricedLine, price
-from bookdesk.payments.policy import LineFacts, OrderFacts, brought_in, tax_share
+from bookdesk.orders.pricing import Breakdown, PricedLine, price
+from bookdesk.payments.policy import LineFacts, OrderFacts, brought_in, shipping_charged
 
 PLACED = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def facts_of_prices(totals: list[int]) -> list[LineFacts]:
-    lines, before = [], 0
-    for number, total in enumerate(totals, start=1):
-        lines.append(LineFacts(number, "course", total, "active", False, None, None, "confirmed", before))
-        before += total
-    return lines
+def facts_of_priced(totals: list[int], priced: Breakdown) -> list[LineFacts]:
+    return [
+        LineFacts(number, "course", total, "active", number == 1, None, None, "confirmed", line_tax.tax)
+        for number, (total, line_tax) in enumerate(zip(totals, priced.line_taxes, strict=True), start=1)
+    ]
 
 
 @given(
@@ -27,7 +26,7 @@ def facts_of_prices(totals: list[int]) -> list[LineFacts]:
     inclusive=st.booleans(),
     shipping=st.integers(min_value=0, max_value=2_000),
 )
-def test_shares_sum_to_the_order_and_each_is_within_a_unit_of_its_part(
+def test_lines_and_shipping_bring_in_the_order_total_with_their_own_tax(
     totals: list[int], rate: int, inclusive: bool, shipping: int
 ) -> None:
     priced = price(
@@ -38,15 +37,14 @@ def test_shares_sum_to_the_order_and_each_is_within_a_unit_of_its_part(
         shipping_flat_amount=shipping,
     )
     order = OrderFacts("confirmed", priced.subtotal, priced.tax, priced.shipping, priced.total, PLACED)
-    lines = facts_of_prices(totals)
+    lines = facts_of_priced(totals, priced)
 
-    shares = [tax_share(order, line) for line in lines]
-    amounts = [brought_in(order, line)[0] for line in lines]
+    brought = [brought_in(order, line) for line in lines]
 
-    assert sum(shares) == order.tax
-    assert sum(amounts) == order.total - order.shipping
-    for line, share in zip(lines, shares, strict=True):
-        assert share >= 0
-        if order.subtotal:
-            exact_times_subtotal = order.tax * line.total
-            assert abs(share * order.subtotal - exact_times_subtotal) < order.subtotal  # within one minor unit
+    # Each line gives back its own tax as priced; with shipping's, that is the order's tax.
+    assert [tax for _, tax in brought] == [line_tax.tax for line_tax in priced.line_taxes]
+    assert sum(tax for _, tax in brought) + priced.shipping_tax.tax == order.tax
+    # Lines and shipping together are the total charged: a full cancellation refunds it to the cent.
+    assert sum(amount for amount, _ in brought) + shipping_charged(order, lines) == order.total
+    expected_shipping = priced.shipping + (0 if inclusive else priced.shipping_tax.tax)
+    assert shipping_charged(order, lines) == expected_shipping

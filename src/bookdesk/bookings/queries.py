@@ -89,7 +89,7 @@ _HOLD_COLUMNS = [
     *("kind", "id", "status", "created_at", "line_id", "amount"),
     *("order_id", "order_code", "order_status", "currency", "order_total", "hold_expires_at", "payment_status"),
     # What the refund policy decides a line by (`payments.policy`): the line's and its order's amounts.
-    *("line_status", "lines_before", "order_subtotal", "order_tax", "order_shipping", "order_created_at"),
+    *("line_status", "line_tax", "order_subtotal", "order_tax", "order_shipping", "order_created_at"),
     *("title", "starts_at", "ends_at", "location", "resource", "license", "license_tier", "exclusive"),
     *("target_id", "published", "capacity", "license_exclusive", "downloads"),
 ]
@@ -161,8 +161,7 @@ _HOLD_SELECT = (
     "h.id, h.status, h.created_at, h.line_id, l.total_amount, o.id, o.code, o.status, o.currency, o.total_amount, "  # noqa: S608
     "o.hold_expires_at, "
     f"(SELECT pp.status FROM {_TABLES['payment']} pp WHERE pp.order_id = o.id ORDER BY pp.attempt DESC LIMIT 1), "
-    f"l.status, (SELECT COALESCE(SUM(pl.total_amount), 0) FROM {_TABLES['line']} pl "
-    "WHERE pl.order_id = o.id AND pl.id < l.id), "
+    "l.status, l.tax_amount, "
     "o.subtotal_amount, o.tax_amount, o.shipping_amount, o.created_at"
 )
 

@@ -206,7 +206,7 @@ def _terms_of_holds(holds: list[dict[str, Any]], *, now: datetime) -> dict[int, 
                 starts_at=hold["starts_at"],
                 downloads=hold["downloads"],
                 hold_status=hold["status"],
-                before=int(hold["lines_before"]),
+                tax=int(hold["line_tax"]),
             )
         )
     return {order_id: line_terms(facts, lines, now=now) for order_id, (facts, lines) in by_order.items()}

@@ -32,7 +32,7 @@ from bookdesk.orders.audit import audit
 from bookdesk.orders.models import Order, OrderLine
 from bookdesk.payments.document_pdf import Document, format_rate, tax_summary
 from bookdesk.payments.document_pdf import render as document_pdf_render
-from bookdesk.payments.events import RefundCause, refund_issued
+from bookdesk.payments.events import RefundCause, RefundedLine, refund_issued
 from bookdesk.payments.models import CreditNote, DocumentCounter, DocumentKind, Invoice, Payment
 
 
@@ -257,18 +257,70 @@ def credit_lines(invoice: Invoice, amount: int) -> list[dict[str, Any]]:
     return lines
 
 
+def credit_lines_of_cancellation(
+    invoice: Invoice, amount: int, lines: Sequence[RefundedLine], shipping: int
+) -> list[dict[str, Any]] | None:
+    """A cancellation's credit lines: each cancelled line with the tax it refunds, and shipping with its own.
+
+    None when they do not add up to the refund (the proportional split of `credit_lines` then applies).
+    """
+    if not lines or sum(line.amount for line in lines) + shipping != amount:
+        return None
+    rates = dict(OrderLine.objects.filter(pk__in=[line.line_id for line in lines]).values_list("pk", "tax_rate"))
+    credit = [
+        {
+            "description": f"Cancelled: {line.description}",
+            "quantity": 1,
+            "unit_amount": line.amount,
+            "net": line.amount - line.tax,
+            "tax_rate": rates.get(line.line_id, 0),
+            "tax": line.tax,
+            "gross": line.amount,
+        }
+        for line in lines
+        if line.amount > 0
+    ]
+    if shipping:
+        shipped = next((line for line in invoice.lines if line["description"] == "Shipping"), None)
+        if shipped is None:
+            return None
+        gross = int(shipped["gross"])
+        tax = int(shipped["tax"]) if shipping == gross else _half_up(shipping * int(shipped["tax"]), gross)
+        credit.append(
+            {
+                "description": "Shipping",
+                "quantity": 1,
+                "unit_amount": shipping,
+                "net": shipping - tax,
+                "tax_rate": int(shipped["tax_rate"]),
+                "tax": tax,
+                "gross": shipping,
+            }
+        )
+    return credit
+
+
 def _half_up(numerator: int, denominator: int) -> int:
     quotient, remainder = divmod(numerator, denominator)
     return quotient + (1 if remainder * 2 >= denominator else 0)
 
 
 def credit_note_issue(
-    *, order: Order, amount: int, refund_id: str, actor: str, now: datetime | None = None
+    *,
+    order: Order,
+    amount: int,
+    refund_id: str,
+    actor: str,
+    lines: Sequence[RefundedLine] = (),
+    shipping: int = 0,
+    now: datetime | None = None,
 ) -> CreditNote | None:
     """The credit note of a refund of `amount` of an invoiced order, in the refund's transaction.
 
-    None when the order has no invoice (money refunded before the order was ever confirmed: a late or
-    duplicate payment, which no invoice charged). The same refund twice keeps its first credit note.
+    A cancellation's note lists the lines it cancelled (`lines`, and `shipping` refunded with them); any
+    other refund is split over the invoice's tax rates. None when the order has no invoice (money refunded
+    before the order was ever confirmed: a late or duplicate payment, which no invoice charged). The same
+    refund twice keeps its first credit note.
     """
     invoice = Invoice.objects.filter(order=order).first()
     if invoice is None:
@@ -277,7 +329,7 @@ def credit_note_issue(
     if found is not None:
         return found
     now = now or timezone.now()
-    lines = credit_lines(invoice, amount)
+    credit = credit_lines_of_cancellation(invoice, amount, lines, shipping) or credit_lines(invoice, amount)
     year = _year(now)
     (sequence,) = numbers_take(kind=DocumentKind.CREDIT_NOTE, year=year)
     note = CreditNote.objects.create(
@@ -290,9 +342,9 @@ def credit_note_issue(
         currency=invoice.currency,
         seller=seller_details(),
         buyer=invoice.buyer,
-        lines=lines,
-        net_amount=sum(line["net"] for line in lines),
-        tax_amount=sum(line["tax"] for line in lines),
+        lines=credit,
+        net_amount=sum(line["net"] for line in credit),
+        tax_amount=sum(line["tax"] for line in credit),
         total_amount=amount,
     )
     audit(
@@ -399,14 +451,25 @@ def document_reference(document: Document) -> str:
 # --- refunds -------------------------------------------------------------------------------------
 
 
-def on_refund_issued(*, order: Order, amount: int, refund_id: str, cause: str, **_: Any) -> None:
+def on_refund_issued(
+    *,
+    order: Order,
+    amount: int,
+    refund_id: str,
+    cause: str,
+    lines: Sequence[RefundedLine] = (),
+    shipping: int = 0,
+    **_: Any,
+) -> None:
     """A refund of ours was recorded (`payments.events.refund_issued`): its credit note, in that transaction.
 
     Every refund of invoiced money gets one; a duplicate payment's refund gives back money no invoice charged
     (and a late payment's order was never confirmed, so never invoiced: `credit_note_issue` finds no invoice).
     """
     if cause != RefundCause.DUPLICATE_PAYMENT:
-        credit_note_issue(order=order, amount=amount, refund_id=refund_id, actor="system")
+        credit_note_issue(
+            order=order, amount=amount, refund_id=refund_id, actor="system", lines=lines, shipping=shipping
+        )
 
 
 def connect() -> None:

@@ -10,11 +10,10 @@ only where it answers yes, with the amount). It is pure: it decides from plain f
 - A license: never once a file of it was downloaded; otherwise within `LICENSE_REFUND_DAYS` of purchase.
 - Goods: until shipped (`_goods_refusal`); shipping is refunded with the last goods line cancelled.
 
-What a line brought in is its price with its share of the order's tax: the order's tax split over its
-lines in id order by running sums (a line's share is the tax of the subtotal up to and including it,
-rounded down, less the same of the lines before it), so each share is within one minor unit of its exact
-part and the shares sum to the tax exactly. A line's share needs only its total and the total of the
-lines before it, which the bookings list's one query reads alongside each hold.
+What a line brought in is its price with its own tax, as priced at checkout and stored on the line
+(`OrderLine.tax_amount`, at the line's rate): so a line's refund, its credit note line and its invoice line
+agree to the cent. Shipping brought in what is left of the total (its price, with its tax when prices
+exclude tax), and goes back with the last goods line.
 """
 
 from __future__ import annotations
@@ -57,7 +56,7 @@ class LineFacts:
     starts_at: datetime | None  # a seat's or a slot's start
     downloads: int | None  # a license's downloads
     hold_status: str | None  # its booking's, reservation's or grant's status (goods: None)
-    before: int  # the totals of the order's lines before it (by id), for its tax share
+    tax: int  # its tax as priced at checkout (stored on the line)
 
 
 @dataclass(frozen=True)
@@ -79,17 +78,17 @@ class LineTerms:
         return self.amount + self.shipping
 
 
-def tax_share(order: OrderFacts, line: LineFacts) -> int:
-    """The line's share of the order's tax, by running sums (see the module's note): they sum to the tax."""
-    if order.tax <= 0 or order.subtotal <= 0:
-        return 0
-    return order.tax * (line.before + line.total) // order.subtotal - order.tax * line.before // order.subtotal
-
-
 def brought_in(order: OrderFacts, line: LineFacts) -> tuple[int, int]:
-    """What the line brought in, as (its amount with tax, its tax); over all lines they sum to total − shipping."""
-    tax = tax_share(order, line)
-    return line.total + (tax if order.tax_on_top else 0), tax
+    """What the line brought in, as (its amount with tax, its tax); over all lines they sum to total − shipping
+    (shipping with its tax when prices exclude tax)."""
+    return line.total + (line.tax if order.tax_on_top else 0), line.tax
+
+
+def shipping_charged(order: OrderFacts, lines: Sequence[LineFacts]) -> int:
+    """What the order's shipping brought in: the total less what its lines did (all its lines given)."""
+    if not order.shipping:
+        return 0
+    return order.total - sum(brought_in(order, line)[0] for line in lines)
 
 
 def _goods_refusal(line: LineFacts) -> str | None:
@@ -123,6 +122,7 @@ def line_terms(order: OrderFacts, lines: Sequence[LineFacts], *, now: datetime |
     now = now or timezone.now()
     share = int(settings.CANCELLATION_REFUND_PERCENT)
     goods_left = {line.id for line in lines if line.goods and line.status == OrderLine.Status.ACTIVE}
+    shipping = shipping_charged(order, lines)
     terms = {}
     for line in lines:
         reason: str | None
@@ -144,7 +144,7 @@ def line_terms(order: OrderFacts, lines: Sequence[LineFacts], *, now: datetime |
         goods = line.id in goods_left
         if reason is not None:
             terms[line.id] = LineTerms(
-                line.id, False, reason=reason, deadline=deadline, goods=goods, order_shipping=order.shipping
+                line.id, False, reason=reason, deadline=deadline, goods=goods, order_shipping=shipping
             )
             continue
         amount, tax = brought_in(order, line)
@@ -153,10 +153,10 @@ def line_terms(order: OrderFacts, lines: Sequence[LineFacts], *, now: datetime |
             True,
             amount=amount * percent // 100,
             tax=tax * percent // 100,
-            shipping=order.shipping if goods_left == {line.id} else 0,
+            shipping=shipping if goods_left == {line.id} else 0,
             deadline=deadline,
             goods=goods,
-            order_shipping=order.shipping,
+            order_shipping=shipping,
         )
     return terms
 
@@ -189,7 +189,7 @@ def order_facts(order: Order) -> OrderFacts:
     )
 
 
-def line_facts(line: OrderLine, *, before: int) -> LineFacts:
+def line_facts(line: OrderLine) -> LineFacts:
     """A line's facts; its course, reservation and grant should be selected with it (`facts_of` does)."""
     hold = line.hold
     starts_at = None
@@ -207,22 +207,14 @@ def line_facts(line: OrderLine, *, before: int) -> LineFacts:
         starts_at=starts_at,
         downloads=getattr(hold, "download_count", None),
         hold_status=None if goods or hold is None else hold.status,
-        before=before,
+        tax=line.tax_amount,
     )
-
-
-def _facts_in_order(lines: Sequence[OrderLine]) -> list[LineFacts]:
-    facts, before = [], 0
-    for line in sorted(lines, key=lambda line: line.pk):
-        facts.append(line_facts(line, before=before))
-        before += line.total_amount
-    return facts
 
 
 def facts_of(order: Order) -> tuple[OrderFacts, list[LineFacts]]:
     """The order's facts and all its lines' (one query for the lines)."""
     lines = OrderLine.objects.filter(order=order).select_related("course", "reservation", "grant").order_by("pk")
-    return order_facts(order), _facts_in_order(list(lines))
+    return order_facts(order), [line_facts(line) for line in lines]
 
 
 def order_line_terms(order: Order, *, now: datetime | None = None) -> dict[int, LineTerms]:
