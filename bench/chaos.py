@@ -225,6 +225,7 @@ def report(invariants: list[Invariant], tally: Tally, workers: Workers, args: ar
     )
     print(f"orders placed: {len(tally.orders)} of {args.orders} tries; scenarios {dict(tally.scenarios)}")
     print(f"payments: {dict(tally.payments)}")
+    print(f"checkouts that found the cart's earlier order paid and applied it at once: {tally.found_paid}")
     print(f"refusals: {dict(tally.refusals)}")
     for code, detail in tally.examples.items():
         print(f"  {code}: e.g. {detail}")
