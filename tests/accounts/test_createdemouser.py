@@ -59,3 +59,16 @@ def test_demo_customer_can_log_in_through_the_page_and_the_api() -> None:
     assert response.status_code == 200
     token = response.json()["meta"]["session_token"]
     assert Client().get("/api/cart", headers={"X-Session-Token": token}).status_code == 200
+
+
+def test_the_demo_operator_signs_in_and_opens_the_console_but_not_the_users() -> None:
+    out = StringIO()
+    call_command("createdemouser", operator=True, stdout=out)
+
+    assert "owner@bookdesk.local" in out.getvalue()
+    assert "operator" in out.getvalue()
+    client = Client()
+    assert client.login(email="owner@bookdesk.local", password="bookdesk-demo")
+    assert client.get("/console/").status_code == 200
+    assert client.get("/admin/orders/order/").status_code == 200
+    assert client.get("/admin/accounts/user/").status_code == 403  # an operator, not a superuser

@@ -10,6 +10,7 @@ from bookdesk.accounts.roles import operator_group_sync
 
 DEMO_EMAIL = "demo@bookdesk.local"
 DEMO_PASSWORD = "bookdesk-demo"  # noqa: S105 - a published demo credential, never a real one
+DEMO_OPERATOR_EMAIL = "owner@bookdesk.local"  # the demo's operator: the console and the admin
 
 
 @transaction.atomic

@@ -67,6 +67,7 @@ class Command(BaseCommand):
         call_command("createcachetable", verbosity=0)
         call_command("seed")
         call_command("createdemouser")
+        call_command("createdemouser", operator=True)
 
         exe = [sys.executable, "-m", "bookdesk"]
         commands = {
