@@ -10,6 +10,7 @@ from ninja import Query, Router
 from bookdesk.api.schemas.catalog import CourseOut, ProductOut, ServiceOut, ServiceSlotsOut
 from bookdesk.catalog import selectors
 from bookdesk.catalog.models import Course, Product, Service
+from bookdesk.catalog.search import beat_filters_parse
 from bookdesk.errors import InvalidInput, Problem
 from bookdesk.orders import availability
 from bookdesk.paging import Page, PageParams, page_of, paginate
@@ -72,9 +73,34 @@ def service_slots(request: HttpRequest, service_id: int, date: dt.date) -> dict[
     }
 
 
-@router.get("/products", response=page_of(ProductOut), summary="List published products with license tiers")
-def list_products(request: HttpRequest, paging: Query[PageParams]) -> Page[Product]:
-    return paginate(availability.product_list(), page=paging.page, page_size=paging.page_size)
+@router.get(
+    "/products",
+    response={200: page_of(ProductOut), 422: Problem},
+    summary="List published products with license tiers; filter and search beats",
+)
+def list_products(
+    request: HttpRequest,
+    paging: Query[PageParams],
+    kind: str | None = None,
+    genre: str | None = None,
+    mood: str | None = None,
+    key: str | None = None,
+    bpm_min: str | None = None,
+    bpm_max: str | None = None,
+    price_min: str | None = None,
+    price_max: str | None = None,
+    q: str | None = None,
+    sort: str | None = None,
+) -> Page[Product]:
+    """Beats filter by `genre`, `mood`, `key` (C … B, Cm … Bm), `bpm_min`/`bpm_max` (40–300), price in
+    minor units of the cheapest licence (`price_min`/`price_max`), free text `q`; `sort` is `title`
+    (default), `newest`, `price`, `-price`, `bpm` or `-bpm`. A bad value answers 422 naming it."""
+    raw = {
+        "kind": kind, "genre": genre, "mood": mood, "key": key, "bpm_min": bpm_min, "bpm_max": bpm_max,
+        "price_min": price_min, "price_max": price_max, "q": q, "sort": sort,
+    }  # fmt: skip
+    filters = beat_filters_parse(raw)
+    return paginate(availability.product_list(filters), page=paging.page, page_size=paging.page_size)
 
 
 @router.get("/products/{product_id}", response={200: ProductOut, 404: Problem}, summary="One product")

@@ -7,6 +7,7 @@ from typing import Any
 
 from ninja import Schema
 
+from bookdesk.catalog.media import media_url
 from bookdesk.catalog.models import Course, Product, Service
 from bookdesk.money import money
 from bookdesk.orders.availability import license_available
@@ -86,6 +87,17 @@ class ServiceSlotsOut(Schema):
     slots: list[SlotOut]
 
 
+class LicenseTermsOut(Schema):
+    """What the licensee may do; a null limit is unlimited."""
+
+    streams: int | None
+    copies: int | None
+    music_videos: int | None
+    radio_stations: int | None
+    credit_required: bool
+    notes: str
+
+
 class LicenseOut(Schema):
     id: int
     tier: str
@@ -93,6 +105,8 @@ class LicenseOut(Schema):
     price: MoneyOut
     exclusive: bool
     available: bool
+    deliverables: list[str]
+    terms: LicenseTermsOut
 
 
 class ProductOut(Schema):
@@ -105,6 +119,38 @@ class ProductOut(Schema):
     price: MoneyOut | None = None
     licenses: list[LicenseOut]
     url: str
+    genre: str | None = None
+    mood: str | None = None
+    bpm: int | None = None
+    key: str | None = None
+    duration_seconds: int | None = None
+    cover_url: str | None = None
+    preview_url: str | None = None
+    waveform: list[float] = []
+
+    @staticmethod
+    def resolve_genre(obj: Product) -> str | None:
+        return obj.genre or None
+
+    @staticmethod
+    def resolve_mood(obj: Product) -> str | None:
+        return obj.mood or None
+
+    @staticmethod
+    def resolve_key(obj: Product) -> str | None:
+        return obj.musical_key or None
+
+    @staticmethod
+    def resolve_cover_url(obj: Product) -> str | None:
+        return media_url(obj, "cover")
+
+    @staticmethod
+    def resolve_preview_url(obj: Product) -> str | None:
+        return media_url(obj, "preview")
+
+    @staticmethod
+    def resolve_waveform(obj: Product) -> list[float]:
+        return list(obj.waveform or [])
 
     @staticmethod
     def resolve_price(obj: Product) -> dict[str, Any] | None:
@@ -122,6 +168,8 @@ class ProductOut(Schema):
                 "price": money(license.price_amount, obj.currency),
                 "exclusive": license.exclusive,
                 "available": license_available(obj, license),
+                "deliverables": license.deliverable_list,
+                "terms": license.terms_summary,
             }
             for license in obj.licenses.all()
         ]
