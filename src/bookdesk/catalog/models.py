@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -287,9 +289,26 @@ class Product(models.Model):
     def ships(self) -> bool:
         return self.kind == self.Kind.PHYSICAL
 
+    @property
+    def preview_url(self) -> str | None:
+        """The public, seekable tagged preview (`web.media`), or None before the worker made one."""
+        return _media_url(self.preview, f"/products/{self.pk}/preview.mp3")
+
+    @property
+    def cover_url(self) -> str | None:
+        return _media_url(self.cover, f"/products/{self.pk}/cover")
+
     def clean(self) -> None:
         if self.kind == self.Kind.PHYSICAL and self.price_amount is None:
             raise ValidationError({"price_amount": "A physical product needs a price."})
+
+
+def _media_url(field: models.fields.files.FieldFile, path: str) -> str | None:
+    """`path` with a digest of the stored file's name, which changes with each upload or derivation: a page
+    never plays yesterday's preview out of a cache (a failed derivation keeps the previous files)."""
+    if not field:
+        return None
+    return f"{path}?v={hashlib.sha256((field.name or '').encode()).hexdigest()[:10]}"
 
 
 class License(models.Model):

@@ -7,7 +7,6 @@ from typing import Any
 
 from ninja import Schema
 
-from bookdesk.catalog.media import media_url
 from bookdesk.catalog.models import Course, Product, Service
 from bookdesk.money import money
 from bookdesk.orders.availability import license_available
@@ -142,11 +141,11 @@ class ProductOut(Schema):
 
     @staticmethod
     def resolve_cover_url(obj: Product) -> str | None:
-        return media_url(obj, "cover")
+        return obj.cover_url
 
     @staticmethod
     def resolve_preview_url(obj: Product) -> str | None:
-        return media_url(obj, "preview")
+        return obj.preview_url
 
     @staticmethod
     def resolve_waveform(obj: Product) -> list[float]:

@@ -201,7 +201,7 @@ LICENSE_TIERS: dict[str, tuple[str, list[str], int | None, int | None, int | Non
     ),
     License.Tier.EXCLUSIVE: (
         "Exclusive", ["mp3", "wav", "stems"], None, None, None, None,
-        "Unlimited use; the beat comes off sale. Earlier lease holders keep their rights.",
+        "Unlimited use, and the beat is yours alone from then on.",
     ),
 }  # fmt: skip
 BEAT_SECONDS = 20.0
