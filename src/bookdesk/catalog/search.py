@@ -5,6 +5,7 @@ with a case-insensitive match of every word.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -122,11 +123,21 @@ def full_text_supported() -> bool:
     return connection.vendor == "postgresql"
 
 
+def _words(q: str) -> list[str]:
+    return [word for word in re.findall(r"\w+", q.lower())][:8]
+
+
 def _text_match(products: QuerySet[Product], q: str) -> QuerySet[Product]:
+    """Every word of `q` begins a word of the title, description, genre or mood (PostgreSQL), or appears in
+    one of them (elsewhere)."""
+    words = _words(q)
+    if not words:
+        return products
     if full_text_supported():
         vector = SearchVector("title", "description", "genre", "mood", config="simple")
-        return products.annotate(search=vector).filter(search=SearchQuery(q, search_type="websearch", config="simple"))
-    for word in q.split()[:8]:
+        query = SearchQuery(" & ".join(f"{word}:*" for word in words), search_type="raw", config="simple")
+        return products.annotate(search=vector).filter(search=query)
+    for word in words:
         matches = Q(title__icontains=word) | Q(description__icontains=word)
         products = products.filter(matches | Q(genre__icontains=word) | Q(mood__icontains=word))
     return products
