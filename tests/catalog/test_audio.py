@@ -50,11 +50,14 @@ def test_the_worker_derives_mp3_preview_and_waveform():
     assert audio_derive_due(limit=5) == 1
     beat.refresh_from_db()
 
-    assert beat.audio_status == AudioStatus.READY and beat.audio_error == ""
+    assert beat.audio_status == AudioStatus.READY
+    assert beat.audio_error == ""
     assert beat.duration_seconds == round(SECONDS)
     assert len(beat.waveform) == audio.PEAK_COUNT
-    assert all(0 <= peak <= 1 for peak in beat.waveform) and max(beat.waveform) == 1
-    assert sf.info(beat.mp3.path).format == "MP3" and sf.info(beat.preview.path).format == "MP3"
+    assert all(0 <= peak <= 1 for peak in beat.waveform)
+    assert max(beat.waveform) == 1
+    assert sf.info(beat.mp3.path).format == "MP3"
+    assert sf.info(beat.preview.path).format == "MP3"
 
 
 def test_the_mp3_decodes_to_the_masters_length_at_320_kbps():
@@ -99,8 +102,10 @@ def test_deriving_again_replaces_the_files_and_removes_the_old_ones(django_captu
     beat.refresh_from_db()
 
     assert beat.audio_status == AudioStatus.READY
-    assert beat.mp3.path != old_mp3 and Path(beat.mp3.path).exists()
-    assert not Path(old_mp3).exists() and not Path(old_preview).exists()
+    assert beat.mp3.path != old_mp3
+    assert Path(beat.mp3.path).exists()
+    assert not Path(old_mp3).exists()
+    assert not Path(old_preview).exists()
 
 
 def _silent() -> bytes:
@@ -142,9 +147,11 @@ def test_a_bad_master_fails_with_a_reason_and_keeps_the_previous_files(content, 
     beat.refresh_from_db()
 
     assert beat.audio_status == AudioStatus.FAILED
-    assert reason in beat.audio_error and beat.audio_error
+    assert reason in beat.audio_error
+    assert beat.audio_error
     assert (beat.mp3.name, beat.preview.name, beat.waveform, beat.duration_seconds) == before
-    assert Path(beat.mp3.path).exists() and Path(beat.preview.path).exists()
+    assert Path(beat.mp3.path).exists()
+    assert Path(beat.preview.path).exists()
     assert sorted(p.name for p in Path(beat.mp3.path).parent.iterdir()) == sorted(
         [Path(beat.mp3.name).name, Path(beat.preview.name).name]
     )  # nothing half-saved next to them
@@ -168,7 +175,8 @@ def test_a_flac_master_is_derived():
     audio_derive_due(limit=1)
     beat.refresh_from_db()
 
-    assert beat.audio_status == AudioStatus.READY and beat.duration_seconds == 2
+    assert beat.audio_status == AudioStatus.READY
+    assert beat.duration_seconds == 2
 
 
 def test_a_master_changed_while_deriving_is_left_for_the_next_claim(monkeypatch):
@@ -186,7 +194,9 @@ def test_a_master_changed_while_deriving_is_left_for_the_next_claim(monkeypatch)
     audio_derive_due(limit=1)
     beat.refresh_from_db()
 
-    assert beat.audio_status == AudioStatus.PENDING and not beat.mp3 and not beat.preview
+    assert beat.audio_status == AudioStatus.PENDING
+    assert not beat.mp3
+    assert not beat.preview
 
 
 def test_nothing_waits_then_nothing_is_derived():
@@ -201,7 +211,8 @@ def test_pure_functions_peaks_and_mix():
     mixed = audio.mix_tag(music, tag, interval_seconds=2, gain=1.0, first_at=0.5)
 
     assert mixed.samples.shape == music.samples.shape
-    assert mixed.samples[int(0.6 * rate), 0] > 0.5 and mixed.samples[int(2.6 * rate), 0] > 0.5
+    assert mixed.samples[int(0.6 * rate), 0] > 0.5
+    assert mixed.samples[int(2.6 * rate), 0] > 0.5
     assert mixed.samples[int(1.5 * rate), 0] == pytest.approx(0.1)
     assert audio.peaks(audio.Audio(samples=np.linspace(0, 1, 1000, dtype=np.float32)[:, None], rate=1000), count=4) == [
         pytest.approx(0.25, abs=0.01),

@@ -87,7 +87,9 @@ def test_a_beat_carries_its_musical_fields_and_tiers_their_deliverables_and_term
     assert {k: beat[k] for k in ("bpm", "key", "genre", "mood")} == {
         "bpm": 92, "key": "Am", "genre": "hip-hop", "mood": "dark"
     }  # fmt: skip
-    assert beat["preview_url"] is None and beat["cover_url"] is None and beat["waveform"] == []
+    assert beat["preview_url"] is None
+    assert beat["cover_url"] is None
+    assert beat["waveform"] == []
     tiers = {tier["tier"]: tier for tier in beat["licenses"]}
     assert tiers["basic"]["deliverables"] == ["mp3"]
     assert tiers["premium"]["deliverables"] == ["mp3", "wav", "stems"]
@@ -139,7 +141,8 @@ def test_full_text_search_on_postgresql_uses_its_search():
 
     sql = str(beats_filter(Product.objects.all(), BeatFilters(q="bass")).query)
     if connection.vendor == "postgresql":
-        assert "to_tsvector" in sql and "to_tsquery" in sql
+        assert "to_tsvector" in sql
+        assert "to_tsquery" in sql
     else:
         assert "LIKE" in sql
 
@@ -148,8 +151,11 @@ def test_the_catalog_page_filters_beats_and_explains_a_bad_filter(client, catalo
     page = client.get("/?bpm_min=80&bpm_max=100")
     html = page.content.decode()
     assert page.status_code == 200
-    assert "Midnight Drive" in html and "Golden Hour" in html and "Neon Rain" not in html
+    assert "Midnight Drive" in html
+    assert "Golden Hour" in html
+    assert "Neon Rain" not in html
 
     bad = client.get("/?key=H")
     assert bad.status_code == 400
-    assert "unknown key" in bad.content.decode() and "Neon Rain" in bad.content.decode()
+    assert "unknown key" in bad.content.decode()
+    assert "Neon Rain" in bad.content.decode()

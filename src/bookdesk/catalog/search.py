@@ -124,7 +124,7 @@ def full_text_supported() -> bool:
 
 
 def _words(q: str) -> list[str]:
-    return [word for word in re.findall(r"\w+", q.lower())][:8]
+    return list(re.findall(r"\w+", q.lower()))[:8]
 
 
 def _text_match(products: QuerySet[Product], q: str) -> QuerySet[Product]:
