@@ -28,7 +28,7 @@ from bookdesk.errors import BookdeskError, NotFound
 from bookdesk.money import format_money
 from bookdesk.notifications.ics import CONTENT_TYPE as ICS_CONTENT_TYPE
 from bookdesk.notifications.ics import calendar_for
-from bookdesk.orders.downloads import download_url
+from bookdesk.orders.downloads import Download, download_url, grant_downloads
 from bookdesk.orders.models import AuditEntry, Grant, HoldStatus, Order, OrderLine, OrderStatus
 from bookdesk.payments.refunds import cancellation_terms, order_cancel_confirmed
 from bookdesk.web.checkout_views import ORDER_CODE, SeeOther
@@ -267,10 +267,15 @@ class DetailLine:
     badge: Badge | None
     starts_at: datetime | None
     download_url: str | None
+    downloads: list[Download]
 
 
 def _download_link(hold: Any) -> str | None:
     return download_url(hold) if isinstance(hold, Grant) and hold.status == HoldStatus.CONFIRMED else None
+
+
+def _downloads(hold: Any) -> list[Download]:
+    return grant_downloads(hold) if isinstance(hold, Grant) else []
 
 
 def _detail_lines(order: Order) -> list[DetailLine]:
@@ -285,6 +290,7 @@ def _detail_lines(order: Order) -> list[DetailLine]:
                 badge=badge_for(hold.status, order.status) if hold is not None else None,
                 starts_at=starts_at,
                 download_url=_download_link(hold),
+                downloads=_downloads(hold),
             )
         )
     return rows

@@ -6,7 +6,8 @@ from ninja import Schema
 
 from bookdesk.fields import ObjectId
 from bookdesk.money import money
-from bookdesk.orders.models import Order
+from bookdesk.orders.downloads import grant_downloads
+from bookdesk.orders.models import Order, OrderLine
 
 
 class MoneyOut(Schema):
@@ -14,12 +15,20 @@ class MoneyOut(Schema):
     currency: str
 
 
+class DownloadOut(Schema):
+    kind: str  # mp3, wav, stems, license (or file: a product sold before tiers named their deliverables)
+    name: str
+    url: str
+
+
 class OrderLineOut(Schema):
+    id: int
     kind: str
     description: str
     quantity: int
     unit_price: MoneyOut
     total: MoneyOut
+    downloads: list[DownloadOut] = []
 
 
 class PaymentOut(Schema):
@@ -67,11 +76,13 @@ class OrderOut(Schema):
             created_at=order.created_at,
             lines=[
                 OrderLineOut.model_construct(
+                    id=line.pk,
                     kind=line.kind,
                     description=line.description,
                     quantity=line.quantity,
                     unit_price=m(line.unit_amount),
                     total=m(line.total_amount),
+                    downloads=_downloads(line),
                 )
                 for line in order.lines.all()
             ],
@@ -82,6 +93,13 @@ class OrderOut(Schema):
                 for p in order.payments.all()
             ],
         )
+
+
+def _downloads(line: OrderLine) -> list[DownloadOut]:
+    grant = getattr(line, "grant", None) if line.kind == OrderLine.Kind.PRODUCT else None
+    if grant is None:
+        return []
+    return [DownloadOut.model_construct(kind=d.kind, name=d.name, url=d.url) for d in grant_downloads(grant)]
 
 
 class CheckoutOut(Schema):
