@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from bookdesk.catalog.models import License
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.notifications.services import (
     notify_duplicate_payment_refunded,
@@ -14,7 +15,6 @@ from bookdesk.notifications.services import (
     notify_payment_failed,
     notify_refund_issued,
 )
-from bookdesk.catalog.models import License
 from bookdesk.orders.downloads import grant_from_token
 from bookdesk.orders.models import Grant, Order
 from bookdesk.orders.services import ItemRequest
