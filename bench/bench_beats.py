@@ -43,23 +43,26 @@ count = int(sys.argv[1])
 rng = __import__("random").Random(7)
 genres, moods, keys = list(Genre.values), list(Mood.values), list(MusicalKey.values)
 products = [
-    Product(title=f"Beat {n}", slug=f"beat-{n}", kind="digital", genre=rng.choice(genres), mood=rng.choice(moods),
-            bpm=rng.randint(60, 180), musical_key=rng.choice(keys), description=f"A {rng.choice(moods)} loop number {n}.")
+    Product(title=f"Beat {n}", slug=f"beat-{n}", kind="digital", genre=rng.choice(genres),
+            mood=rng.choice(moods), bpm=rng.randint(60, 180), musical_key=rng.choice(keys),
+            description=f"A {rng.choice(moods)} loop number {n}.")
     for n in range(count)
 ]
 Product.objects.bulk_create(products, batch_size=2000)
 ids = list(Product.objects.values_list("pk", flat=True))
-tiers = [("basic", 2999, ["mp3"]), ("premium", 7999, ["mp3", "wav", "stems"]), ("exclusive", 49900, ["mp3", "wav", "stems"])]
+everything = ["mp3", "wav", "stems"]
+tiers = [("basic", 2999, ["mp3"]), ("premium", 7999, everything), ("exclusive", 49900, everything)]
 License.objects.bulk_create(
-    [License(product_id=pk, tier=t, name=t.title(), price_amount=p + rng.randint(0, 2000), exclusive=t == "exclusive",
-             deliverables=d) for pk in ids for t, p, d in tiers],
+    [License(product_id=pk, tier=t, name=t.title(), price_amount=p + rng.randint(0, 2000),
+             exclusive=t == "exclusive", deliverables=d) for pk in ids for t, p, d in tiers],
     batch_size=5000,
 )
 
 tag = VoiceTag(interval_seconds=10)
 tag.file.save("tag.wav", ContentFile(demo_media.wav_bytes(demo_media.voice_tag())), save=True)
 beat = Product.objects.get(pk=ids[0])
-beat.master.save("master.wav", ContentFile(demo_media.wav_bytes(demo_media.beat(bpm=92, key="Am", seconds=180))), save=True)
+three_minutes = demo_media.wav_bytes(demo_media.beat(bpm=92, key="Am", seconds=180))
+beat.master.save("master.wav", ContentFile(three_minutes), save=True)
 beat_audio_request(product_ids=[beat.pk])
 started, cpu = time.perf_counter(), time.process_time()
 audio_derive_due(limit=1)
@@ -67,8 +70,9 @@ derive_wall, derive_cpu = time.perf_counter() - started, time.process_time() - c
 beat.refresh_from_db()
 assert beat.audio_status == "ready", beat.audio_error
 
-facts = AgreementFacts(number="LIC-BENCH-000001", licensor="bookdesk studio", licensor_address="", licensee="Ada Lovelace",
-    licensee_email="ada@example.com", beat="Midnight Drive", bpm=92, key="A minor", tier="Premium lease", exclusive=False,
+facts = AgreementFacts(number="LIC-BENCH-000001", licensor="bookdesk studio", licensor_address="",
+    licensee="Ada Lovelace", licensee_email="ada@example.com", beat="Midnight Drive", bpm=92, key="A minor",
+    tier="Premium lease", exclusive=False,
     deliverables=["MP3 (320 kbps)", "WAV (untagged master)", "Track stems (ZIP)"],
     terms=["Up to 500,000 audio streams", "Up to 10,000 sold copies", "Up to 3 music videos", "Up to 2 radio stations",
            "Credit required"], notes="For a proper release.", price="€79.99", order_code="BD-BENCH1",
@@ -144,9 +148,8 @@ def bench(pg: str, logs: Path, *, seconds: float, beats: int, workers: int, thre
         shutil.copy(facts["preview"], static / "preview-copy.mp3")
         size = int(facts["size"])
         print_header(f"beats: {beats} beats on PostgreSQL; preview {size / 1e6:.2f} MB; {workers}×{threads} server")
-        print(
-            f"worker: derive a 3-minute master          {facts['derive_wall']:.2f} s wall, {facts['derive_cpu']:.2f} s CPU"
-        )
+        wall, cpu = facts["derive_wall"], facts["derive_cpu"]
+        print(f"worker: derive a 3-minute master          {wall:.2f} s wall, {cpu:.2f} s CPU")
         print(
             f"licence agreement PDF                     {facts['pdf_cpu'] * 1000:.1f} ms CPU per document (target ≤ 30)"
         )

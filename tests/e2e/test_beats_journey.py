@@ -76,7 +76,8 @@ def test_find_by_bpm_play_seek_buy_the_premium_lease_and_download_what_it_promis
     tiers = page.locator(".tier")
     assert tiers.count() == 3
     premium = tiers.filter(has_text="Premium lease")
-    assert "WAV (untagged master)" in premium.inner_text() and "Track stems (ZIP)" in premium.inner_text()
+    assert "WAV (untagged master)" in premium.inner_text()
+    assert "Track stems (ZIP)" in premium.inner_text()
     assert "No WAV" in tiers.filter(has_text="Basic lease").inner_text()
     screenshot(page, "tiers-1280")
     phone = new_page(browser, viewport={"width": 390, "height": 844})
