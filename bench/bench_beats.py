@@ -39,7 +39,7 @@ from bookdesk.catalog.audio_services import audio_derive_due, beat_audio_request
 from bookdesk.catalog.models import Genre, License, Mood, MusicalKey, Product, VoiceTag
 from bookdesk.notifications.licences import AgreementFacts, licence_pdf
 
-count = int(sys.argv[1])
+count, derive = int(sys.argv[1]), sys.argv[2] == "derive"
 rng = __import__("random").Random(7)
 genres, moods, keys = list(Genre.values), list(Mood.values), list(MusicalKey.values)
 products = [
@@ -58,6 +58,9 @@ License.objects.bulk_create(
     batch_size=5000,
 )
 
+if not derive:
+    print(json.dumps({"product": ids[0], "size": 0}))
+    raise SystemExit
 tag = VoiceTag(interval_seconds=10)
 tag.file.save("tag.wav", ContentFile(demo_media.wav_bytes(demo_media.voice_tag())), save=True)
 beat = Product.objects.get(pk=ids[0])
@@ -86,14 +89,14 @@ print(json.dumps({"product": beat.pk, "preview": beat.preview.path, "size": beat
                   "derive_wall": derive_wall, "derive_cpu": derive_cpu, "pdf_cpu": pdf_cpu}))
 """
 
-FILTERS = [
+FILTERS_WITHOUT_TEXT = [
     "/api/products?genre=trap&bpm_min=120&bpm_max=160",
     "/api/products?key=Am&sort=bpm",
     "/api/products?genre=hip-hop&mood=dark",
     "/api/products?bpm_min=85&bpm_max=95&sort=price",
     "/api/products?mood=chill&key=Ebm&sort=newest",
-    "/api/products?q=dark&genre=lo-fi",
 ]
+FILTERS = [*FILTERS_WITHOUT_TEXT, "/api/products?q=dark&genre=lo-fi"]
 
 
 def _ranged(base: str, path: str, size: int, chunk: int) -> Any:
@@ -134,7 +137,9 @@ def _line(label: str, run: Run, extra: str = "") -> None:
     )
 
 
-def bench(pg: str, logs: Path, *, seconds: float, beats: int, workers: int, threads: int) -> int:
+def bench(
+    pg: str, logs: Path, *, seconds: float, beats: int, workers: int, threads: int, api_only: bool = False
+) -> int:
     with bench_database(pg, "bench_beats") as url:
         data = logs / "data"
         data.mkdir()
@@ -159,7 +164,7 @@ def bench(pg: str, logs: Path, *, seconds: float, beats: int, workers: int, thre
         with web_serving("serve", port, env, logs, workers=workers, threads=threads):
             preview = f"/products/{facts['product']}/preview.mp3"
             static_path = "/static/bench/preview-copy.mp3"
-            for clients in (1, 32):
+            for clients in () if api_only else (1, 32):
                 for chunk in (256 * 1024, size // 2):
                     ours = run_load(_ranged(base, preview, size, chunk), clients, seconds)
                     plain = run_load(_ranged(base, static_path, size, chunk), clients, seconds)
@@ -168,9 +173,11 @@ def bench(pg: str, logs: Path, *, seconds: float, beats: int, workers: int, thre
                     _line(f"static file same ranges, {clients} clients", plain)
             for clients in (1, 8):
                 bare = run_load(_get(base, ["/healthz"]), clients, seconds)
-                found = run_load(_get(base, FILTERS), clients, seconds)
+                found = run_load(_get(base, FILTERS_WITHOUT_TEXT), clients, seconds)
+                text = run_load(_get(base, FILTERS[-1:]), clients, seconds)
                 _line(f"bare /healthz, {clients} clients", bare)
                 _line(f"GET /api/products filtered, {clients} clients", found, "  (p95 ≤ 30 ms)")
+                _line(f"GET /api/products q= full text, {clients} clients", text)
     return 0
 
 
@@ -180,11 +187,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beats", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--api-only", action="store_true", help="Only GET /api/products (no derivation, no preview).")
     args = parser.parse_args(argv)
     return run_bench(
         "beats",
         lambda pg, logs: bench(
-            pg, logs, seconds=args.seconds, beats=args.beats, workers=args.workers, threads=args.threads
+            pg,
+            logs,
+            seconds=args.seconds,
+            beats=args.beats,
+            workers=args.workers,
+            threads=args.threads,
+            api_only=args.api_only,
         ),
     )
 

@@ -144,8 +144,9 @@ def _text_match(products: QuerySet[Product], q: str) -> QuerySet[Product]:
 
 
 def beats_filter(products: QuerySet[Product], filters: BeatFilters) -> QuerySet[Product]:
-    """`products` narrowed by `filters` and ordered by its sort; annotates `price_from`."""
-    products = with_price_from(products)
+    """`products` narrowed by `filters` and ordered by its sort (annotated `price_from` when price matters)."""
+    if filters.price_min is not None or filters.price_max is not None or filters.sort in ("price", "-price"):
+        products = with_price_from(products)  # a subquery per row: only when price filters or sorts
     if filters.beats_only:
         products = products.filter(kind=Product.Kind.DIGITAL)
     exact = {"kind": filters.kind, "genre": filters.genre, "mood": filters.mood, "musical_key": filters.key}
