@@ -12,6 +12,8 @@ from django.utils import timezone
 
 from bookdesk.money import CURRENCIES, CURRENCY_CHOICES
 
+TAX_RATE_HELP = "Tax rate in basis points (1900 = 19 %); empty: the default rate (TAX_RATE_DEFAULT)."
+
 
 def _currency_is_valid(prefix: str = "") -> Q:
     return Q(**{f"{prefix}currency__in": CURRENCIES})
@@ -29,6 +31,7 @@ class Course(models.Model):
     capacity = models.PositiveIntegerField()
     price_amount = models.BigIntegerField(help_text="Price in minor units (cents).")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="eur")
+    tax_rate = models.PositiveIntegerField(null=True, blank=True, help_text=TAX_RATE_HELP)
     published = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -126,6 +129,7 @@ class Service(models.Model):
     duration_minutes = models.PositiveIntegerField()
     price_amount = models.BigIntegerField(help_text="Price per slot in minor units.")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="eur")
+    tax_rate = models.PositiveIntegerField(null=True, blank=True, help_text=TAX_RATE_HELP)
     resources = models.ManyToManyField(Resource, related_name="services")
     published = models.BooleanField(default=True)
 
@@ -229,6 +233,7 @@ class Product(models.Model):
         help_text="Price of a physical product in minor units; digital ones are priced by license.",
     )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="eur")
+    tax_rate = models.PositiveIntegerField(null=True, blank=True, help_text=TAX_RATE_HELP)
     published = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

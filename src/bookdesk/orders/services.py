@@ -24,10 +24,12 @@ from bookdesk.db import compiled
 from bookdesk.errors import (
     AlreadyBooked,
     BookdeskError,
+    CartEmpty,
     Conflict,
     InvalidInput,
     NotBookable,
     NotFound,
+    QuantityNotAllowed,
     SlotTaken,
     SoldOut,
 )
@@ -45,7 +47,7 @@ from bookdesk.orders.models import (
     OrderStatus,
     Reservation,
 )
-from bookdesk.orders.pricing import PricedLine, price
+from bookdesk.orders.pricing import LineTax, PricedLine, price
 
 logger = logging.getLogger("bookdesk.orders")
 
@@ -164,9 +166,9 @@ def plan_items(
     holds do not count (the cart's own unpaid order, which a new checkout replaces).
     """
     if not items:
-        raise InvalidInput("There is nothing to check out.", errors=[_field("items", "empty")])
+        raise CartEmpty("There is nothing to check out.", errors=[_field("items", "empty")])
     if len(items) > MAX_LINES:
-        raise InvalidInput(f"At most {MAX_LINES} items fit in one order.", errors=[_field("items", "too many")])
+        raise Conflict(f"At most {MAX_LINES} items fit in one order.", errors=[_field("items", "too many")])
 
     course_ids = [i.course_id for i in items if i.kind == "course" and i.course_id]
     product_ids = [i.product_id for i in items if i.kind == "product" and i.product_id]
@@ -193,7 +195,7 @@ def plan_items(
     planners = {"course": _plan_course, "service": _plan_service, "product": _plan_product}
     plans = [planners[item.kind](item, placement) for item in items]
     if len({plan.currency for plan in plans}) != 1:
-        raise InvalidInput(
+        raise Conflict(
             "All items of one order must be in the same currency.", errors=[_field("items", "mixed currencies")]
         )
     return plans
@@ -220,7 +222,7 @@ def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
     breakdown = price(
         [plan.priced for plan in plans],
         currency=currency,
-        tax_rate_basis_points=settings.TAX_RATE_BASIS_POINTS,
+        tax_rate_basis_points=settings.TAX_RATE_DEFAULT,
         prices_include_tax=settings.PRICES_INCLUDE_TAX,
         shipping_flat_amount=settings.SHIPPING_FLAT_AMOUNT,
     )
@@ -237,7 +239,10 @@ def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
             hold_expires_at=now + hold_duration(),
         )
     )
-    lines = [_create_line(order=order, plan=plan, user=user) for plan in plans]
+    lines = [
+        _create_line(order=order, plan=plan, user=user, tax=tax)
+        for plan, tax in zip(plans, breakdown.line_taxes, strict=True)
+    ]
     compiled.hand_prefetched(order, "lines", lines)  # the caller reads the lines without a query
     audit(
         actor=f"user:{user.pk}",
@@ -264,7 +269,7 @@ def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
     if course.starts_at <= placement.now:
         raise NotBookable(f"“{course.title}” has already started and cannot be booked.")
     if item.quantity != 1 or course.pk in placement.seen_courses:
-        raise InvalidInput("A customer books one seat per course.", errors=[_field("quantity", "must be 1")])
+        raise QuantityNotAllowed("A customer books one seat per course.", errors=[_field("quantity", "must be 1")])
     placement.seen_courses.add(course.pk)
     seats = seats_taken(
         course_id=course.pk, user_id=placement.user.pk if placement.user else None, now=placement.now,
@@ -280,7 +285,7 @@ def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
         raise SoldOut(f"“{course.title}” is sold out.")
     return _Plan(
         item=item,
-        priced=PricedLine(course.title, course.price_amount, 1),
+        priced=PricedLine(course.title, course.price_amount, 1, tax_rate_basis_points=course.tax_rate),
         currency=course.currency,
         description=f"{course.title} — {_local(course.starts_at)}",
         targets={"course": course},
@@ -296,7 +301,7 @@ def _plan_service(item: ItemRequest, placement: _Placement) -> _Plan:
     starts_at = item.starts_at
     # The slots endpoint's limit, for every date a client can send (far dates overflow the local time).
     if abs(starts_at - placement.now) > timedelta(days=SLOT_HORIZON_DAYS):
-        raise InvalidInput(
+        raise NotBookable(
             f"Pick a time within {SLOT_HORIZON_DAYS} days of today.",
             errors=[_field("starts_at", f"must be within {SLOT_HORIZON_DAYS} days of today")],
         )
@@ -315,7 +320,7 @@ def _plan_service(item: ItemRequest, placement: _Placement) -> _Plan:
     placement.planned_slots.append((resource_id, starts_at, slot.ends_at))
     return _Plan(
         item=item,
-        priced=PricedLine(service.name, service.price_amount, 1),
+        priced=PricedLine(service.name, service.price_amount, 1, tax_rate_basis_points=service.tax_rate),
         currency=service.currency,
         description=f"{service.name} — {_local(starts_at)}",
         targets={"service": service, "resource_id": resource_id, "starts_at": starts_at, "ends_at": slot.ends_at},
@@ -333,16 +338,22 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
             )
         return _Plan(
             item=item,
-            priced=PricedLine(product.title, product.price_amount or 0, item.quantity, ships=True),
+            priced=PricedLine(
+                product.title,
+                product.price_amount or 0,
+                item.quantity,
+                ships=True,
+                tax_rate_basis_points=product.tax_rate,
+            ),
             currency=product.currency,
             description=product.title,
             targets={"product": product},
         )
     license_ = License.objects.filter(pk=item.license_id or 0, product=product, active=True).first()
     if license_ is None:
-        raise InvalidInput("Choose a license tier for this product.", errors=[_field("license_id", "unknown license")])
+        raise NotBookable("Choose a license tier for this product.", errors=[_field("license_id", "unknown license")])
     if item.quantity != 1:
-        raise InvalidInput("A license is bought once.", errors=[_field("quantity", "must be 1")])
+        raise QuantityNotAllowed("A license is bought once.", errors=[_field("quantity", "must be 1")])
     # Under the product's row lock (plan_items): an exclusive held or sold takes the beat off sale; leases
     # sold before it stay valid, so an exclusive may be bought while leases exist (marketplace convention).
     holds = Grant.objects.filter(live_hold(placement.now), product=product).exclude(line__order=placement.ignoring)
@@ -350,14 +361,16 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
         raise SoldOut(f"“{product.title}” has been licensed exclusively and is off sale.")
     return _Plan(
         item=item,
-        priced=PricedLine(f"{product.title} — {license_.name}", license_.price_amount, 1),
+        priced=PricedLine(
+            f"{product.title} — {license_.name}", license_.price_amount, 1, tax_rate_basis_points=product.tax_rate
+        ),
         currency=product.currency,
         description=f"{product.title} — {license_.name}",
         targets={"product": product, "license": license_},
     )
 
 
-def _create_line(*, order: Order, plan: _Plan, user: User) -> OrderLine:
+def _create_line(*, order: Order, plan: _Plan, user: User, tax: LineTax) -> OrderLine:
     targets = plan.targets
     line = compiled.insert(
         OrderLine(
@@ -367,6 +380,8 @@ def _create_line(*, order: Order, plan: _Plan, user: User) -> OrderLine:
             quantity=plan.priced.quantity,
             unit_amount=plan.priced.unit_amount,
             total_amount=plan.priced.total,
+            tax_rate=tax.rate_basis_points,
+            tax_amount=tax.tax,
             course=targets.get("course"),
             service=targets.get("service"),
             product=targets.get("product"),

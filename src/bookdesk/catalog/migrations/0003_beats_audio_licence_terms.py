@@ -17,7 +17,7 @@ def deliverables_by_tier(apps, schema_editor):  # type: ignore[no-untyped-def]
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0001_initial'),
+        ('catalog', '0002_tax_rates'),
     ]
 
     operations = [
