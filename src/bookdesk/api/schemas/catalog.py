@@ -5,11 +5,30 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
 
-from bookdesk.catalog.models import Course, Product, Service
+from bookdesk.catalog.models import BPM_MAX, BPM_MIN, Course, Genre, Mood, MusicalKey, Product, Service
+from bookdesk.catalog.search import MAX_PRICE, MAX_QUERY_LENGTH, BeatSort
 from bookdesk.money import money
 from bookdesk.orders.availability import license_available
+
+
+class ProductFiltersIn(Schema):
+    """The filters of `GET /api/products` (query parameters), each with its allowed values: the OpenAPI document
+    says what is accepted, and anything else is a 422 naming the parameter."""
+
+    kind: Product.Kind | None = Field(None, description="`digital` (beats) or `physical` (goods).")
+    genre: Genre | None = None
+    mood: Mood | None = None
+    key: MusicalKey | None = Field(None, description="As producers write it: `C` … `B`, `Cm` … `Bm`.")
+    bpm_min: int | None = Field(None, ge=BPM_MIN, le=BPM_MAX, description="A range above `bpm_max` finds nothing.")
+    bpm_max: int | None = Field(None, ge=BPM_MIN, le=BPM_MAX)
+    price_min: int | None = Field(
+        None, ge=0, le=MAX_PRICE, description="Minor units of the cheapest licence (a good's own price)."
+    )
+    price_max: int | None = Field(None, ge=0, le=MAX_PRICE)
+    q: str | None = Field(None, max_length=MAX_QUERY_LENGTH, description="Free text: title, description, genre, mood.")
+    sort: BeatSort | None = Field(None, description="`title` when not given.")
 
 
 class MoneyOut(Schema):
