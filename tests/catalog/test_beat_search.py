@@ -1,5 +1,6 @@
 """Finding beats through GET /api/products and the catalog page: genre, mood, key, BPM, price, free text and
-sort; a bad filter is a 422 naming it, a reversed range finds nothing; the number of queries does not grow with the page."""
+sort; a bad filter is a 422 naming it, a reversed range finds nothing; the number of queries does not grow
+with the page."""
 
 from __future__ import annotations
 
