@@ -235,6 +235,16 @@ def test_slots_of_unknown_or_unpublished_service_are_404_problems(client):
 # --- products --------------------------------------------------------------------------------------
 
 
+TERMS_UNSET = {
+    "streams": None,
+    "copies": None,
+    "music_videos": None,
+    "radio_stations": None,
+    "credit_required": True,
+    "notes": "",
+}
+
+
 def test_product_list_shape_with_licenses_and_a_physical_item(client):
     beat = BeatFactory(title="Midnight Drive", slug="midnight-drive")
     beat.licenses.filter(tier=License.Tier.PREMIUM).update(active=False)
@@ -261,6 +271,8 @@ def test_product_list_shape_with_licenses_and_a_physical_item(client):
                 "price": {"amount": 2999, "currency": "eur"},
                 "exclusive": False,
                 "available": True,
+                "deliverables": [],
+                "terms": TERMS_UNSET,
             },
             {
                 "id": licenses["exclusive"].pk,
@@ -269,9 +281,19 @@ def test_product_list_shape_with_licenses_and_a_physical_item(client):
                 "price": {"amount": 49900, "currency": "eur"},
                 "exclusive": True,
                 "available": True,
+                "deliverables": [],
+                "terms": TERMS_UNSET,
             },
         ],
         "url": f"/products/{beat.pk}",
+        "genre": None,
+        "mood": None,
+        "bpm": None,
+        "key": None,
+        "duration_seconds": None,
+        "cover_url": None,
+        "preview_url": None,
+        "waveform": [],
     }
     assert vinyl_item["id"] == vinyl.pk
     assert vinyl_item["kind"] == "physical"

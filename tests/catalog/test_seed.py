@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 from django.core.management import call_command
 
 from bookdesk.accounts.models import User
-from bookdesk.catalog.models import Course, License, OpeningHours, Product, Resource, Service
+from bookdesk.catalog.models import AudioStatus, Course, License, OpeningHours, Product, Resource, Service, VoiceTag
 from bookdesk.catalog.selectors import service_list
 from bookdesk.orders.availability import course_list, product_list
 
@@ -68,14 +70,28 @@ def test_seed_creates_the_stated_catalog(settings):
 
     products = list(product_list())
     beats = [product for product in products if not product.ships]
-    assert len(beats) >= 6
+    assert len(beats) >= 12
+    assert len({beat.genre for beat in beats}) >= 6
+    assert len({beat.mood for beat in beats}) >= 5
+    assert len({beat.musical_key for beat in beats}) >= 10
+    assert all(40 <= beat.bpm <= 300 for beat in beats)
+    assert VoiceTag.objects.get().file
     for beat in beats:
         prices = {license.tier: license.price_amount for license in beat.licenses.all()}
         assert set(prices) == {"basic", "premium", "exclusive"}
         assert prices["basic"] < prices["premium"] < prices["exclusive"]
         assert prices["exclusive"] >= 3 * prices["premium"]
-        assert beat.file.name.startswith("products/")
-        assert (Path(settings.MEDIA_ROOT) / beat.file.name).stat().st_size > 0
+        assert beat.master.name.startswith("masters/")
+        assert sf.info(Path(settings.MEDIA_ROOT) / beat.master.name).duration >= 15  # real, synthesised sound
+        assert beat.cover.name.endswith(".png")
+        assert zipfile.is_zipfile(Path(settings.MEDIA_ROOT) / beat.stems.name)
+        assert beat.audio_status == AudioStatus.PENDING  # the worker (or `seed --derive`) makes the rest
+        deliverables = {license.tier: license.deliverables for license in beat.licenses.all()}
+        assert deliverables == {
+            "basic": ["mp3"],
+            "premium": ["mp3", "wav", "stems"],
+            "exclusive": ["mp3", "wav", "stems"],
+        }
     physical = [product for product in products if product.ships]
     assert [product.title for product in physical] == ["Vinyl: Night Sessions LP"]
     assert physical[0].price_amount

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from bookdesk.catalog.models import License
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.notifications.services import (
     notify_duplicate_payment_refunded,
@@ -65,12 +66,18 @@ def test_confirmation_carries_a_download_link_per_confirmed_license(settings: An
     )
     grant = Grant.objects.get(line__order=order)
 
+    License.objects.filter(pk=grant.license_id).update(deliverables=["mp3", "wav", "stems"])
+    grant.refresh_from_db()
+
     queued = notify_order_confirmed(order)
 
-    link = next(line for line in queued.text_body.splitlines() if "/downloads/" in line).strip()
-    assert link.startswith(f"{settings.SITE_URL}/downloads/")
-    assert grant_from_token(link.rsplit("/", 1)[1]) == grant.pk
-    assert link in queued.html_body
+    links = [line.strip().split(": ", 1)[1] for line in queued.text_body.splitlines() if "/downloads/" in line]
+    assert [grant_from_token(link.rsplit("/", 1)[1]) for link in links] == [
+        (grant.pk, "mp3"), (grant.pk, "wav"), (grant.pk, "stems"), (grant.pk, "license"),
+    ]  # fmt: skip
+    for link in links:
+        assert link.startswith(f"{settings.SITE_URL}/downloads/")
+        assert link in queued.html_body
     assert "7 days" in queued.text_body
     assert queued.attachments == []  # no dates, no calendar
 

@@ -32,6 +32,7 @@ OPERATOR_SEES = {
     "catalog.product",
     "catalog.resource",
     "catalog.service",
+    "catalog.voicetag",
     "orders.auditentry",
     "orders.booking",
     "orders.grant",

@@ -16,7 +16,7 @@ OPERATOR_GROUP = "operator"
 # app label → model → actions. Never users or groups; never a delete of orders or payments.
 OPERATOR_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "catalog": dict.fromkeys(
-        ("course", "resource", "openinghours", "service", "product", "license"), ("view", "add", "change")
+        ("course", "resource", "openinghours", "service", "product", "license", "voicetag"), ("view", "add", "change")
     ),
     "orders": {
         "order": ("view", "change"),  # change: resolve a review (console)

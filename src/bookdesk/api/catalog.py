@@ -7,10 +7,11 @@ import datetime as dt
 from django.http import HttpRequest
 from ninja import Query, Router
 
-from bookdesk.api.schemas.catalog import CourseOut, ProductOut, ServiceOut, ServiceSlotsOut
+from bookdesk.api.schemas.catalog import CourseOut, ProductFiltersIn, ProductOut, ServiceOut, ServiceSlotsOut
 from bookdesk.catalog import selectors
 from bookdesk.catalog.models import Course, Product, Service
-from bookdesk.errors import Problem
+from bookdesk.catalog.search import beat_filters_parse
+from bookdesk.errors import Problem, problems
 from bookdesk.orders import availability
 from bookdesk.paging import Page, PageParams, page_of, paginate
 
@@ -66,9 +67,17 @@ def service_slots(request: HttpRequest, service_id: int, date: dt.date) -> dict[
     }
 
 
-@router.get("/products", response=page_of(ProductOut), summary="List published products with license tiers")
-def list_products(request: HttpRequest, paging: Query[PageParams]) -> Page[Product]:
-    return paginate(availability.product_list(), page=paging.page, page_size=paging.page_size)
+@router.get(
+    "/products",
+    response={200: page_of(ProductOut), **problems(422)},
+    summary="List published products with license tiers; filter and search beats",
+)
+def list_products(request: HttpRequest, paging: Query[PageParams], filters: Query[ProductFiltersIn]) -> Page[Product]:
+    """Beats filter by `genre`, `mood`, `key`, `bpm_min`/`bpm_max`, price in minor units of the cheapest licence
+    (`price_min`/`price_max`), free text `q`; `sort` is `title` (default), `newest`, `price`, `-price`, `bpm` or
+    `-bpm`. A bad value answers 422 naming it."""
+    parsed = beat_filters_parse(filters.model_dump(mode="json"))
+    return paginate(availability.product_list(parsed), page=paging.page, page_size=paging.page_size)
 
 
 @router.get("/products/{product_id}", response={200: ProductOut, 404: Problem}, summary="One product")

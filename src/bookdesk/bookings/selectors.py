@@ -137,7 +137,8 @@ def _free_again(hold: dict[str, Any], taken: Taken, now: datetime) -> bool:
             resource_id == target and starts < hold["ends_at"] and ends > hold["starts_at"]
             for resource_id, starts, ends in taken.slots
         )
-    return target not in taken.exclusive_sold and not (hold["license_exclusive"] and target in taken.licensed)
+    # An exclusive may be bought while leases exist; once one is held or sold the beat is off sale.
+    return target not in taken.exclusive_sold
 
 
 def _actions_of_orders(holds: list[dict[str, Any]], *, user_id: int, now: datetime) -> dict[int, OrderActions]:

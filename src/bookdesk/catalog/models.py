@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -145,6 +148,73 @@ class Service(models.Model):
         return f"/services/{self.pk}"
 
 
+BPM_MIN, BPM_MAX = 40, 300
+
+
+class Genre(models.TextChoices):
+    HIP_HOP = "hip-hop", "Hip-hop"
+    TRAP = "trap", "Trap"
+    BOOM_BAP = "boom-bap", "Boom bap"
+    DRILL = "drill", "Drill"
+    RNB = "rnb", "R&B"
+    LOFI = "lo-fi", "Lo-fi"
+    POP = "pop", "Pop"
+    AFROBEATS = "afrobeats", "Afrobeats"
+    DANCEHALL = "dancehall", "Dancehall"
+    HOUSE = "house", "House"
+    ROCK = "rock", "Rock"
+
+
+class Mood(models.TextChoices):
+    DARK = "dark", "Dark"
+    CHILL = "chill", "Chill"
+    ENERGETIC = "energetic", "Energetic"
+    HAPPY = "happy", "Happy"
+    SAD = "sad", "Sad"
+    AGGRESSIVE = "aggressive", "Aggressive"
+    ROMANTIC = "romantic", "Romantic"
+    DREAMY = "dreamy", "Dreamy"
+
+
+class MusicalKey(models.TextChoices):
+    """The 24 keys as producers write them: "C", "F#", "Am", "C#m"."""
+
+    C_MAJOR = "C", "C major"
+    C_SHARP_MAJOR = "C#", "C♯ major"
+    D_MAJOR = "D", "D major"
+    E_FLAT_MAJOR = "Eb", "E♭ major"
+    E_MAJOR = "E", "E major"
+    F_MAJOR = "F", "F major"
+    F_SHARP_MAJOR = "F#", "F♯ major"
+    G_MAJOR = "G", "G major"
+    A_FLAT_MAJOR = "Ab", "A♭ major"
+    A_MAJOR = "A", "A major"
+    B_FLAT_MAJOR = "Bb", "B♭ major"
+    B_MAJOR = "B", "B major"
+    C_MINOR = "Cm", "C minor"
+    C_SHARP_MINOR = "C#m", "C♯ minor"
+    D_MINOR = "Dm", "D minor"
+    E_FLAT_MINOR = "Ebm", "E♭ minor"
+    E_MINOR = "Em", "E minor"
+    F_MINOR = "Fm", "F minor"
+    F_SHARP_MINOR = "F#m", "F♯ minor"
+    G_MINOR = "Gm", "G minor"
+    G_SHARP_MINOR = "G#m", "G♯ minor"
+    A_MINOR = "Am", "A minor"
+    B_FLAT_MINOR = "Bbm", "B♭ minor"
+    B_MINOR = "Bm", "B minor"
+
+
+class AudioStatus(models.TextChoices):
+    """Where a beat's derived audio (MP3, tagged preview, waveform) stands; the worker claims `pending`."""
+
+    NONE = "none", "No master"
+    PENDING = "pending", "Waiting for the worker"
+    RUNNING = "running", "Deriving"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
 class Product(models.Model):
     """A digital good (a beat, sold through license tiers) or a physical one that ships."""
 
@@ -167,6 +237,33 @@ class Product(models.Model):
     published = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    # A beat: what producers and artists browse by, the files the operator uploads, and what the worker
+    # derives from them (catalog.audio_services; never in a request).
+    genre = models.CharField(max_length=24, choices=Genre.choices, blank=True, db_index=True)
+    mood = models.CharField(max_length=24, choices=Mood.choices, blank=True, db_index=True)
+    bpm = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        db_index=True,
+        validators=[MinValueValidator(BPM_MIN), MaxValueValidator(BPM_MAX)],
+        help_text=f"Tempo in beats per minute ({BPM_MIN}–{BPM_MAX}).",
+    )
+    musical_key = models.CharField("key", max_length=4, choices=MusicalKey.choices, blank=True, db_index=True)
+    cover = models.FileField(upload_to="covers/", blank=True, help_text="Cover art: PNG or JPEG.")
+    master = models.FileField(
+        upload_to="masters/", blank=True, help_text="The untagged master, WAV or FLAC; the WAV deliverable."
+    )
+    stems = models.FileField(upload_to="stems/", blank=True, help_text="The track stems as one ZIP archive.")
+    duration_seconds = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    mp3 = models.FileField(upload_to="derived/", blank=True, editable=False)
+    preview = models.FileField(upload_to="derived/", blank=True, editable=False)
+    waveform = models.JSONField(default=list, blank=True, editable=False)
+    audio_status = models.CharField(
+        max_length=16, choices=AudioStatus.choices, default=AudioStatus.NONE, db_index=True, editable=False
+    )
+    audio_error = models.TextField(blank=True, editable=False)
+    audio_updated_at = models.DateTimeField(null=True, blank=True, editable=False)
+
     # Annotated by catalog.selectors: the exclusive license is sold, so the product is off sale;
     # some license is held or sold, so the exclusive one is off sale.
     exclusive_sold: bool
@@ -182,6 +279,9 @@ class Product(models.Model):
             models.CheckConstraint(
                 condition=Q(kind="digital") | Q(price_amount__isnull=False), name="product_physical_has_price"
             ),
+            models.CheckConstraint(
+                condition=Q(bpm__isnull=True) | Q(bpm__gte=BPM_MIN, bpm__lte=BPM_MAX), name="product_bpm_in_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -194,9 +294,26 @@ class Product(models.Model):
     def ships(self) -> bool:
         return self.kind == self.Kind.PHYSICAL
 
+    @property
+    def preview_url(self) -> str | None:
+        """The public, seekable tagged preview (`web.media`), or None before the worker made one."""
+        return _media_url(self.preview, f"/products/{self.pk}/preview.mp3")
+
+    @property
+    def cover_url(self) -> str | None:
+        return _media_url(self.cover, f"/products/{self.pk}/cover")
+
     def clean(self) -> None:
         if self.kind == self.Kind.PHYSICAL and self.price_amount is None:
             raise ValidationError({"price_amount": "A physical product needs a price."})
+
+
+def _media_url(field: models.fields.files.FieldFile, path: str) -> str | None:
+    """`path` with a digest of the stored file's name, which changes with each upload or derivation: a page
+    never plays yesterday's preview out of a cache (a failed derivation keeps the previous files)."""
+    if not field:
+        return None
+    return f"{path}?v={hashlib.sha256((field.name or '').encode()).hexdigest()[:10]}"
 
 
 class License(models.Model):
@@ -210,10 +327,21 @@ class License(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="licenses")
     tier = models.CharField(max_length=16, choices=Tier.choices)
     name = models.CharField(max_length=120)
-    terms = models.TextField(blank=True)
+    terms = models.TextField(blank=True, help_text="Further terms in words, shown with the figures below.")
     price_amount = models.BigIntegerField(help_text="Price in minor units, in the product's currency.")
     exclusive = models.BooleanField(default=False)
     active = models.BooleanField(default=True)
+    # What the tier delivers (a subset of Deliverable) and on what terms; an empty limit is unlimited.
+    deliverables = models.JSONField(default=list, blank=True, help_text="Any of: mp3, wav, stems.")
+    streams_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Audio streams; empty: unlimited.")
+    copies_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Sold copies (downloads, CDs); empty: unlimited."
+    )
+    music_videos_limit = models.PositiveIntegerField(null=True, blank=True, help_text="Music videos; empty: unlimited.")
+    radio_stations_limit = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Radio stations it may be played on; empty: unlimited."
+    )
+    credit_required = models.BooleanField(default=True, help_text="The producer must be credited.")
 
     class Meta:
         ordering = ["product", "price_amount", "id"]
@@ -231,3 +359,62 @@ class License(models.Model):
     def clean(self) -> None:
         if self.tier == self.Tier.EXCLUSIVE and not self.exclusive:
             raise ValidationError({"exclusive": "The exclusive tier must be marked exclusive."})
+        problem = deliverables_problem(self.deliverables)
+        if problem:
+            raise ValidationError({"deliverables": problem})
+
+    @property
+    def deliverable_list(self) -> list[str]:
+        """The deliverables in their canonical order (mp3, wav, stems)."""
+        chosen = set(self.deliverables or [])
+        return [kind for kind in Deliverable.values if kind in chosen]
+
+    @property
+    def terms_summary(self) -> dict[str, object]:
+        return {
+            "streams": self.streams_limit,
+            "copies": self.copies_limit,
+            "music_videos": self.music_videos_limit,
+            "radio_stations": self.radio_stations_limit,
+            "credit_required": self.credit_required,
+            "notes": self.terms,
+        }
+
+
+class Deliverable(models.TextChoices):
+    MP3 = "mp3", "MP3 (320 kbps)"
+    WAV = "wav", "WAV (untagged master)"
+    STEMS = "stems", "Stems (ZIP)"
+
+
+def deliverables_problem(value: object) -> str | None:
+    """Why `value` is not a list of distinct deliverables, or None when it is one."""
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        return "Give a list of deliverables: mp3, wav, stems."
+    unknown = sorted(set(value) - set(Deliverable.values))
+    if unknown:
+        return f"Unknown deliverable {', '.join(unknown)}: choose from mp3, wav, stems."
+    if len(set(value)) != len(value):
+        return "Each deliverable once."
+    return None
+
+
+class VoiceTag(models.Model):
+    """The producer's voice tag (one row): mixed into every tagged preview by the worker."""
+
+    file = models.FileField(upload_to="voice-tags/", help_text="A short spoken tag, WAV or FLAC.")
+    interval_seconds = models.PositiveIntegerField(
+        default=10,
+        validators=[MinValueValidator(3), MaxValueValidator(120)],
+        help_text="The tag plays this often in a preview (seconds).",
+    )
+    gain = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.05), MaxValueValidator(2.0)], help_text="Loudness of the tag."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "voice tag"
+
+    def __str__(self) -> str:
+        return "Voice tag"

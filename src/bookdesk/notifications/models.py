@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
-from bookdesk.orders.models import Order
+from bookdesk.orders.models import Grant, Order
 
 
 class OutgoingEmail(models.Model):
@@ -48,3 +48,19 @@ class OutgoingEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} → {self.to} ({self.status})"
+
+
+class LicenceAgreement(models.Model):
+    """The licence agreement PDF of one confirmed grant: made once when its order is confirmed, then served."""
+
+    grant = models.OneToOneField(Grant, on_delete=models.CASCADE, related_name="agreement")
+    number = models.CharField(max_length=40, unique=True, help_text="The licence number printed on the agreement.")
+    licensee = models.CharField(max_length=200)
+    file = models.FileField(upload_to="licences/")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.number

@@ -6,13 +6,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from bookdesk.notifications import services
+from bookdesk.notifications import licences, services
 from bookdesk.orders.models import Order, OrderLine
 from bookdesk.payments import events
 from bookdesk.payments.events import RefundCause
 
 
 def on_orders_confirmed(*, confirmed: Sequence[tuple[Order, Sequence[OrderLine]]], **_: Any) -> None:
+    # The licence agreements first, so the confirmation's download links find them; one transaction with both.
+    licences.agreements_make(confirmed)
     services.notify_orders_confirmed(confirmed)
 
 

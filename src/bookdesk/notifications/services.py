@@ -41,7 +41,7 @@ from bookdesk.notifications import ics
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.ops.metrics import EMAILS
 from bookdesk.orders.audit import audit
-from bookdesk.orders.downloads import download_url, link_lifetime
+from bookdesk.orders.downloads import Download, download_url, grant_downloads, link_lifetime
 from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderLine, Reservation
 from bookdesk.orders.selectors import lines_with_holds
 from bookdesk.payments import documents
@@ -388,6 +388,7 @@ class LineView:
     ends_at: datetime | None = None
     location: str = ""
     download_url: str = ""
+    downloads: tuple[Download, ...] = ()
 
 
 def _line_view(line: OrderLine) -> LineView:
@@ -406,6 +407,7 @@ def _line_view(line: OrderLine) -> LineView:
         fields |= {"starts_at": hold.starts_at, "ends_at": hold.ends_at, "location": hold.resource.name}
     elif isinstance(hold, Grant) and hold.status == HoldStatus.CONFIRMED:
         fields["download_url"] = download_url(hold)
+        fields["downloads"] = tuple(grant_downloads(hold))
     return LineView(**fields)
 
 

@@ -14,9 +14,10 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from bookdesk.catalog.models import Course, License, Product, Service
+from bookdesk.catalog.search import BeatFilters, beats_filter
 from bookdesk.catalog.selectors import TakenInterval, business_time_zone
 from bookdesk.errors import NotFound
-from bookdesk.orders.capacity import exclusive_sold_subquery, licensed_subquery, live_hold, seats_taken_subquery
+from bookdesk.orders.capacity import exclusive_sold_subquery, live_hold, seats_taken_subquery
 from bookdesk.orders.models import Reservation
 
 
@@ -77,14 +78,17 @@ def _products() -> QuerySet[Product]:
     active_licenses = License.objects.filter(active=True).order_by("price_amount", "id")
     return (
         Product.objects.filter(published=True)
-        .annotate(exclusive_sold=exclusive_sold_subquery(), licensed=licensed_subquery())  # type: ignore[no-redef]
+        .annotate(exclusive_sold=exclusive_sold_subquery())  # type: ignore[no-redef]
         .prefetch_related(Prefetch("licenses", queryset=active_licenses))
     )
 
 
-def product_list() -> QuerySet[Product]:
-    """Published products with their active licenses prefetched and `exclusive_sold` annotated."""
-    return _products().order_by("title", "id")
+def product_list(filters: BeatFilters | None = None) -> QuerySet[Product]:
+    """Published products with their active licenses prefetched and `exclusive_sold` annotated.
+
+    `filters` narrows and sorts them (genre, mood, key, BPM, price, free text: `catalog.search`).
+    """
+    return beats_filter(_products(), filters or BeatFilters())
 
 
 def product_get(*, product_id: int) -> Product:
@@ -95,7 +99,10 @@ def product_get(*, product_id: int) -> Product:
 
 
 def license_available(product: Product, license: License) -> bool:
-    """A license can be bought: active, the product's exclusive not sold, and no other license sold for an exclusive."""
-    if not license.active or getattr(product, "exclusive_sold", False):
-        return False
-    return not (license.exclusive and getattr(product, "licensed", False))
+    """A license can be bought: active and the product's exclusive not sold (or held).
+
+    The marketplace convention: the exclusive can be bought while leases exist (their holders keep their
+    rights); once it is sold the beat is off sale for every new license. Placement checks the same under
+    the product's row lock (`orders.services._plan_product`).
+    """
+    return license.active and not getattr(product, "exclusive_sold", False)

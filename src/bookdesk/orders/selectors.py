@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
 from bookdesk.errors import NotFound
 from bookdesk.orders.models import Order, OrderKind, OrderLine
@@ -63,5 +63,6 @@ def owned(orders: QuerySet[Order], *, code: str, user: Any) -> Order:
 
 def order_for(*, code: str, user: Any) -> Order:
     """One order of the caller (staff see every order); anyone else's is simply not found."""
-    orders = Order.objects.prefetch_related("lines", "payments")
+    lines = OrderLine.objects.select_related("grant__license", "grant__product").order_by("pk")
+    orders = Order.objects.prefetch_related(Prefetch("lines", queryset=lines), "payments")
     return owned(orders, code=code, user=user)

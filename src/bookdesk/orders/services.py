@@ -354,11 +354,11 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
         raise NotBookable("Choose a license tier for this product.", errors=[_field("license_id", "unknown license")])
     if item.quantity != 1:
         raise QuantityNotAllowed("A license is bought once.", errors=[_field("quantity", "must be 1")])
+    # Under the product's row lock (plan_items): an exclusive held or sold takes the beat off sale; leases
+    # sold before it stay valid, so an exclusive may be bought while leases exist (marketplace convention).
     holds = Grant.objects.filter(live_hold(placement.now), product=product).exclude(line__order=placement.ignoring)
     if holds.filter(exclusive=True).exists():
         raise SoldOut(f"“{product.title}” has been licensed exclusively and is off sale.")
-    if license_.exclusive and holds.exists():
-        raise SoldOut(f"The exclusive license of “{product.title}” is no longer available.")
     return _Plan(
         item=item,
         priced=PricedLine(

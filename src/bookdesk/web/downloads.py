@@ -6,15 +6,18 @@ import logging
 import posixpath
 from typing import cast
 
-from django.contrib.auth.decorators import login_required
+from allauth.headless.internal.sessionkit import authenticate_by_x_session_token
+from django.contrib.auth.views import redirect_to_login
 from django.core import signing
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_safe
 
 from bookdesk.accounts.models import User
-from bookdesk.orders.downloads import grant_download_record, grant_from_token, link_lifetime
+from bookdesk.notifications.models import LicenceAgreement
+from bookdesk.orders.downloads import FILE, LICENSE, grant_download_record, grant_from_token, link_lifetime
 from bookdesk.orders.models import Grant, HoldStatus
 from bookdesk.web.decorators import NOINDEX
 from bookdesk.web.errors import error_page
@@ -23,9 +26,22 @@ logger = logging.getLogger("bookdesk.orders")
 
 
 @require_safe
-@login_required
 def download(request: HttpRequest, token: str) -> HttpResponseBase:
-    """Serve the product file of a grant to its owner while the link is valid and the grant confirmed."""
+    """Serve one file of a grant to its owner while the link is valid and the grant confirmed.
+
+    The owner is known by the session cookie (a browser) or by `X-Session-Token` (an app); a browser that
+    is not signed in is sent to sign in first.
+    """
+    raw_token = request.headers.get("X-Session-Token")
+    if raw_token:
+        found = authenticate_by_x_session_token(raw_token)
+        if found is None:
+            return error_page(
+                request, status=401, title="Not signed in", detail="The session token is unknown or has expired."
+            )
+        request.user = found[0]
+    elif not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
     response = _download(request, token)
     # Like every protected page: never indexed, never kept by a shared cache.
     response["X-Robots-Tag"] = NOINDEX
@@ -35,7 +51,7 @@ def download(request: HttpRequest, token: str) -> HttpResponseBase:
 
 def _download(request: HttpRequest, token: str) -> HttpResponseBase:
     try:
-        grant_id = grant_from_token(token)
+        grant_id, kind = grant_from_token(token)
     except signing.SignatureExpired:
         return error_page(
             request,
@@ -71,18 +87,34 @@ def _download(request: HttpRequest, token: str) -> HttpResponseBase:
             detail="This license was cancelled or refunded, so its file can no longer be downloaded.",
         )
 
-    product = grant.product
-    if not product.file:
-        logger.warning("grant %s: product %s has no file to download", grant.pk, product.pk)
+    field, filename = _file_of(grant, kind)
+    if not field:
+        logger.warning("grant %s: no %s file to download", grant.pk, kind)
         return _file_missing(request)
     try:
-        handle = product.file.open("rb")
+        handle = field.open("rb")
     except OSError:
-        logger.exception("grant %s: the file of product %s cannot be opened", grant.pk, product.pk)
+        logger.exception("grant %s: the %s file cannot be opened", grant.pk, kind)
         return _file_missing(request)
 
-    grant_download_record(grant=grant, user=cast(User, request.user))  # login_required: signed in
-    return FileResponse(handle, as_attachment=True, filename=posixpath.basename(product.file.name or "download"))
+    grant_download_record(grant=grant, user=cast(User, request.user), kind=kind)
+    return FileResponse(handle, as_attachment=True, filename=filename)
+
+
+def _file_of(grant: Grant, kind: str) -> tuple[FieldFile | None, str]:
+    """The stored file a grant's link of `kind` serves, and the name it is saved under; only what the tier delivers."""
+    product = grant.product
+    if kind == LICENSE:
+        agreement = LicenceAgreement.objects.filter(grant=grant).first()
+        return (agreement.file, f"{agreement.number}.pdf") if agreement else (None, "")
+    if kind == FILE:
+        return product.file, posixpath.basename(product.file.name or "download")
+    if kind not in grant.license.deliverable_list:
+        return None, ""
+    field = {"mp3": product.mp3, "wav": product.master, "stems": product.stems}[kind]
+    extension = posixpath.splitext(field.name or "")[1] or {"mp3": ".mp3", "wav": ".wav", "stems": ".zip"}[kind]
+    suffix = {"mp3": "", "wav": "", "stems": "-stems"}[kind]
+    return field, f"{product.slug}{suffix}{extension}"
 
 
 def _days() -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bookdesk.web import bookings_views, checkout_views, invoices_export, views
+from bookdesk.web import bookings_views, checkout_views, invoices_export, media, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,6 +8,8 @@ urlpatterns = [
     path("courses/<slug:slug>/book", checkout_views.course_book_now, name="course_book_now"),
     path("services/<int:service_id>", views.service_detail, name="service_detail"),
     path("products/<int:product_id>", views.product_detail, name="product_detail"),
+    path("products/<int:product_id>/preview.mp3", media.preview, name="product_preview"),
+    path("products/<int:product_id>/cover", media.cover, name="product_cover"),
     path("cart", checkout_views.cart_page, name="cart"),
     path("cart/items", checkout_views.cart_item_add, name="cart_item_add"),
     path("cart/items/<int:item_id>/remove", checkout_views.cart_item_remove, name="cart_item_remove"),

@@ -13,7 +13,9 @@ from django.views.decorators.http import require_GET, require_safe
 
 from bookdesk.api.problems import problem_for_status
 from bookdesk.catalog import selectors
-from bookdesk.errors import NotFound
+from bookdesk.catalog.models import BPM_MAX, BPM_MIN, Genre, Mood, MusicalKey
+from bookdesk.catalog.search import beat_filters_parse
+from bookdesk.errors import InvalidInput, NotFound
 from bookdesk.orders import availability
 from bookdesk.web.errors import error_page, server_error_page
 
@@ -21,15 +23,24 @@ MAX_QUERY_LENGTH = 100
 BOOKING_HORIZON_DAYS = 366
 
 
+BEAT_FILTER_FIELDS = ("genre", "mood", "key", "bpm_min", "bpm_max", "price_min", "price_max", "sort")
+
+
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
     courses = availability.course_list(upcoming=True, q=q or None)
     services = selectors.service_list()
-    products = availability.product_list()
+    raw = {name: request.GET.get(name, "") for name in BEAT_FILTER_FIELDS}
+    filter_error = None
+    try:
+        filters = beat_filters_parse({**raw, "q": q})
+    except InvalidInput as exc:
+        filter_error = exc.detail
+        filters = beat_filters_parse({"q": q})
+    products = availability.product_list(filters)
     if q:
         services = services.filter(name__icontains=q)
-        products = products.filter(title__icontains=q)
     listed_products = list(products)
     context = {
         "q": q,
@@ -37,8 +48,16 @@ def home(request: HttpRequest) -> HttpResponse:
         "services": list(services),
         "beats": [product for product in listed_products if not product.ships],
         "goods": [product for product in listed_products if product.ships],
+        "beat_filters": raw,
+        "beat_filters_active": filters.active and any(raw.values()),
+        "filter_error": filter_error,
+        "genres": Genre.choices,
+        "moods": Mood.choices,
+        "keys": MusicalKey.choices,
+        "sorts": [("title", "Title"), ("newest", "Newest"), ("price", "Price"), ("bpm", "BPM")],
+        "bpm_range": (BPM_MIN, BPM_MAX),
     }
-    return render(request, "web/home.html", context)
+    return render(request, "web/home.html", context, status=400 if filter_error else 200)
 
 
 @require_safe

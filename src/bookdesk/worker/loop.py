@@ -1,10 +1,11 @@
 """The worker loop (`bookdesk worker`): applies stored webhook events, sends due emails, runs the periodic sweeps.
 
-The queues are our own durable tables, written in the business write's transaction: the webhook inbox
-and the email outbox. Each round the worker applies the due webhook events (oldest first), then sends
-the due emails; it sleeps `--interval` only when a round found nothing to do. Every `--sweep-interval`
-it releases lapsed holds; at start and on each sweep it reconciles with Stripe when a run is due
-(`RECONCILE_INTERVAL_SECONDS` after the last run recorded in the database, by whichever worker).
+The queues are our own durable tables, written in the business write's transaction: the webhook inbox,
+the email outbox, and the beats whose audio waits to be derived (`Product.audio_status`). Each round the
+worker applies the due webhook events (oldest first), then sends the due emails, then derives one beat;
+it sleeps `--interval` only when a round found nothing to do. Every `--sweep-interval` it releases lapsed
+holds; at start and on each sweep it reconciles with Stripe when a run is due (`RECONCILE_INTERVAL_SECONDS`
+after the last run recorded in the database, by whichever worker).
 
 Run as many as you like on PostgreSQL: rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, and every
 sweep is idempotent, so two workers at once do no harm. SIGTERM or Ctrl-C lets the current batch finish.
@@ -20,6 +21,7 @@ from collections.abc import Callable
 
 from django.db import close_old_connections, connections
 
+from bookdesk.catalog.audio_services import audio_derive_due
 from bookdesk.notifications.services import emails_send_due
 from bookdesk.ops.heartbeats import heartbeat_beat, heartbeat_forget, heartbeat_seconds
 from bookdesk.payments.checkout import holds_sweep
@@ -44,10 +46,15 @@ def _guarded(name: str, work: Callable[[], int]) -> int:
 
 
 def work_once() -> dict[str, int]:
-    """One round over the queues: due webhook events, then due emails."""
+    """One round over the queues: due webhook events, due emails, then one beat's audio to derive.
+
+    A derivation takes seconds (a 3-minute master: bench/bench_beats.py), so one per round: webhooks and
+    emails never wait behind a batch of beats.
+    """
     return {
         "webhooks processed": _guarded("webhook processing", lambda: process_due(limit=BATCH)),
         "emails sent": _guarded("email sending", lambda: emails_send_due(limit=BATCH)),
+        "beats derived": _guarded("audio derivation", lambda: audio_derive_due(limit=1)),
     }
 
 

@@ -10,7 +10,7 @@ GROUP = "operator"
 PERMISSIONS = {
     "catalog": {
         model: ("view", "add", "change")
-        for model in ("course", "resource", "openinghours", "service", "product", "license")
+        for model in ("course", "resource", "openinghours", "service", "product", "license", "voicetag")
     },
     "orders": {
         "order": ("view", "change"),
@@ -59,7 +59,7 @@ class Migration(migrations.Migration):
         ("accounts", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("catalog", "0002_tax_rates"),
+        ("catalog", "0003_beats_audio_licence_terms"),
         ("orders", "0007_shop_names_in_admin"),
         ("payments", "0007_shop_names_in_admin"),
         ("notifications", "0002_shop_names_in_admin"),

@@ -5,11 +5,30 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
 
-from bookdesk.catalog.models import Course, Product, Service
+from bookdesk.catalog.models import BPM_MAX, BPM_MIN, Course, Genre, Mood, MusicalKey, Product, Service
+from bookdesk.catalog.search import MAX_PRICE, MAX_QUERY_LENGTH, BeatSort
 from bookdesk.money import money
 from bookdesk.orders.availability import license_available
+
+
+class ProductFiltersIn(Schema):
+    """The filters of `GET /api/products` (query parameters), each with its allowed values: the OpenAPI document
+    says what is accepted, and anything else is a 422 naming the parameter."""
+
+    kind: Product.Kind | None = Field(None, description="`digital` (beats) or `physical` (goods).")
+    genre: Genre | None = None
+    mood: Mood | None = None
+    key: MusicalKey | None = Field(None, description="As producers write it: `C` … `B`, `Cm` … `Bm`.")
+    bpm_min: int | None = Field(None, ge=BPM_MIN, le=BPM_MAX, description="A range above `bpm_max` finds nothing.")
+    bpm_max: int | None = Field(None, ge=BPM_MIN, le=BPM_MAX)
+    price_min: int | None = Field(
+        None, ge=0, le=MAX_PRICE, description="Minor units of the cheapest licence (a good's own price)."
+    )
+    price_max: int | None = Field(None, ge=0, le=MAX_PRICE)
+    q: str | None = Field(None, max_length=MAX_QUERY_LENGTH, description="Free text: title, description, genre, mood.")
+    sort: BeatSort | None = Field(None, description="`title` when not given.")
 
 
 class MoneyOut(Schema):
@@ -86,6 +105,17 @@ class ServiceSlotsOut(Schema):
     slots: list[SlotOut]
 
 
+class LicenseTermsOut(Schema):
+    """What the licensee may do; a null limit is unlimited."""
+
+    streams: int | None
+    copies: int | None
+    music_videos: int | None
+    radio_stations: int | None
+    credit_required: bool
+    notes: str
+
+
 class LicenseOut(Schema):
     id: int
     tier: str
@@ -93,6 +123,8 @@ class LicenseOut(Schema):
     price: MoneyOut
     exclusive: bool
     available: bool
+    deliverables: list[str]
+    terms: LicenseTermsOut
 
 
 class ProductOut(Schema):
@@ -105,6 +137,38 @@ class ProductOut(Schema):
     price: MoneyOut | None = None
     licenses: list[LicenseOut]
     url: str
+    genre: str | None = None
+    mood: str | None = None
+    bpm: int | None = None
+    key: str | None = None
+    duration_seconds: int | None = None
+    cover_url: str | None = None
+    preview_url: str | None = None
+    waveform: list[float] = []
+
+    @staticmethod
+    def resolve_genre(obj: Product) -> str | None:
+        return obj.genre or None
+
+    @staticmethod
+    def resolve_mood(obj: Product) -> str | None:
+        return obj.mood or None
+
+    @staticmethod
+    def resolve_key(obj: Product) -> str | None:
+        return obj.musical_key or None
+
+    @staticmethod
+    def resolve_cover_url(obj: Product) -> str | None:
+        return obj.cover_url
+
+    @staticmethod
+    def resolve_preview_url(obj: Product) -> str | None:
+        return obj.preview_url
+
+    @staticmethod
+    def resolve_waveform(obj: Product) -> list[float]:
+        return list(obj.waveform or [])
 
     @staticmethod
     def resolve_price(obj: Product) -> dict[str, Any] | None:
@@ -122,6 +186,8 @@ class ProductOut(Schema):
                 "price": money(license.price_amount, obj.currency),
                 "exclusive": license.exclusive,
                 "available": license_available(obj, license),
+                "deliverables": license.deliverable_list,
+                "terms": license.terms_summary,
             }
             for license in obj.licenses.all()
         ]

@@ -10,7 +10,8 @@ from pydantic import Field
 from bookdesk.fields import ObjectId
 from bookdesk.money import money
 from bookdesk.orders import states
-from bookdesk.orders.models import Order
+from bookdesk.orders.downloads import grant_downloads
+from bookdesk.orders.models import Order, OrderLine
 from bookdesk.payments.models import Payment
 from bookdesk.payments.policy import CANCELLABLE_ORDERS, LineTerms, order_line_terms
 from bookdesk.payments.refunds import Cancellation
@@ -19,6 +20,12 @@ from bookdesk.payments.refunds import Cancellation
 class MoneyOut(Schema):
     amount: int
     currency: str
+
+
+class DownloadOut(Schema):
+    kind: str  # mp3, wav, stems, license (or file: a product sold before tiers named their deliverables)
+    name: str
+    url: str
 
 
 class OrderLineOut(Schema):
@@ -33,6 +40,7 @@ class OrderLineOut(Schema):
     can_cancel: bool = Field(description="Whether POST /api/orders/{code}/lines/{id}/cancel would refund it now")
     cancel_refund: MoneyOut | None = Field(description="What cancelling it now refunds (its price with its tax)")
     cancel_refusal: str | None = Field(description="Why it cannot be cancelled, when it cannot")
+    downloads: list[DownloadOut] = []
 
 
 class DocumentOut(Schema):
@@ -109,6 +117,7 @@ class OrderOut(Schema):
                     can_cancel=(term := terms.get(line.pk, closed)).refundable,
                     cancel_refund=m(term.total) if term.refundable else None,
                     cancel_refusal=None if term.refundable else term.reason,
+                    downloads=_downloads(line),
                 )
                 for line in order.lines.all()
             ],
@@ -121,6 +130,13 @@ class OrderOut(Schema):
             documents=list(documents),
             checkout_url=open_page if payable else None,
         )
+
+
+def _downloads(line: OrderLine) -> list[DownloadOut]:
+    grant = getattr(line, "grant", None) if line.kind == OrderLine.Kind.PRODUCT else None
+    if grant is None:
+        return []
+    return [DownloadOut.model_construct(kind=d.kind, name=d.name, url=d.url) for d in grant_downloads(grant)]
 
 
 class RefundedLineOut(Schema):

@@ -57,3 +57,22 @@ def percent(basis_points: int | None) -> str:
         return ""
     whole, rest = divmod(int(basis_points), 100)
     return f"{whole}%" if not rest else f"{whole}.{rest:02d}".rstrip("0") + "%"
+
+
+@register.filter
+def clock(seconds: int | float | None) -> str:
+    """125 → "2:05" (a track's length)."""
+    if seconds is None or seconds == "":
+        return "0:00"
+    whole = max(0, round(float(seconds)))
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+@register.filter
+def limit(value: int | None, unit: str) -> str:
+    """A licence's limit in words: None → "Unlimited streams", 0 → "No radio stations", 5000 → "5,000 streams"."""
+    if value is None:
+        return f"Unlimited {unit}"
+    if value == 0:
+        return f"No {unit}"
+    return f"{value:,} {unit.removesuffix('s') if value == 1 else unit}"

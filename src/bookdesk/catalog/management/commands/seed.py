@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import math
-import wave
+import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.core.files.base import ContentFile
@@ -15,7 +16,19 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
-from bookdesk.catalog.models import Course, License, OpeningHours, Product, Resource, Service
+from bookdesk.catalog import demo_media
+from bookdesk.catalog.audio_services import audio_derive_due, beat_audio_request
+from bookdesk.catalog.models import (
+    AudioStatus,
+    Course,
+    License,
+    MusicalKey,
+    OpeningHours,
+    Product,
+    Resource,
+    Service,
+    VoiceTag,
+)
 from bookdesk.catalog.selectors import business_time_zone
 
 CURRENCY = "eur"
@@ -138,46 +151,76 @@ SERVICES: dict[str, tuple[str, int, int, list[str], str]] = {
     ),
 }
 
-# slug → (title, bpm, key, basic, premium, exclusive) in cents
-BEATS: list[tuple[str, str, int, str, int, int, int]] = [
-    ("midnight-drive", "Midnight Drive", 92, "A minor", 2999, 7999, 49900),
-    ("neon-rain", "Neon Rain", 140, "F minor", 2999, 8999, 59900),
-    ("golden-hour", "Golden Hour", 85, "D major", 2499, 6999, 39900),
-    ("cold-concrete", "Cold Concrete", 96, "C minor", 3499, 9999, 79900),
-    ("paper-planes", "Paper Planes", 120, "G major", 1999, 5999, 29900),
-    ("velvet-smoke", "Velvet Smoke", 70, "E♭ minor", 3999, 11999, 99900),
-]
+
+@dataclass(frozen=True)
+class BeatSeed:
+    slug: str
+    title: str
+    bpm: int
+    key: str
+    genre: str
+    mood: str
+    prices: tuple[int, int, int]  # basic, premium, exclusive, in cents
+    description: str
+
+
+BEATS = [
+    BeatSeed("midnight-drive", "Midnight Drive", 92, "Am", "hip-hop", "dark", (2999, 7999, 49900),
+             "Late-night boom of a kick, a rolling bassline and soft pads."),
+    BeatSeed("neon-rain", "Neon Rain", 140, "Fm", "trap", "energetic", (2999, 8999, 59900),
+             "Fast hats and a gliding bass for a hard-hitting verse."),
+    BeatSeed("golden-hour", "Golden Hour", 85, "D", "rnb", "romantic", (2499, 6999, 39900),
+             "Warm chords and a laid-back groove for a love song."),
+    BeatSeed("cold-concrete", "Cold Concrete", 96, "Cm", "boom-bap", "aggressive", (3499, 9999, 79900),
+             "Dusty drums and a stubborn bass riff: classic boom bap."),
+    BeatSeed("paper-planes", "Paper Planes", 120, "G", "pop", "happy", (1999, 5999, 29900),
+             "Bright and bouncy, made for a sing-along hook."),
+    BeatSeed("velvet-smoke", "Velvet Smoke", 70, "Ebm", "lo-fi", "chill", (3999, 11999, 99900),
+             "Slow, hazy and mellow: study-session lo-fi."),
+    BeatSeed("block-party", "Block Party", 102, "Bbm", "afrobeats", "happy", (2499, 7499, 44900),
+             "Syncopated kicks and a dancing bassline."),
+    BeatSeed("static-dreams", "Static Dreams", 78, "E", "lo-fi", "dreamy", (1999, 5999, 34900),
+             "Drifting pads over a lazy swing."),
+    BeatSeed("south-side", "South Side", 144, "C#m", "drill", "dark", (3499, 9999, 69900),
+             "Sliding bass and skittering hats: UK drill energy."),
+    BeatSeed("summer-tape", "Summer Tape", 110, "F", "dancehall", "happy", (2499, 6999, 39900),
+             "Sunny one-drop feel with a bubbly bass."),
+    BeatSeed("heartbreak-hotel", "Heartbreak Hotel", 66, "G#m", "rnb", "sad", (2999, 8999, 54900),
+             "A slow jam for the saddest verse on the record."),
+    BeatSeed("after-hours", "After Hours", 124, "A", "house", "energetic", (2999, 7999, 49900),
+             "Four-on-the-floor kick, offbeat hats and a deep bass."),
+]  # fmt: skip
 
 VINYL = ("vinyl-night-sessions-lp", "Vinyl: Night Sessions LP", 2800)
 
-LICENSE_TERMS = {
-    License.Tier.BASIC: ("Basic lease", "MP3, up to 10,000 streams, credit required."),
-    License.Tier.PREMIUM: ("Premium lease", "WAV + stems, up to 500,000 streams, credit required."),
-    License.Tier.EXCLUSIVE: ("Exclusive", "Full ownership transfer; the beat comes off sale."),
-}
+# tier → (name, deliverables, streams, copies, music videos, radio stations, notes); None: unlimited.
+LICENSE_TIERS: dict[str, tuple[str, list[str], int | None, int | None, int | None, int | None, str]] = {
+    License.Tier.BASIC: ("Basic lease", ["mp3"], 10_000, 2_000, 1, 0, "For demos, mixtapes and first releases."),
+    License.Tier.PREMIUM: (
+        "Premium lease", ["mp3", "wav", "stems"], 500_000, 10_000, 3, 2, "For a proper release, with the stems to mix."
+    ),
+    License.Tier.EXCLUSIVE: (
+        "Exclusive", ["mp3", "wav", "stems"], None, None, None, None,
+        "Unlimited use, and the beat is yours alone from then on.",
+    ),
+}  # fmt: skip
+BEAT_SECONDS = 20.0
 
 
-def demo_audio(frequency: float, seconds: float = 1.0, rate: int = 8000) -> bytes:
-    """A short, quiet sine tone as an 8-bit mono WAV: small, and it plays."""
-    frames = bytes(int(128 + 40 * math.sin(2 * math.pi * frequency * n / rate)) for n in range(int(rate * seconds)))
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(1)
-        out.setframerate(rate)
-        out.writeframes(frames)
-    return buffer.getvalue()
-
-
-def ensure_file(name: str, content: bytes) -> str:
-    """Store `content` at `name` under MEDIA_ROOT unless it is already there; return the stored name."""
+def ensure_file(name: str, make: Callable[[], bytes]) -> tuple[str, bool]:
+    """Store what `make` makes at `name` under MEDIA_ROOT unless it is already there; (stored name, new?)."""
     if default_storage.exists(name):
-        return name
-    return str(default_storage.save(name, ContentFile(content)))
+        return name, False
+    return str(default_storage.save(name, ContentFile(make()))), True
 
 
 class Command(BaseCommand):
     help = "Create or update the demo catalog (courses, services on resources, beats with licenses, a vinyl)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--derive", action="store_true", help="Derive the beats' audio now instead of leaving it to the worker."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         with transaction.atomic():
@@ -189,6 +232,9 @@ class Command(BaseCommand):
             f"Seeded {courses} courses, {len(resources)} resources ({hours} opening hours), "
             f"{services} services, {products} products ({licenses} licenses)."
         )
+        if options.get("derive"):
+            done = audio_derive_due(limit=1000)
+            self.stdout.write(f"Derived the audio of {done} beats.")
 
     def seed_courses(self) -> int:
         tz = business_time_zone()
@@ -247,32 +293,55 @@ class Command(BaseCommand):
 
     def seed_products(self) -> tuple[int, int]:
         license_count = 0
-        for index, (slug, title, bpm, key, basic, premium, exclusive) in enumerate(BEATS):
-            file_name = ensure_file(f"products/{slug}.wav", demo_audio(220.0 * (1 + index / 4)))
+        self.seed_voice_tag()
+        keys = dict(MusicalKey.choices)
+        for index, seed in enumerate(BEATS):
+            master, new_master = ensure_file(f"masters/{seed.slug}.wav", partial(_master, seed, index))
+            subtitle = f"{seed.bpm} BPM · {keys[seed.key]}"
+            cover, _ = ensure_file(
+                f"covers/{seed.slug}.png",
+                partial(demo_media.cover_png, title=seed.title, subtitle=subtitle, seed=index),
+            )
+            stems, _ = ensure_file(f"stems/{seed.slug}-stems.zip", partial(_stems_zip, seed))
             product, _ = Product.objects.update_or_create(
-                slug=slug,
+                slug=seed.slug,
                 defaults={
-                    "title": title,
+                    "title": seed.title,
                     "kind": Product.Kind.DIGITAL,
-                    "description": f"{bpm} BPM, {key}. Tagged preview; the license delivers the untagged file.",
+                    "description": seed.description,
                     "price_amount": None,
                     "currency": CURRENCY,
                     "published": True,
-                    "file": file_name,
+                    "file": master,
+                    "master": master,
+                    "cover": cover,
+                    "stems": stems,
+                    "genre": seed.genre,
+                    "mood": seed.mood,
+                    "bpm": seed.bpm,
+                    "musical_key": seed.key,
                 },
             )
-            tiers = [(License.Tier.BASIC, basic), (License.Tier.PREMIUM, premium), (License.Tier.EXCLUSIVE, exclusive)]
-            for tier, price in tiers:
-                name, terms = LICENSE_TERMS[tier]
+            if new_master or product.audio_status in (AudioStatus.NONE, AudioStatus.FAILED):
+                beat_audio_request(product_ids=[product.pk])  # the worker (or --derive) makes the rest
+            tiers = (License.Tier.BASIC, License.Tier.PREMIUM, License.Tier.EXCLUSIVE)
+            for tier, price in zip(tiers, seed.prices, strict=True):
+                name, deliverables, streams, copies, videos, radio, notes = LICENSE_TIERS[tier]
                 License.objects.update_or_create(
                     product=product,
                     tier=tier,
                     defaults={
                         "name": name,
-                        "terms": terms,
+                        "terms": notes,
                         "price_amount": price,
                         "exclusive": tier == License.Tier.EXCLUSIVE,
                         "active": True,
+                        "deliverables": deliverables,
+                        "streams_limit": streams,
+                        "copies_limit": copies,
+                        "music_videos_limit": videos,
+                        "radio_stations_limit": radio,
+                        "credit_required": True,
                     },
                 )
                 license_count += 1
@@ -289,3 +358,25 @@ class Command(BaseCommand):
             },
         )
         return len(BEATS) + 1, license_count
+
+    def seed_voice_tag(self) -> None:
+        name, _ = ensure_file("voice-tags/demo-tag.wav", lambda: demo_media.wav_bytes(demo_media.voice_tag()))
+        tag = VoiceTag.objects.first() or VoiceTag(interval_seconds=8)
+        if tag.file.name != name:
+            tag.file.name = name
+            tag.save()
+
+
+def _master(seed: BeatSeed, index: int) -> bytes:
+    return demo_media.wav_bytes(demo_media.beat(bpm=seed.bpm, key=seed.key, seconds=BEAT_SECONDS, seed=index))
+
+
+def _stems_zip(seed: BeatSeed) -> bytes:
+    """The stems archive: a short loop's two channels as separate WAVs (the demo's stand-in for real stems)."""
+    mix = demo_media.beat(bpm=seed.bpm, key=seed.key, seconds=4.0, seed=len(seed.slug))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{seed.slug}/README.txt", f"{seed.title}: stems at {seed.bpm} BPM, key {seed.key}.\n")
+        archive.writestr(f"{seed.slug}/loop-left.wav", demo_media.wav_bytes(mix[:, :1]))
+        archive.writestr(f"{seed.slug}/loop-right.wav", demo_media.wav_bytes(mix[:, 1:]))
+    return buffer.getvalue()
