@@ -264,7 +264,19 @@ HOLD_MINUTES = min(
 )  # Stripe: 30 min to 24 h  # also the Checkout Session's lifetime; Stripe's minimum is 30
 TAX_RATE_BASIS_POINTS = _basis_points(env("TAX_RATE_PERCENT", "19"))
 PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", True)
-SHIPPING_FLAT_AMOUNT = int(env("SHIPPING_FLAT_AMOUNT", "490"))
+# Goods ship to these countries (ISO codes); the admin's shipping zones price them by weight band.
+SHIPPING_COUNTRIES = [
+    code.upper()
+    for code in env_list("SHIPPING_COUNTRIES", "DE,AT,BE,NL,LU,FR,IT,ES,PT,IE,DK,SE,FI,PL,CZ,GB,CH,NO,US,CA,AU,JP")
+]
+# Tracking links by carrier: `{number}` is replaced by the tracking number.
+SHIPPING_CARRIERS = {
+    "dhl": ("DHL", "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode={number}"),
+    "dpd": ("DPD", "https://tracking.dpd.de/status/en_US/parcel/{number}"),
+    "ups": ("UPS", "https://www.ups.com/track?tracknum={number}"),
+    "gls": ("GLS", "https://gls-group.com/track/{number}"),
+    "post": ("Deutsche Post", "https://www.deutschepost.de/sendung/simpleQuery.html?form.sendungsnummer={number}"),
+}
 # A customer may cancel a confirmed course seat or studio slot up to this many hours before it starts,
 # and gets this share of the order back (the rest is kept as a fee).
 CANCELLATION_CUTOFF_HOURS = int(env("CANCELLATION_CUTOFF_HOURS", "48"))

@@ -12,6 +12,7 @@ class PricedLine:
     unit_amount: int
     quantity: int
     ships: bool = False
+    weight_grams: int = 0  # of the whole line (goods only)
 
     @property
     def total(self) -> int:
@@ -47,7 +48,8 @@ def price(
 
     Tax is computed once on the subtotal (not per line) and rounded half up. With inclusive prices the
     tax is the part of the subtotal that is tax; with exclusive prices it is added on top. Shipping is a
-    flat fee when any line ships, and is not taxed.
+    fee when any line ships (the cart's shipping quote,
+    `orders.shipping`), and is not taxed.
     """
     if tax_rate_basis_points < 0 or shipping_flat_amount < 0:
         raise ValueError("tax rate and shipping must not be negative")

@@ -30,10 +30,15 @@ from bookdesk.orders.services import (
     order_rehold,
     order_transition,
 )
+from bookdesk.orders.shipping import NotShippable, Quote, order_quote
 from bookdesk.payments import gateway
 from bookdesk.payments.models import Payment
 
 logger = logging.getLogger("bookdesk.payments")
+
+
+# Orders of these kinds hold no goods: no shipping to look up.
+NO_GOODS = frozenset({OrderKind.COURSE_BOOKING, OrderKind.RESERVATION_PAYMENT})
 
 
 class PaymentRefused(PaymentProviderError):
@@ -42,12 +47,11 @@ class PaymentRefused(PaymentProviderError):
 
 
 def _session_lines(order: Order, order_lines: list[OrderLine]) -> list[gateway.SessionLine]:
+    # Shipping is not a line: the session's shipping options carry it (the buyer picks one).
     lines = [
         gateway.SessionLine(name=line.description, unit_amount=line.unit_amount, quantity=line.quantity)
         for line in order_lines
     ]
-    if order.shipping_amount:
-        lines.append(gateway.SessionLine(name="Shipping", unit_amount=order.shipping_amount, quantity=1))
     if not settings.PRICES_INCLUDE_TAX and order.tax_amount:
         lines.append(gateway.SessionLine(name="Tax", unit_amount=order.tax_amount, quantity=1))
     return lines
@@ -115,6 +119,7 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
     payment = payment or _reserve_attempt(order)
     order_lines = list(order.lines.all())  # in hand after order_place; one query otherwise
     lines = _session_lines(order, order_lines)
+    quote = _shipping_of(order, order_lines, payment)
     try:
         session = gateway.create_checkout_session(
             order_code=order.code,
@@ -126,6 +131,11 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
             success_url=f"{settings.SITE_URL}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{settings.SITE_URL}/payment/cancel?order={order.code}",
             metadata=_session_metadata(order, order_lines),
+            shipping_countries=quote.countries if quote is not None else (),
+            shipping_options=[
+                gateway.SessionShippingOption(o.display_name, o.amount, o.min_days, o.max_days)
+                for o in (quote.options if quote is not None else ())
+            ],
         )
     except gateway.GatewayError as exc:
         CHECKOUTS.labels(outcome="refused" if exc.permanent else "provider_error").inc()
@@ -147,7 +157,8 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
         raise
     payment.session_id, payment.checkout_url, payment.status = session.id, session.url or "", Payment.Status.OPEN
     with transaction.atomic():
-        compiled.update(payment, ["session_id", "checkout_url", "status"])  # and updated_at
+        written = ["session_id", "checkout_url", "status", *(["shipping_quote"] if quote is not None else [])]
+        compiled.update(payment, written)  # and updated_at
         audit(
             actor=actor,
             action="payment.session_created",
@@ -162,6 +173,24 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
     compiled.hand_prefetched(order, "payments", payments)
     payment.order = order
     return payment
+
+
+def _shipping_of(order: Order, order_lines: list[OrderLine], payment: Payment) -> Quote | None:
+    """The shipping options of this attempt's session (None when nothing ships), kept on the payment.
+
+    The order was priced with the cheapest option (`order_place`); `amount` is goods plus that, so the
+    buyer's choice adds its price to the goods' share kept here (see `payments.fulfilment`).
+    """
+    if order.kind in NO_GOODS or not any(line.product_id and line.license_id is None for line in order_lines):
+        return None
+    quote = order_quote(order, OrderLine.objects.filter(order=order).select_related("product").order_by("pk"))
+    if not quote.options:
+        raise NotShippable("We cannot ship this order any more: no shipping rate covers it. Please check out again.")
+    payment.shipping_quote = {
+        "goods_amount": payment.amount - order.shipping_amount,
+        "options": [option.to_json() for option in quote.options],
+    }
+    return quote
 
 
 def book_course(*, user: User, course_id: int, actor: str) -> Payment:

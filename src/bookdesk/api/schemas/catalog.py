@@ -105,6 +105,18 @@ class ProductOut(Schema):
     price: MoneyOut | None = None
     licenses: list[LicenseOut]
     url: str
+    # Goods: units left to buy (stock minus units held and sold) and the weight of one; null for digital products.
+    stock_left: int | None = None
+    weight_grams: int | None = None
+    sold_out: bool = False
+
+    @staticmethod
+    def resolve_stock_left(obj: Product) -> int | None:
+        return getattr(obj, "stock_left", None) if obj.ships else None
+
+    @staticmethod
+    def resolve_sold_out(obj: Product) -> bool:
+        return obj.ships and (getattr(obj, "stock_left", None) or 0) <= 0
 
     @staticmethod
     def resolve_price(obj: Product) -> dict[str, Any] | None:

@@ -149,6 +149,7 @@ BEATS: list[tuple[str, str, int, str, int, int, int]] = [
 ]
 
 VINYL = ("vinyl-night-sessions-lp", "Vinyl: Night Sessions LP", 2800)
+VINYL_STOCK, VINYL_WEIGHT_GRAMS = 25, 320  # a 180 g record in its sleeve and mailer
 
 LICENSE_TERMS = {
     License.Tier.BASIC: ("Basic lease", "MP3, up to 10,000 streams, credit required."),
@@ -285,6 +286,8 @@ class Command(BaseCommand):
                 "description": "180 g vinyl, twelve instrumentals from the catalog, in a gatefold sleeve.",
                 "price_amount": price,
                 "currency": CURRENCY,
+                "stock": VINYL_STOCK,
+                "weight_grams": VINYL_WEIGHT_GRAMS,
                 "published": True,
             },
         )
