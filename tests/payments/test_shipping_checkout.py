@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 import stripe
 from django.test import Client
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from bookdesk.catalog.models import ShippingRate, ShippingZone
 from bookdesk.orders.models import Order, OrderStatus, Shipment, StockHold
