@@ -167,7 +167,7 @@ class ShipmentAdmin(NoAddDeleteAdmin[Shipment]):
 
     def ship_view(self, request: HttpRequest, shipment_id: int) -> HttpResponse:
         shipment = get_object_or_404(Shipment.objects.select_related("order"), pk=shipment_id)
-        form = ShipForm(request.POST or None)
+        form = ShipForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             try:
                 shipment_mark_shipped(
@@ -185,8 +185,8 @@ class ShipmentAdmin(NoAddDeleteAdmin[Shipment]):
 
     def deliver_view(self, request: HttpRequest, shipment_id: int) -> HttpResponse:
         shipment = get_object_or_404(Shipment.objects.select_related("order"), pk=shipment_id)
-        form = DeliverForm(request.POST or None)
-        if request.method == "POST":
+        form = DeliverForm(request.POST if request.method == "POST" else None)
+        if request.method == "POST" and form.is_valid():
             try:
                 shipment_mark_delivered(shipment_id=shipment.pk, actor=f"admin:{request.user.pk}")
             except BookdeskError as exc:
