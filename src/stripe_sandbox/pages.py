@@ -148,6 +148,8 @@ def checkout_page(
         if chosen
         else ""
     )
+    # With several shipping options the total follows the one chosen (no script to update the label): "Pay".
+    pay_label = "Pay" if len(session.get("shipping_options") or []) > 1 else f"Pay {escape(total)}"
     # A bank debit form of its own would need the address twice: goods are paid by card here.
     sepa_offered = not session.get("shipping_address_collection")
     body = f"""
@@ -173,7 +175,7 @@ def checkout_page(
         <div>{cvc_field}</div>
       </div>
       {name_field}
-      <button type="submit" id="pay-button" class="primary">Pay {escape(total)}</button>
+      <button type="submit" id="pay-button" class="primary">{pay_label}</button>
     </form>
     {_sepa_form(action, checked, delay) if sepa_offered else ""}
     <aside class="hint" id="test-cards">
