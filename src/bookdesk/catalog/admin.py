@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from bookdesk.catalog.models import License, OpeningHours, Product, Resource, Service
+from bookdesk.catalog.models import License, OpeningHours, Product, Resource, Service, ShippingRate, ShippingZone
 from bookdesk.money import format_money
 
 
@@ -65,7 +65,7 @@ class LicenseInline(admin.TabularInline[License, Product]):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin[Product]):
-    list_display = ["title", "kind", "price", "license_prices", "has_file", "published"]
+    list_display = ["title", "kind", "price", "license_prices", "stock", "weight_grams", "has_file", "published"]
     list_filter = ["kind", "published", "currency"]
     search_fields = ["title", "slug", "description"]
     prepopulated_fields = {"slug": ["title"]}
@@ -89,3 +89,32 @@ class ProductAdmin(admin.ModelAdmin[Product]):
     @admin.display(description="file", boolean=True)
     def has_file(self, obj: Product) -> bool:
         return bool(obj.file)
+
+
+class ShippingRateInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = ShippingRate
+    extra = 1
+    fields = ["name", "max_weight_grams", "amount", "min_days", "max_days", "active"]
+
+
+@admin.register(ShippingZone)
+class ShippingZoneAdmin(admin.ModelAdmin[ShippingZone]):
+    """Where goods ship and what it costs: one Checkout shipping option per zone, priced by the parcel's weight band."""
+
+    list_display = ["name", "countries", "free_over", "bands", "position", "active"]
+    list_editable = ["position", "active"]
+    inlines = [ShippingRateInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ShippingZone]:
+        return super().get_queryset(request).prefetch_related("rates")
+
+    @admin.display(description="free shipping from")
+    def free_over(self, obj: ShippingZone) -> str:
+        return "—" if obj.free_shipping_over is None else format_money(obj.free_shipping_over, obj.currency)
+
+    @admin.display(description="weight bands")
+    def bands(self, obj: ShippingZone) -> str:
+        return ", ".join(
+            f"{rate.name} ≤ {rate.max_weight_grams} g {format_money(rate.amount, obj.currency)}"
+            for rate in obj.rates.all()
+        )
