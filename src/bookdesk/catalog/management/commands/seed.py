@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from bookdesk.catalog.models import Course, License, OpeningHours, Product, Resource, Service
 from bookdesk.catalog.selectors import business_time_zone
+from bookdesk.catalog.shipping_defaults import zones_ensure_defaults
 
 CURRENCY = "eur"
 
@@ -186,6 +187,7 @@ class Command(BaseCommand):
             resources, hours = self.seed_resources()
             services = self.seed_services(resources)
             products, licenses = self.seed_products()
+            zones_ensure_defaults()  # goods ship: the default zones, unless the operator has their own
         self.stdout.write(
             f"Seeded {courses} courses, {len(resources)} resources ({hours} opening hours), "
             f"{services} services, {products} products ({licenses} licenses)."
