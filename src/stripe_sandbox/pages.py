@@ -226,19 +226,19 @@ def address_fieldsets(session: Mapping[str, Any], values: Mapping[str, str], inv
         parts.append(
             _address_fieldset("shipping", "Shipping address", collection["allowed_countries"], values, invalid)
         )
-        options = list(session.get("shipping_options") or [])
-        if options:
-            chosen = _chosen_option(session, values.get("shipping_rate"))
-            currency = str(session.get("currency") or "usd")
-            radios = "".join(
-                f'<label class="option"><input type="radio" name="shipping_rate" '
-                f'value="{escape(o["shipping_rate"])}" id="rate-{index}"'
-                f"{' checked' if chosen is o else ''}> <span>{escape(str(o.get('_display_name') or 'Shipping'))}"
-                f"{_estimate(o)}</span>"
-                f"<strong>{escape(format_amount(int(o['shipping_amount']), currency))}</strong></label>"
-                for index, o in enumerate(options)
-            )
-            parts.append(f'<fieldset id="shipping-options"><legend>Shipping method</legend>{radios}</fieldset>')
+    options = list(session.get("shipping_options") or [])
+    if options:
+        chosen = _chosen_option(session, values.get("shipping_rate"))
+        currency = str(session.get("currency") or "usd")
+        radios = "".join(
+            f'<label class="option"><input type="radio" name="shipping_rate" '
+            f'value="{escape(o["shipping_rate"])}" id="rate-{index}"'
+            f"{' checked' if chosen is o else ''}> <span>{escape(str(o.get('_display_name') or 'Shipping'))}"
+            f"{_estimate(o)}</span>"
+            f"<strong>{escape(format_amount(int(o['shipping_amount']), currency))}</strong></label>"
+            for index, o in enumerate(options)
+        )
+        parts.append(f'<fieldset id="shipping-options"><legend>Shipping method</legend>{radios}</fieldset>')
     if session.get("billing_address_collection") == "required":
         parts.append(_address_fieldset("billing", "Billing address", None, values, invalid))
     return "".join(parts)
