@@ -116,7 +116,7 @@ if len(sys.argv) > 5 and sys.argv[5] == "goods":
         title="Bench vinyl", slug="bench-vinyl", kind="physical", price_amount=2800, stock=10_000_000,
         weight_grams=320, currency=settings.BOOKDESK_CURRENCY,
     )
-    carts = Cart.objects.bulk_create([Cart(user=user) for user in users[1:]])
+    carts = Cart.objects.bulk_create([Cart(user=user) for user in users])
     CartItem.objects.bulk_create(
         [CartItem(cart=cart, kind="product", product=vinyl, quantity=1) for cart in carts]
         + [CartItem(cart=cart, kind="course", course=courses[i % len(courses)]) for i, cart in enumerate(carts)]
