@@ -178,7 +178,7 @@ FROM bench_item WHERE kind = 'product';
 INSERT INTO payments_payment (attempt, session_id, checkout_url, payment_intent_id, status, amount, currency,
                               amount_received, amount_refunded, expires_at, created_at, updated_at, order_id)
 SELECT 1, 'cs_test_bench_' || n, '',
-       CASE WHEN order_status IN ('confirmed', 'refunded') THEN 'pi_bench_' || n ELSE '' END,
+       CASE WHEN order_status IN ('confirmed', 'refunded') THEN 'pi_bench_' || n ELSE NULL END,
        CASE order_status WHEN 'confirmed' THEN 'paid' WHEN 'refunded' THEN 'refunded' WHEN 'failed' THEN 'failed'
                          WHEN 'expired' THEN 'expired' ELSE 'open' END,
        price, 'eur', CASE WHEN order_status IN ('confirmed', 'refunded') THEN price ELSE 0 END,

@@ -185,6 +185,9 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             RATE_LIMIT_CHECKOUT="1000000/60",
             RATE_LIMIT_CHECKOUT_IP="1000000/60",
             RATE_LIMIT_API="1000000/60",
+            # Every simulated customer books many courses unpaid, all from 127.0.0.1.
+            RATE_LIMIT_HOLDS_IP="1000000/60",
+            MAX_UNPAID_ORDERS_PER_CUSTOMER="0",
         )
         with contextlib.ExitStack() as stack:
             # Redis first: with REDIS_URL the sessions the setup writes go through it too.

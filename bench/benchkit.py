@@ -385,8 +385,13 @@ def redis_running(executable: str, env: dict[str, str], log: Path) -> Iterator[t
 
 
 def login_token(base: str, email: str, password: str) -> str:
-    """A session token from allauth's headless login (X-Session-Token)."""
-    status, body = request(base, "POST", "/_allauth/app/v1/auth/login", {"email": email, "password": password})
+    """A session token from allauth's headless login (X-Session-Token). allauth allows 30 sign-ins a minute
+    per IP, and every customer of a bench shares one: a 429 is waited out, as a real client would."""
+    for wait in (5, 10, 20, 30, 30, 0):
+        status, body = request(base, "POST", "/_allauth/app/v1/auth/login", {"email": email, "password": password})
+        if status != 429 or not wait:
+            break
+        time.sleep(wait)
     if status != 200:
         raise BenchError(f"login answered {status}: {body[:300]!r}")
     return str(json.loads(body)["meta"]["session_token"])

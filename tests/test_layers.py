@@ -18,7 +18,7 @@ LAYERS: dict[str, float] = {
     "payments": 3,
     "notifications": 4,
     "bookings": 5,
-    **dict.fromkeys(["web", "api", "worker"], 6),
+    **dict.fromkeys(["web", "api", "worker", "console"], 6),
     **dict.fromkeys(["urls", "settings", "test_settings", "wsgi", "__main__"], 7),
 }
 

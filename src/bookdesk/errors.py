@@ -102,9 +102,31 @@ class NotBookable(Conflict):
     title = "This can no longer be booked"
 
 
+class QuantityNotAllowed(Conflict):
+    """The quantity is well-formed but not for this item (a seat, a slot and a licence are bought once)."""
+
+    code = "quantity_not_allowed"
+    title = "That quantity cannot be bought"
+
+
+class CartEmpty(Conflict):
+    code = "cart_empty"
+    title = "The cart is empty"
+
+
 class HoldExpired(Conflict):
     code = "hold_expired"
     title = "The hold has expired"
+
+
+class TooManyUnpaidOrders(Conflict):
+    code = "too_many_unpaid_orders"
+    title = "Too many unpaid orders"
+
+
+class EmailNotVerified(PermissionDenied):
+    code = "email_not_verified"
+    title = "Verify your email address first"
 
 
 class RateLimited(BookdeskError):

@@ -44,7 +44,10 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 DEFAULT_EXCEPTION_REPORTER_FILTER = "bookdesk.ops.reporting.SecretSafeReporterFilter"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", SITE_URL)
+# Browsers on these origins may call /api/ (django-cors-headers); API clients send X-Session-Token, not cookies.
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_HEADERS = ("accept", "authorization", "content-type", "x-csrftoken", "x-requested-with", "x-session-token")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -61,6 +64,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount.providers.openid_connect",
     "allauth.headless",
     "ninja",  # serves Swagger UI's assets itself (/api/docs), no CDN
+    "corsheaders",
     "bookdesk.accounts",
     "bookdesk.catalog",
     "bookdesk.cart",
@@ -68,6 +72,7 @@ INSTALLED_APPS = [
     "bookdesk.payments",
     "bookdesk.notifications",
     "bookdesk.web",
+    "bookdesk.console",
     "bookdesk.worker",
     "bookdesk.ops",
 ]
@@ -75,6 +80,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "bookdesk.ops.middleware.RequestIdMiddleware",
     "bookdesk.ops.middleware.MetricsMiddleware",
+    # Before anything that may answer on its own (preflights and refusals carry their CORS headers too).
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "bookdesk.ops.middleware.SecurityHeadersMiddleware",
@@ -182,6 +189,8 @@ ACCOUNT_ADAPTER = "bookdesk.accounts.adapter.AccountAdapter"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = f"[{env('BOOKDESK_NAME', 'bookdesk studio')}] "
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+# Failed sign-ins: 10 a minute per IP (any account), 5 per 5 minutes per (IP, account) — the adapter puts the
+# IP in the key, so wrong passwords from one network never lock the owner out from another.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "signup": "20/m/ip",
@@ -262,7 +271,8 @@ def _basis_points(percent: str) -> int:
 HOLD_MINUTES = min(
     max(30, int(env("HOLD_MINUTES", "30"))), 24 * 60 - 5
 )  # Stripe: 30 min to 24 h  # also the Checkout Session's lifetime; Stripe's minimum is 30
-TAX_RATE_BASIS_POINTS = _basis_points(env("TAX_RATE_PERCENT", "19"))
+# The tax rate of a course, service or product without its own (basis points), and of shipping.
+TAX_RATE_DEFAULT = _basis_points(env("TAX_RATE_PERCENT", "19"))
 PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", True)
 # Goods ship to these countries (ISO codes); the admin's shipping zones price them by weight band.
 SHIPPING_COUNTRIES = [
@@ -277,6 +287,19 @@ SHIPPING_CARRIERS = {
     "gls": ("GLS", "https://gls-group.com/track/{number}"),
     "post": ("Deutsche Post", "https://www.deutschepost.de/sendung/simpleQuery.html?form.sendungsnummer={number}"),
 }
+# Invoices and credit notes (payments/documents.py): the seller as the documents name it, and the numbers
+# format (gapless per kind and year; `year` and `number` are filled in). SELLER_ADDRESS: lines split by "|".
+SELLER_LEGAL_NAME = env("SELLER_LEGAL_NAME", BOOKDESK_NAME)
+SELLER_ADDRESS = [line.strip() for line in env("SELLER_ADDRESS", "").split("|") if line.strip()]
+SELLER_VAT_ID = env("SELLER_VAT_ID", "")
+INVOICE_NUMBER_FORMAT = env("INVOICE_NUMBER_FORMAT", "INV-{year}-{number:06d}")
+CREDIT_NOTE_NUMBER_FORMAT = env("CREDIT_NOTE_NUMBER_FORMAT", "CN-{year}-{number:06d}")
+
+
+# Unpaid holds cannot block stock: a customer holds at most this many unpaid orders at once (0 = no cap);
+# RATE_LIMITS["holds_ip"] caps the orders placed from one IP per window. In production (BOOKDESK_PRODUCTION)
+# only a customer whose email is verified checks out.
+MAX_UNPAID_ORDERS_PER_CUSTOMER = int(env("MAX_UNPAID_ORDERS_PER_CUSTOMER", "3"))
 # A customer may cancel a confirmed course seat or studio slot up to this many hours before it starts,
 # and gets this share of the order back (the rest is kept as a fee).
 CANCELLATION_CUTOFF_HOURS = int(env("CANCELLATION_CUTOFF_HOURS", "48"))
@@ -334,6 +357,11 @@ RATE_LIMITS = {
     "checkout": env("RATE_LIMIT_CHECKOUT", "20/60"),
     "checkout_ip": env("RATE_LIMIT_CHECKOUT_IP", "120/60"),
     "auth": env("RATE_LIMIT_AUTH", "30/60"),
+    # POST /api/orders/{code}/refresh asks Stripe: per user, and per IP whoever is signed in.
+    "order_refresh": env("RATE_LIMIT_ORDER_REFRESH", "10/60"),
+    "order_refresh_ip": env("RATE_LIMIT_ORDER_REFRESH_IP", "60/60"),
+    # New orders (each holds capacity until paid or lapsed) placed from one IP, per hold period.
+    "holds_ip": env("RATE_LIMIT_HOLDS_IP", "10/1800"),
 }
 
 NINJA_PAGINATION_PER_PAGE = 20
@@ -341,6 +369,9 @@ NINJA_PAGINATION_PER_PAGE = 20
 # Background work: durable rows in our own database (the webhook inbox, the email outbox, the holds),
 # written in the business write's transaction and claimed by `bookdesk worker` with SKIP LOCKED.
 SWEEP_INTERVAL_SECONDS = int(env("SWEEP_INTERVAL_SECONDS", "10"))
+# Each worker writes its heartbeat this often; one silent for WORKER_STALE_SECONDS is flagged (console, /readyz).
+WORKER_HEARTBEAT_SECONDS = float(env("WORKER_HEARTBEAT_SECONDS", "5"))
+WORKER_STALE_SECONDS = float(env("WORKER_STALE_SECONDS", "60"))
 # `bookdesk serve` (the production web server): processes (one per core) × threads serving requests.
 WEB_HOST = env("WEB_HOST", "127.0.0.1")
 WEB_PORT = int(env("WEB_PORT", "8000"))

@@ -11,6 +11,7 @@ urlpatterns = [
     # Before the API: Stripe's webhook needs the raw body and answers without ninja's machinery.
     path("api/stripe/webhook", webhook.intake, name="stripe_webhook"),
     path("api/", api.urls),
+    path("console/", include("bookdesk.console.urls")),
     path("", include("bookdesk.ops.urls")),
     path("downloads/<str:token>", downloads.download, name="download"),
     path("", include("bookdesk.web.urls")),

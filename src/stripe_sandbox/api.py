@@ -11,6 +11,7 @@ from typing import Any
 
 from stripe_sandbox import endpoints, objects, payments, reads, refunds, sessions, shipping
 from stripe_sandbox.errors import StripeError, invalid, unrecognized_url
+from stripe_sandbox.param_tables import SPECS, Spec
 from stripe_sandbox.params import Params
 from stripe_sandbox.replies import Reply, json_reply
 from stripe_sandbox.state import RequestContext, State
@@ -18,14 +19,16 @@ from stripe_sandbox.wire import flat_pairs, parse_form, parse_pairs
 
 Handler = Callable[[State, Params, RequestContext, dict[str, str]], tuple[int, Any]]
 
-ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+ROUTES: list[tuple[str, re.Pattern[str], Handler, Spec]] = []
 
 
 def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+    """Register a handler; the parameters it accepts are its entry in :data:`param_tables.TABLES`."""
     regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
+    spec = SPECS[(method, pattern)]
 
     def register(handler: Handler) -> Handler:
-        ROUTES.append((method, regex, handler))
+        ROUTES.append((method, regex, handler, spec))
         return handler
 
     return register
@@ -55,7 +58,8 @@ def handle(
         if body:
             pairs += parse_form(body.decode("utf-8", "replace"))
         params = parse_pairs(pairs)
-        handler, path_args = _match(method, path)
+        handler, spec, path_args = _match(method, path)
+        spec.check(params)
         ctx = RequestContext(request_id, idempotency_key)
         if method == "POST" and idempotency_key:
             if len(idempotency_key) > 255:
@@ -119,11 +123,11 @@ def _authenticate(headers: dict[str, str]) -> str:
     return key
 
 
-def _match(method: str, path: str) -> tuple[Handler, dict[str, str]]:
-    for route_method, regex, handler in ROUTES:
+def _match(method: str, path: str) -> tuple[Handler, Spec, dict[str, str]]:
+    for route_method, regex, handler, spec in ROUTES:
         match = regex.match(path)
         if match and route_method == method:
-            return handler, match.groupdict()
+            return handler, spec, match.groupdict()
     raise unrecognized_url(method, path)
 
 
@@ -228,7 +232,6 @@ def _get_session(state: State, p: Params, ctx: RequestContext, a: dict[str, str]
 
 @route("POST", "/v1/checkout/sessions/{id}/expire")
 def _expire_session(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    p.reject_unknown({"expand"})
     session = sessions.expire_session(state, a["id"], ctx)
     with state.lock:
         return 200, reads.expand(state, session, p.strings("expand"))
@@ -324,12 +327,6 @@ def _delete_endpoint(state: State, p: Params, ctx: RequestContext, a: dict[str, 
 
 @route("POST", "/v1/test_helpers/checkout/sessions/{id}/pay")
 def _pay_session(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    p.reject_unknown(
-        {
-            "payment_method", "delayed_outcome", "delay_seconds", "expand",
-            "shipping_details", "billing_details", "shipping_rate",
-        }
-    )  # fmt: skip
     payment_method = p.text("payment_method", required=True) or ""
     delay = p.number("delay_seconds") or 0.0
     result = payments.pay_session(
@@ -353,6 +350,7 @@ def _pay_session(state: State, p: Params, ctx: RequestContext, a: dict[str, str]
                 status=402,
                 type="card_error",
                 code=error.get("code") or "card_declined",
+                param=error.get("param"),
                 extra={
                     "decline_code": result.decline_code,
                     "charge": error.get("charge"),
@@ -370,12 +368,10 @@ def _get_shipping_rate(state: State, p: Params, ctx: RequestContext, a: dict[str
 
 @route("POST", "/v1/test_helpers/charges/{id}/dispute")
 def _dispute_charge(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    p.reject_unknown({"reason", "amount", "expand"})
     return 200, refunds.create_dispute(state, a["id"], p, ctx)
 
 
 @route("POST", "/v1/test_helpers/disputes")
 def _create_dispute(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
-    p.reject_unknown({"charge", "reason", "amount", "expand"})
     charge_id = p.text("charge", required=True) or ""
     return 200, refunds.create_dispute(state, charge_id, p, ctx)

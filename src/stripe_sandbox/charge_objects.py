@@ -8,7 +8,7 @@ from typing import Any
 from stripe_sandbox.objects import empty_address, list_object, new_id
 
 
-def card_details(last4: str, brand: str = "visa") -> dict[str, Any]:
+def card_details(last4: str, brand: str = "visa", funding: str = "credit", country: str = "US") -> dict[str, Any]:
     return {
         "amount_authorized": None,
         "authorization_code": None,
@@ -18,12 +18,12 @@ def card_details(last4: str, brand: str = "visa") -> dict[str, Any]:
             "address_postal_code_check": None,
             "cvc_check": "pass",
         },
-        "country": "US",
+        "country": country,
         "exp_month": 12,
         "exp_year": 2034,
         "extended_authorization": {"status": "disabled"},
         "fingerprint": new_id("", 16),
-        "funding": "credit",
+        "funding": funding,
         "incremental_authorization": {"status": "unavailable"},
         "installments": None,
         "last4": last4,
@@ -119,18 +119,33 @@ def charge_outcome(
     approved: bool,
     reason: str | None = None,
     message: str | None = None,
+    risk_level: str = "normal",
+    blocked: bool = False,
 ) -> dict[str, Any]:
+    risk_score = {"normal": 20, "elevated": 65, "highest": 85}.get(risk_level, 20)
     if approved:
         return {
             "advice_code": None,
             "network_advice_code": None,
             "network_decline_code": None,
             "network_status": "approved_by_network",
-            "reason": None,
-            "risk_level": "normal",
-            "risk_score": 20,
+            "reason": "elevated_risk_level" if risk_level == "elevated" else None,
+            "risk_level": risk_level,
+            "risk_score": risk_score,
             "seller_message": "Payment complete.",
             "type": "authorized",
+        }
+    if blocked:
+        return {
+            "advice_code": "do_not_try_again",
+            "network_advice_code": None,
+            "network_decline_code": None,
+            "network_status": "not_sent_to_network",
+            "reason": "highest_risk_level",
+            "risk_level": risk_level,
+            "risk_score": risk_score,
+            "seller_message": "Stripe blocked this payment as too risky.",
+            "type": "blocked",
         }
     return {
         "advice_code": "try_again_later",
@@ -138,8 +153,8 @@ def charge_outcome(
         "network_decline_code": None,
         "network_status": "declined_by_network",
         "reason": reason,
-        "risk_level": "normal",
-        "risk_score": 20,
+        "risk_level": risk_level,
+        "risk_score": risk_score,
         "seller_message": message or "The bank did not return any further details.",
         "type": "issuer_declined",
     }

@@ -58,7 +58,8 @@ def handle(
                 timers.advance(state, seconds)
                 return json_reply(200, _clock(state))
         if route == "/_sandbox/deliveries" and method == "GET":
-            return json_reply(200, {"data": list(state.dispatcher.log)})
+            # `pending`: deliveries sent, held back for reordering or due for a retry, not yet done for good.
+            return json_reply(200, {"data": list(state.dispatcher.log), "pending": state.dispatcher.pending()})
         raise StripeError(f"Unknown control route: {method} {path}", status=404)
     except StripeError as error:
         return json_reply(error.status, error.to_dict())

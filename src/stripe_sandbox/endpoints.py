@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stripe_sandbox import objects
+from stripe_sandbox import event_types, objects
 from stripe_sandbox.errors import invalid, missing_param
 from stripe_sandbox.params import Params
 from stripe_sandbox.reads import list_objects, load
@@ -27,24 +27,12 @@ def list_events(state: State, params: Params) -> dict[str, Any]:
             raise invalid(f"Invalid event type: {name}", "type" if event_type else f"types[{index}]")
 
     def matches(event: dict[str, Any]) -> bool:
-        return not wanted or any(_type_matches(pattern, event["type"]) for pattern in wanted)
+        return not wanted or event_types.matches(wanted, event["type"])
 
     return list_objects(state, "event", "/v1/events", params, predicate=matches)
 
 
-def _type_matches(pattern: str, event_type: str) -> bool:
-    if pattern == "*":
-        return True
-    if pattern.endswith(".*"):
-        return event_type.startswith(pattern[:-1])
-    return pattern == event_type
-
-
 def create_webhook_endpoint(state: State, params: Params) -> dict[str, Any]:
-    params.reject_unknown(
-        {"url", "enabled_events", "description", "metadata", "api_version", "connect",
-         "expand"}
-    )  # fmt: skip
     url = params.text("url", required=True) or ""
     _check_webhook_url(url)
     enabled_events = _enabled_events(params, required=True)
@@ -66,7 +54,6 @@ def create_webhook_endpoint(state: State, params: Params) -> dict[str, Any]:
 
 
 def update_webhook_endpoint(state: State, endpoint_id: str, params: Params) -> dict[str, Any]:
-    params.reject_unknown({"url", "enabled_events", "description", "metadata", "disabled", "expand"})
     with state.transaction():
         endpoint = load(state, "webhook_endpoint", endpoint_id)
         if params.has("url"):
@@ -106,6 +93,10 @@ def _enabled_events(params: Params, *, required: bool) -> list[str]:
     if required and not events:
         raise missing_param("enabled_events")
     for index, name in enumerate(events):
-        if not _EVENT_TYPE.match(name):
-            raise invalid(f"Invalid event type: {name}", f"enabled_events[{index}]")
+        if not event_types.is_known(name):
+            raise invalid(
+                f"Invalid enabled_events[{index}]: `{name}` is not one of Stripe's event types "
+                "(https://stripe.com/docs/api/events/types), `*`, or a group of them such as `charge.*`.",
+                f"enabled_events[{index}]",
+            )
     return events

@@ -14,13 +14,10 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
+from stripe_sandbox import currencies
+from stripe_sandbox.cards import CARD_NUMBERS
 from stripe_sandbox.replies import Reply
 
-# Stripe's zero-decimal and three-decimal currencies; all others have two decimals.
-ZERO_DECIMAL_CURRENCIES = frozenset(
-    ["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"]
-)
-THREE_DECIMAL_CURRENCIES = frozenset(["bhd", "jod", "kwd", "omr", "tnd"])
 CURRENCY_SYMBOLS = {
     "eur": "€",
     "usd": "$",
@@ -34,12 +31,15 @@ CURRENCY_SYMBOLS = {
     "chf": "CHF ",
 }
 
-TEST_CARDS = (
-    ("4242 4242 4242 4242", "Succeeds"),
-    ("4000 0000 0000 0002", "Declined"),
-    ("4000 0000 0000 9995", "Declined: insufficient funds"),
-    ("4000 0025 0000 3155", "Asks for 3-D Secure authentication"),
-)
+
+def _grouped(number: str) -> str:
+    """As printed on the card: 4-6-5 for American Express's 15 digits, else groups of four."""
+    if len(number) == 15:
+        return f"{number[:4]} {number[4:10]} {number[10:]}"
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+TEST_CARDS = tuple((_grouped(number), effect) for number, (_, effect) in CARD_NUMBERS.items())
 
 # The page's only script: stop a second click from paying twice. Allowed by its hash (CSP).
 DISABLE_ON_SUBMIT = (
@@ -50,6 +50,7 @@ DISABLE_ON_SUBMIT = (
 SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(DISABLE_ON_SUBMIT.encode()).digest()).decode("ascii")
 
 DEFAULT_SEPA_DELAY_SECONDS = 5  # what the bank debit form offers
+DIVIDER = '<div class="divider"><span>or</span></div>'
 
 
 # --- money ---------------------------------------------------------------------------------
@@ -58,12 +59,7 @@ DEFAULT_SEPA_DELAY_SECONDS = 5  # what the bank debit form offers
 def format_amount(amount: int, currency: str) -> str:
     """An amount in the currency's smallest unit, written for people: ``€1,234.50``, ``¥1,500``."""
     code = currency.lower()
-    if code in ZERO_DECIMAL_CURRENCIES:
-        decimals = 0
-    elif code in THREE_DECIMAL_CURRENCIES:
-        decimals = 3
-    else:
-        decimals = 2
+    decimals = currencies.decimals(code)
     sign = "-" if amount < 0 else ""
     units, minor = divmod(abs(amount), 10**decimals)
     number = f"{units:,}" + (f".{minor:0{decimals}d}" if decimals else "")
@@ -150,21 +146,12 @@ def checkout_page(
     )
     # With several shipping options the total follows the one chosen (no script to update the label): "Pay".
     pay_label = "Pay" if len(session.get("shipping_options") or []) > 1 else f"Pay {escape(total)}"
-    # A bank debit form of its own would need the address twice: goods are paid by card here.
-    sepa_offered = not session.get("shipping_address_collection")
-    body = f"""
-<main class="checkout">
-  <section class="summary" aria-label="Order summary"><div class="inner">
-    {_cancel_link(session, session_id)}
-    <p class="merchant">Pay <span class="badge">Test mode</span></p>
-    <p class="total" id="total">{escape(total)}</p>
-    {_line_items(session, currency)}
-    {shipping_row}
-    <div class="total-row"><span>Total due</span><strong id="total-due">{escape(total)}</strong></div>
-  </div></section>
-  <section class="pay" aria-label="Payment">
-    {email_row}
-    {error_box}
+    offered = set(session.get("payment_method_types") or ["card"])
+    if session.get("shipping_address_collection"):
+        # A bank debit form of its own would need the address twice: goods are paid by card here.
+        offered.discard("sepa_debit")
+    card_form = (
+        f"""
     <form method="post" action="{action}" id="card-form" class="card-form">
       <input type="hidden" name="method" value="card">
       {address}
@@ -176,21 +163,12 @@ def checkout_page(
       </div>
       {name_field}
       <button type="submit" id="pay-button" class="primary">{pay_label}</button>
-    </form>
-    {_sepa_form(action, checked, delay) if sepa_offered else ""}
-    <aside class="hint" id="test-cards">
-      <h3>Test cards</h3>
-      <p>Any future expiry date (e.g. 12/34), any 3-digit CVC and any name.</p>
-      <ul>{cards}</ul>
-    </aside>
-  </section>
-</main>
-<script>{DISABLE_ON_SUBMIT}</script>"""
-    return layout("Checkout", body)
-
-
-def _sepa_form(action: str, checked: Mapping[str, str], delay: str) -> str:
-    return f"""<div class="divider"><span>or</span></div>
+    </form>"""
+        if offered & {"card", "link"}
+        else ""
+    )
+    sepa_form = (
+        f"""
     <form method="post" action="{action}" id="sepa-form" class="sepa-form">
       <input type="hidden" name="method" value="sepa_debit">
       <fieldset>
@@ -206,6 +184,36 @@ def _sepa_form(action: str, checked: Mapping[str, str], delay: str) -> str:
       <button type="submit" id="sepa-button" class="secondary">
         Pay with bank debit (SEPA, settles later)</button>
     </form>"""
+        if "sepa_debit" in offered
+        else ""
+    )
+    divider = DIVIDER if card_form and sepa_form else ""
+    if not card_form and not sepa_form:
+        card_form = '<p id="no-method">None of this session\'s payment methods can be simulated here.</p>'
+    forms = card_form + divider + sepa_form
+    body = f"""
+<main class="checkout">
+  <section class="summary" aria-label="Order summary"><div class="inner">
+    {_cancel_link(session, session_id)}
+    <p class="merchant">Pay <span class="badge">Test mode</span></p>
+    <p class="total" id="total">{escape(total)}</p>
+    {_line_items(session, currency)}
+    {shipping_row}
+    <div class="total-row"><span>Total due</span><strong id="total-due">{escape(total)}</strong></div>
+  </div></section>
+  <section class="pay" aria-label="Payment">
+    {email_row}
+    {error_box}
+    {forms}
+    <aside class="hint" id="test-cards">
+      <h3>Test cards</h3>
+      <p>Any future expiry date (e.g. 12/34), any 3-digit CVC (4 for American Express) and any name.</p>
+      <ul>{cards}</ul>
+    </aside>
+  </section>
+</main>
+<script>{DISABLE_ON_SUBMIT}</script>"""
+    return layout("Checkout", body)
 
 
 def _chosen_option(session: Mapping[str, Any], rate_id: str | None) -> dict[str, Any] | None:

@@ -11,7 +11,8 @@ This is the contract the hosted page (:mod:`stripe_sandbox.hosted`) and the test
 - :func:`card_to_payment_method` maps a test card number to its payment method.
 - :func:`session_for_page` and :func:`cancel_session_url` give the page what it renders.
 
-Outcomes, with the events each one records (in this order):
+Outcomes, with the events each one records (in this order); :mod:`stripe_sandbox.cards` lists every
+test card and payment method (brands, declines with their codes, fraud, a refund that fails later):
 
 =========================================  =========================================
 payment method                             result
@@ -42,7 +43,8 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from stripe_sandbox import charge_objects, objects, shipping
+from stripe_sandbox import cards, charge_objects, objects, shipping
+from stripe_sandbox.cards import PAYMENT_METHODS, Method
 from stripe_sandbox.errors import StripeError, invalid, resource_missing
 from stripe_sandbox.reads import expand
 from stripe_sandbox.sessions import expire_session
@@ -50,53 +52,6 @@ from stripe_sandbox.state import NO_REQUEST, RequestContext, State
 
 PaymentError = StripeError
 
-CARD_NUMBERS = {
-    "4242424242424242": "pm_card_visa",
-    "4000000000000002": "pm_card_chargeDeclined",
-    "4000000000009995": "pm_card_chargeDeclinedInsufficientFunds",
-    "4000002500003155": "pm_card_authenticationRequired",
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class _Method:
-    kind: str  # "succeed" | "decline" | "challenge" | "delayed"
-    method_type: str = "card"
-    last4: str = "4242"
-    decline_code: str | None = None
-    failure_code: str | None = None
-    message: str = ""
-
-
-PAYMENT_METHODS: dict[str, _Method] = {
-    "pm_card_visa": _Method("succeed"),
-    "pm_card_chargeDeclined": _Method(
-        "decline",
-        last4="0002",
-        decline_code="generic_decline",
-        failure_code="card_declined",
-        message="Your card was declined.",
-    ),
-    "pm_card_chargeDeclinedInsufficientFunds": _Method(
-        "decline",
-        last4="9995",
-        decline_code="insufficient_funds",
-        failure_code="card_declined",
-        message="Your card has insufficient funds.",
-    ),
-    "pm_card_authenticationRequired": _Method("challenge", last4="3155"),
-    "pm_card_authenticationRequired_approved": _Method("succeed", last4="3155"),
-    "pm_card_authenticationRequired_failed": _Method(
-        "decline",
-        last4="3155",
-        decline_code="authentication_required",
-        failure_code="payment_intent_authentication_failure",
-        message=(
-            "We are unable to authenticate your payment method. Please choose a different payment method and try again."
-        ),
-    ),
-    "pm_sepa_debit": _Method("delayed", method_type="sepa_debit", last4="3000"),
-}
 DELAYED_OUTCOMES = ("succeeded", "failed")
 SEPA_FAILURE = ("insufficient_funds", "The customer's account has insufficient funds.")
 
@@ -112,19 +67,7 @@ class PayResult:
 
 def card_to_payment_method(number: str) -> str:
     """The test payment method for a test card number (spaces and dashes allowed)."""
-    digits = "".join(number.split()).replace("-", "")
-    if not digits:
-        raise ValueError("Enter a card number.")
-    if not digits.isdigit():
-        raise ValueError("Your card number is invalid.")
-    try:
-        return CARD_NUMBERS[digits]
-    except KeyError:
-        raise ValueError(
-            "Your card number is not a sandbox test card. Use 4242 4242 4242 4242 "
-            "(succeeds), 4000 0000 0000 0002 (declined), 4000 0000 0000 9995 "
-            "(insufficient funds) or 4000 0025 0000 3155 (3-D Secure)."
-        ) from None
+    return cards.card_to_payment_method(number)
 
 
 def session_for_page(state: State, session_id: str) -> dict[str, Any] | None:
@@ -213,6 +156,14 @@ def pay_session(
                 code="checkout_session_not_open",
                 param="session",
             )
+        allowed = session["payment_method_types"]
+        if method.method_type not in allowed:
+            raise invalid(
+                f"The PaymentMethod provided ({method.method_type}) is not allowed for this Checkout Session. "
+                f"Use a PaymentMethod of one of the following types: {', '.join(allowed)}.",
+                "payment_method",
+                "payment_intent_invalid_parameter",
+            )
         shipping.collect(session, shipping=shipping_details, billing=billing_details, rate_id=shipping_rate)
         state.store.put(session)
         intent = _intent_for(state, session)
@@ -226,7 +177,7 @@ def pay_session(
             return _decline(state, session, intent, pm_id, method, ctx)
         charge = _new_charge(state, session, intent, pm_id, method)
         if method.kind == "succeed":
-            _succeed(state, intent, charge, ctx)
+            _succeed(state, intent, charge, ctx, risk_level=method.risk_level)
             _complete(state, session, intent, ctx, paid=True)
             return PayResult(True, "succeeded", None, "Payment succeeded.", success_redirect(session))
         # Delayed: completed now, settled when its timer falls due on the sandbox clock.
@@ -322,10 +273,12 @@ def _new_charge(
     session: dict[str, Any],
     intent: dict[str, Any],
     pm_id: str,
-    method: _Method,
+    method: Method,
 ) -> dict[str, Any]:
     details = (
-        charge_objects.card_details(method.last4) if method.method_type == "card" else charge_objects.sepa_details()
+        charge_objects.card_details(method.last4, method.brand, method.funding, method.country)
+        if method.method_type == "card"
+        else charge_objects.sepa_details()
     )
     charge = charge_objects.charge(
         created=int(state.now()),
@@ -335,6 +288,8 @@ def _new_charge(
         method_details=details,
         email=_customer_email(session),
     )
+    if method.refund_fails:
+        charge["_refund_fails"] = True  # its refunds succeed, then fail (see refunds.fail_later)
     state.store.put(charge)
     return charge
 
@@ -343,14 +298,16 @@ def _customer_email(session: dict[str, Any]) -> str:
     return str(session.get("customer_email") or "customer@example.com")
 
 
-def _succeed(state: State, intent: dict[str, Any], charge: dict[str, Any], ctx: RequestContext) -> None:
+def _succeed(
+    state: State, intent: dict[str, Any], charge: dict[str, Any], ctx: RequestContext, *, risk_level: str = "normal"
+) -> None:
     charge.update(
         status="succeeded",
         paid=True,
         captured=True,
         amount_captured=charge["amount"],
         balance_transaction=objects.new_id("txn_"),
-        outcome=charge_objects.charge_outcome(approved=True),
+        outcome=charge_objects.charge_outcome(approved=True, risk_level=risk_level),
     )
     state.store.put(charge)
     state.emit("charge.succeeded", charge, ctx)
@@ -416,7 +373,7 @@ def _decline(
     session: dict[str, Any],
     intent: dict[str, Any],
     pm_id: str,
-    method: _Method,
+    method: Method,
     ctx: RequestContext,
 ) -> PayResult:
     charge = _new_charge(state, session, intent, pm_id, method)
@@ -424,7 +381,13 @@ def _decline(
         status="failed",
         failure_code=method.failure_code,
         failure_message=method.message,
-        outcome=charge_objects.charge_outcome(approved=False, reason=method.decline_code, message=method.message),
+        outcome=charge_objects.charge_outcome(
+            approved=False,
+            reason=method.decline_code,
+            message=method.message,
+            risk_level=method.risk_level,
+            blocked=method.blocked,
+        ),
     )
     state.store.put(charge)
     state.emit("charge.failed", charge, ctx)
@@ -441,6 +404,7 @@ def _decline(
         method.decline_code,
         method.message,
     )
+    intent["last_payment_error"]["param"] = method.error_param
     state.store.put(intent)
     state.emit("payment_intent.payment_failed", intent, ctx)
     return PayResult(False, "declined", method.decline_code, method.message, None)

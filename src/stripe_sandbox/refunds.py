@@ -9,9 +9,13 @@ from stripe_sandbox import charge_objects, objects
 from stripe_sandbox.errors import invalid
 from stripe_sandbox.params import Params
 from stripe_sandbox.reads import load
-from stripe_sandbox.state import RequestContext, State
+from stripe_sandbox.state import NO_REQUEST, RequestContext, State
 
 REFUND_REASONS = ("duplicate", "fraudulent", "requested_by_customer")
+# A refund of a charge paid with Stripe's card 4000000000005126 fails this long (sandbox clock) after it
+# succeeded, for this reason.
+REFUND_FAILURE_DELAY_SECONDS = 5.0
+REFUND_FAILURE_REASON = "expired_or_canceled_card"
 DISPUTE_REASONS = (
     "bank_cannot_process", "credit_not_processed", "customer_initiated", "debit_not_authorized",
     "duplicate", "fraudulent", "general", "incorrect_account_details", "insufficient_funds",
@@ -20,11 +24,6 @@ DISPUTE_REASONS = (
 
 
 def create_refund(state: State, params: Params, ctx: RequestContext) -> dict[str, Any]:
-    params.reject_unknown(
-        {"amount", "charge", "payment_intent", "reason", "metadata", "expand",
-         "instructions_email", "origin", "refund_application_fee", "reverse_transfer",
-         "currency", "customer"}
-    )  # fmt: skip
     charge_id = params.text("charge")
     intent_id = params.text("payment_intent")
     amount = params.integer("amount", minimum=1)
@@ -86,22 +85,62 @@ def create_refund(state: State, params: Params, ctx: RequestContext) -> dict[str
         state.store.put(charge)
         state.emit("charge.refunded", charge, ctx, previous_attributes=previous)
 
-        # The acquirer reference number arrives: Stripe reports it as refund.updated.
-        card = refund["destination_details"].get("card")
-        if card is not None:
-            previous_card = copy.deepcopy(card)
-            card["reference"] = objects.new_id("", 23).upper()
-            card["reference_status"] = "available"
-            state.store.put(refund)
-            _replace_refund(charge, refund)
-            state.store.put(charge)
-            state.emit(
-                "refund.updated",
-                refund,
-                ctx,
-                previous_attributes={"destination_details": {"card": previous_card}},
-            )
-        return state.render(refund)
+        fails_later = bool(charge.get("_refund_fails"))
+        if fails_later:
+            # Stripe's card 4000000000005126: the refund succeeds, then fails some time later.
+            state.store.set_timer(refund["id"], "refund_fail", state.now() + REFUND_FAILURE_DELAY_SECONDS)
+        else:
+            _reference_arrives(state, charge, refund, ctx)
+        shown = state.render(refund)
+    if fails_later:
+        state.timer_set()
+    return shown
+
+
+def _reference_arrives(state: State, charge: dict[str, Any], refund: dict[str, Any], ctx: RequestContext) -> None:
+    """The acquirer reference number arrives: Stripe reports it as refund.updated."""
+    card = refund["destination_details"].get("card")
+    if card is None:
+        return
+    previous_card = copy.deepcopy(card)
+    card["reference"] = objects.new_id("", 23).upper()
+    card["reference_status"] = "available"
+    state.store.put(refund)
+    _replace_refund(charge, refund)
+    state.store.put(charge)
+    state.emit("refund.updated", refund, ctx, previous_attributes={"destination_details": {"card": previous_card}})
+
+
+def fail_refund(state: State, refund_id: str) -> None:
+    """A refund that succeeded fails (called by the sandbox's timers, inside a transaction).
+
+    As Stripe: the refund turns ``failed`` with a ``failure_reason`` and a ``failure_balance_transaction``,
+    its amount goes back to the charge's refundable amount, and refund.updated, charge.refund.updated and
+    refund.failed are sent, each with the refund.
+    """
+    refund = state.store.get(refund_id, "refund")
+    if refund is None or refund["status"] not in ("pending", "succeeded"):
+        return
+    charge = state.store.get(refund["charge"], "charge")
+    if charge is None:
+        return
+    previous = {"status": refund["status"]}
+    refund.update(
+        status="failed",
+        failure_reason=REFUND_FAILURE_REASON,
+        failure_balance_transaction=objects.new_id("txn_"),
+    )
+    card = refund["destination_details"].get("card")
+    if card is not None:
+        card["reference_status"] = "unavailable"
+    state.store.put(refund)
+    charge["amount_refunded"] = max(0, charge["amount_refunded"] - refund["amount"])
+    charge["refunded"] = False
+    _replace_refund(charge, refund)
+    state.store.put(charge)
+    state.emit("refund.updated", refund, NO_REQUEST, previous_attributes=previous)
+    state.emit("charge.refund.updated", refund, NO_REQUEST, previous_attributes=previous)
+    state.emit("refund.failed", refund, NO_REQUEST)
 
 
 def _replace_refund(charge: dict[str, Any], refund: dict[str, Any]) -> None:

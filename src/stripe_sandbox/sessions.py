@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stripe_sandbox import objects, shipping
+from stripe_sandbox import currencies, objects, shipping
 from stripe_sandbox.errors import invalid, missing_param
 from stripe_sandbox.params import Params
 from stripe_sandbox.reads import expand, list_objects, load, paginate
@@ -20,37 +20,8 @@ SESSION_MAX_LIFETIME = 24 * 3600
 # A request for exactly "now + 30 min" may arrive a moment later than it was computed.
 SESSION_LIFETIME_SLACK = 5
 
-# Stripe's Checkout Session create parameters: those the sandbox does not model are
-# accepted and ignored, anything else is refused as Stripe refuses it.
-SESSION_PARAMS = {
-    "adaptive_pricing", "after_expiration", "allow_promotion_codes", "automatic_tax",
-    "billing_address_collection", "branding_settings", "cancel_url", "client_reference_id",
-    "consent_collection", "currency", "custom_fields", "custom_text", "customer",
-    "customer_account", "customer_creation", "customer_email", "customer_update",
-    "discounts", "excluded_payment_method_types", "expand", "expires_at",
-    "invoice_creation", "line_items", "locale", "metadata", "mode", "name_collection",
-    "optional_items", "origin_context", "payment_intent_data", "payment_method_collection",
-    "payment_method_configuration", "payment_method_data", "payment_method_options",
-    "payment_method_types", "permissions", "phone_number_collection",
-    "redirect_on_completion", "return_url", "saved_payment_method_options",
-    "setup_intent_data", "shipping_address_collection", "shipping_options", "submit_type",
-    "subscription_data", "success_url", "tax_id_collection", "ui_mode", "wallet_options",
-}  # fmt: skip
-LINE_ITEM_PARAMS = {
-    "adjustable_quantity", "dynamic_tax_rates", "metadata", "price", "price_data",
-    "quantity", "tax_rates",
-}  # fmt: skip
-PRICE_DATA_PARAMS = {
-    "currency", "product", "product_data", "recurring", "tax_behavior", "unit_amount",
-    "unit_amount_decimal",
-}  # fmt: skip
-PRODUCT_DATA_PARAMS = {"description", "images", "metadata", "name", "tax_code", "unit_label"}
-PAYMENT_METHOD_TYPES = {"card", "sepa_debit", "link", "paypal", "ideal", "bancontact"}
-_CURRENCY = re.compile(r"^[a-z]{3}$")
-
 
 def create_session(state: State, params: Params, ctx: RequestContext) -> dict[str, Any]:
-    params.reject_unknown(SESSION_PARAMS)
     mode = params.text("mode", required=True, choices=("payment", "setup", "subscription"))
     if mode != "payment":
         raise invalid("The sandbox supports only `mode=payment`.", "mode")
@@ -66,13 +37,7 @@ def create_session(state: State, params: Params, ctx: RequestContext) -> dict[st
     metadata = params.metadata()
     locale = params.text("locale")
     submit_type = params.text("submit_type", choices=("auto", "book", "donate", "pay", "subscribe"))
-    method_types = params.strings("payment_method_types") or ["card"]
-    for index, method_type in enumerate(method_types):
-        if method_type not in PAYMENT_METHOD_TYPES:
-            raise invalid(
-                f"The payment method type provided: {method_type} is invalid.",
-                f"payment_method_types[{index}]",
-            )
+    method_types = params.strings("payment_method_types")
     intent_data = params.child("payment_intent_data")
     intent_settings: dict[str, Any] = {"metadata": {}, "description": None}
     if intent_data is not None:
@@ -104,9 +69,14 @@ def create_session(state: State, params: Params, ctx: RequestContext) -> dict[st
                 f"line_items[{index}][price_data][currency]",
             )
     explicit_currency = params.text("currency")
-    if explicit_currency is not None and explicit_currency.lower() != currency:
+    if explicit_currency is not None and currencies.check_currency(explicit_currency, "currency") != currency:
         raise invalid("`currency` must match the line items' currency.", "currency")
     total = sum(item["amount_total"] for item in line_items)
+    currencies.check_total(total, currency, "line_items")
+    if method_types:
+        currencies.check_payment_method_types(method_types, currency, "payment_method_types")
+    else:
+        method_types = currencies.dynamic_payment_methods(currency)
     address_collection = shipping.read_address_collection(params)
     billing_collection = shipping.read_billing_collection(params)
 
@@ -146,7 +116,6 @@ def _web_url(params: Params, key: str) -> str | None:
 
 
 def _line_item(item: Params, now: int) -> dict[str, Any]:
-    item.reject_unknown(LINE_ITEM_PARAMS)
     if item.has("price"):
         price = item.text("price") or ""
         raise invalid(
@@ -161,17 +130,14 @@ def _line_item(item: Params, now: int) -> dict[str, Any]:
             item.name("price_data"),
             "parameter_missing",
         )
-    price_data.reject_unknown(PRICE_DATA_PARAMS)
-    currency = (price_data.text("currency", required=True) or "").lower()
-    if not _CURRENCY.match(currency):
-        raise invalid(f"Invalid currency: {currency}", price_data.name("currency"))
-    unit_amount = price_data.integer("unit_amount", minimum=0, maximum=99_999_999)
+    currency = currencies.check_currency(price_data.text("currency", required=True) or "", price_data.name("currency"))
+    unit_amount = price_data.integer("unit_amount", minimum=0, maximum=currencies.MAXIMUM_AMOUNT)
     if unit_amount is None:
         raise missing_param(price_data.name("unit_amount"))
+    currencies.check_unit_amount(unit_amount, currency, price_data.name("unit_amount"))
     if price_data.has("product"):
         raise invalid("The sandbox supports `product_data` only.", price_data.name("product"))
     product = price_data.child("product_data", required=True) or Params({})
-    product.reject_unknown(PRODUCT_DATA_PARAMS)
     name = product.text("name", required=True, max_length=250) or ""
     quantity = item.integer("quantity", minimum=1, maximum=999_999)
     if quantity is None:

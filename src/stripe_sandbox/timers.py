@@ -1,5 +1,5 @@
 """What falls due on the sandbox clock: sessions past ``expires_at`` expire, delayed payments settle,
-idempotency keys older than a day are forgotten.
+refunds of the refund-failure test card fail, idempotency keys older than a day are forgotten.
 
 :func:`run_due_timers` does it once; :class:`TimerLoop` does it in a thread whenever the next timer
 falls due, the clock is moved or a timer is set (and at least every ``interval`` of clock time).
@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import traceback
 
-from stripe_sandbox import payments, sessions
+from stripe_sandbox import payments, refunds, sessions
 from stripe_sandbox.state import NO_REQUEST, State
 
 SWEEP_INTERVAL_SECONDS = 0.25
@@ -25,6 +25,8 @@ def run_due_timers(state: State) -> None:
                 sessions.expire_session(state, timer_id, NO_REQUEST, automatic=True)
             elif action.startswith("settle:"):
                 payments.settle(state, timer_id, action.removeprefix("settle:"))
+            elif action == "refund_fail":
+                refunds.fail_refund(state, timer_id)
             state.store.clear_timer(timer_id)
         state.store.forget_idempotency_before(state.now() - IDEMPOTENCY_KEY_TTL_SECONDS)
 

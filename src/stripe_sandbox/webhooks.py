@@ -21,6 +21,7 @@ from collections.abc import Callable
 from hashlib import sha256
 from typing import Any
 
+from stripe_sandbox import event_types
 from stripe_sandbox.clock import Clock
 from stripe_sandbox.faults import Faults
 from stripe_sandbox.objects import to_json
@@ -39,7 +40,8 @@ def sign(payload: bytes, secret: str, timestamp: int) -> str:
 
 
 def event_matches(enabled_events: list[str], event_type: str) -> bool:
-    return "*" in enabled_events or event_type in enabled_events
+    """Whether an endpoint listening to ``enabled_events`` (types, ``*``, ``charge.*``) gets the event."""
+    return event_types.matches(enabled_events, event_type)
 
 
 @dataclasses.dataclass(order=True)

@@ -89,7 +89,7 @@ def test_token_of_a_deactivated_user_is_refused(session_token: str, verified_use
     ],
     ids=["year-9999", "past-the-last-day", "year-1", "before-the-first-day", "long-past", "beyond-the-horizon"],
 )
-def test_a_slot_outside_the_booking_horizon_is_a_clear_422_and_changes_nothing(
+def test_a_slot_outside_the_booking_horizon_is_a_clear_409_and_changes_nothing(
     client: Client, verified_user: Any, starts_at: str
 ) -> None:
     """The slots endpoint's limit holds for every date a client can send (here: adding a slot to the cart)."""
@@ -102,7 +102,7 @@ def test_a_slot_outside_the_booking_horizon_is_a_clear_422_and_changes_nothing(
         {"kind": "service", "service_id": service.pk, "starts_at": starts_at},
         content_type="application/json",
     )
-    body = assert_problem(answer, status=422, code="invalid")
+    body = assert_problem(answer, status=409, code="not_bookable")
     assert [error["field"] for error in body["errors"]] == ["starts_at"]
     assert "days of today" in body["detail"]
     assert not CartItem.objects.exists()

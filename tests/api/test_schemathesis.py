@@ -1,6 +1,8 @@
 """Property-based run of every operation in the live OpenAPI document (it picks up new endpoints).
 
-Checks: no 5xx, and every documented response matches its schema.
+Every check schemathesis has, on valid and invalid requests: no 5xx; every status, content type, header and
+body is documented; data that breaks the schema is refused and data that fits it is not refused as invalid
+(a refusal that depends on what is on sale or in the cart is a 409, not a 422).
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from django.core.management import call_command
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from factories import login_token
 
@@ -52,4 +52,4 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 def test_api_conforms_to_its_schema(case: Any, session_headers: dict[str, str]) -> None:
-    case.call_and_validate(headers=session_headers, checks=[not_a_server_error, response_schema_conformance])
+    case.call_and_validate(headers=session_headers)

@@ -42,17 +42,21 @@ def test_bulk_update_writes_what_the_orm_writes(count: int) -> None:
     ours, theirs = payments(count), payments(count)
     now = timezone.now()
     for index, (mine, orm) in enumerate(zip(ours, theirs, strict=True)):
-        for payment in (mine, orm):
+        for side, payment in (("a", mine), ("b", orm)):
             payment.status = Payment.Status.PAID
-            payment.payment_intent_id = f"pi_{index}_ä'\""
+            payment.payment_intent_id = f"pi_{side}{index}_ä'\""  # unique per payment
             payment.amount_received = 4500 + index
             payment.updated_at = now + timedelta(seconds=index)
     assert raw.bulk_update(ours, FIELDS) == count
     Payment.objects.bulk_update(theirs, FIELDS)
-    for mine, orm in zip(ours, theirs, strict=True):
+    for index, (mine, orm) in enumerate(zip(ours, theirs, strict=True)):
         mine_row, orm_row = columns(mine), columns(orm)
         for name in ("id", "order_id", "created_at", "expires_at"):
             mine_row.pop(name), orm_row.pop(name)
+        assert (mine_row.pop("payment_intent_id"), orm_row.pop("payment_intent_id")) == (
+            f"pi_a{index}_ä'\"",
+            f"pi_b{index}_ä'\"",
+        )
         assert mine_row == orm_row
         assert mine_row["status"] == Payment.Status.PAID
 

@@ -22,7 +22,10 @@ def test_readyz_is_ready_with_database_cache_and_sane_config(client: Client, set
     settings.SECRET_KEY = STRONG_SECRET
     response = client.get("/readyz")
     assert response.status_code == 200, response.content
-    assert response.json() == {"status": "ready", "checks": {"database": "ok", "cache": "ok", "config": "ok"}}
+    assert response.json() == {
+        "status": "ready",
+        "checks": {"database": "ok", "cache": "ok", "config": "ok", "workers": "none"},
+    }
 
 
 @pytest.mark.django_db

@@ -107,8 +107,10 @@ def test_a_paid_session_is_neither_retried_nor_cancelled(
     pay(stripe_client, answer["session_id"])
     code = answer["order"]["code"]
 
-    assert_problem(client.post(f"/api/orders/{code}/retry-payment"), status=409, code="conflict")
+    # Cancelling finds the page paid: the payment is applied (no webhook needed), the order is not cancelled.
     assert_problem(client.post(f"/api/orders/{code}/cancel"), status=409, code="conflict")
+    assert Order.objects.get(code=code).status == OrderStatus.CONFIRMED
+    assert_problem(client.post(f"/api/orders/{code}/retry-payment"), status=409, code="invalid_transition")
     assert stripe_client.v1.checkout.sessions.retrieve(answer["session_id"]).status == "complete"
     assert len(sessions_of(stripe_client, code)) == 1
 

@@ -141,9 +141,10 @@ def test_forged_stale_and_malformed_deliveries_are_refused_and_store_nothing(
     assert not WebhookEvent.objects.exists()
 
 
-@pytest.mark.parametrize("ahead", [301, 3600, 10 * 365 * 86400], ids=["5-min-ahead", "1h-ahead", "10y-ahead"])
+@pytest.mark.parametrize("ahead", [330, 3600, 10 * 365 * 86400], ids=["5-min-ahead", "1h-ahead", "10y-ahead"])
 def test_a_signature_from_the_future_is_refused(ahead: int) -> None:
-    """Stripe's own check only refuses old timestamps; a stamp more than 300 s ahead is refused too."""
+    """Stripe's own check only refuses old timestamps; a stamp more than 300 s ahead is refused too (330 s:
+    a 301 s stamp taken just before a second ticks over is 300 s ahead when checked)."""
     payload = json.dumps(event()).encode()
     assert_problem(post(payload, sign(payload, at=int(time.time()) + ahead)), status=400, code="signature_invalid")
     assert not WebhookEvent.objects.exists()

@@ -21,7 +21,7 @@ def test_create_returns_an_open_session_with_a_hosted_url(client: stripe.StripeC
     assert session.client_reference_id == "BK-1001"
     assert session.customer_email == "ada@example.com"
     assert session.metadata.to_dict() == {"order": "BK-1001", "user": "7"}
-    assert session.payment_method_types == ["card"]
+    assert session.payment_method_types == ["card", "sepa_debit"]  # a eur session without types: both
     assert session.payment_intent is None
     assert session.expires_at - session.created == 24 * 3600
 

@@ -6,7 +6,7 @@ per part of the API, and their request and answer shapes in `bookdesk.api.schema
 
 from __future__ import annotations
 
-from bookdesk.api import bookings, cart, catalog, checkout, orders
+from bookdesk.api import bookings, cart, catalog, checkout, documents, orders
 from bookdesk.api.problems import BookdeskAPI, FieldError, Problem, ProblemJsonMiddleware, problem
 
 __all__ = ["FieldError", "Problem", "ProblemJsonMiddleware", "api", "problem"]
@@ -30,4 +30,5 @@ api.add_router("", catalog.router)
 api.add_router("", cart.router)
 api.add_router("", checkout.router)
 api.add_router("", orders.router)
+api.add_router("", documents.router)
 api.add_router("", bookings.router)

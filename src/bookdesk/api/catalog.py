@@ -10,7 +10,7 @@ from ninja import Query, Router
 from bookdesk.api.schemas.catalog import CourseOut, ProductOut, ServiceOut, ServiceSlotsOut
 from bookdesk.catalog import selectors
 from bookdesk.catalog.models import Course, Product, Service
-from bookdesk.errors import InvalidInput, Problem
+from bookdesk.errors import Problem
 from bookdesk.orders import availability
 from bookdesk.paging import Page, PageParams, page_of, paginate
 
@@ -50,20 +50,14 @@ def list_services(request: HttpRequest, paging: Query[PageParams]) -> Page[Servi
     summary="Free slots of a service on a day",
 )
 def service_slots(request: HttpRequest, service_id: int, date: dt.date) -> dict[str, object]:
-    """Free slots on a local day of the business time zone (`time_zone`); times are UTC."""
-    if not selectors.within_slot_horizon(date):
-        raise InvalidInput(
-            f"date must be within {selectors.SLOT_HORIZON_DAYS} days of today.",
-            errors=[
-                {
-                    "field": "date",
-                    "in": "query",
-                    "message": f"must be within {selectors.SLOT_HORIZON_DAYS} days of today",
-                }
-            ],
-        )
+    """Free slots on a local day of the business time zone (`time_zone`); times are UTC. A day in the past or
+    more than `SLOT_HORIZON_DAYS` away has no free slots (an empty list; no slot is bookable there)."""
     service = selectors.service_get(service_id=service_id)
-    slots = selectors.service_free_slots(service=service, day=date, taken=availability.taken_for(service, date))
+    slots = (
+        selectors.service_free_slots(service=service, day=date, taken=availability.taken_for(service, date))
+        if selectors.within_slot_horizon(date)
+        else []
+    )
     return {
         "service_id": service.pk,
         "date": date,

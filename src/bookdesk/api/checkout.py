@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Status
 
 from bookdesk.accounts.auth import user_auth
 from bookdesk.api.schemas.orders import CheckoutOut, CourseCheckoutIn, OrderOut
 from bookdesk.errors import PAYING_PROBLEMS
-from bookdesk.ops.ratelimit import rate_limit_request
+from bookdesk.ops.ratelimit import client_ip, rate_limit_request
 from bookdesk.payments.checkout import book_course
 from bookdesk.payments.models import Payment
 
@@ -27,13 +28,27 @@ def checkout_answer(payment: Payment) -> CheckoutOut:
     )
 
 
+def checkout_status(payment: Payment) -> Status[CheckoutOut]:
+    """201 with the new payment page; or 200 when an earlier page of the order turned out to be paid already
+    (its webhook lost): the order as that payment left it, and the success page as where to go next."""
+    if payment.status in (Payment.Status.OPEN, Payment.Status.CREATING):
+        return Status(201, checkout_answer(payment))
+    success = f"{settings.SITE_URL}/payment/success?session_id={payment.session_id or ''}"
+    answer = CheckoutOut.model_construct(
+        order=OrderOut.from_order(payment.order), checkout_url=success, session_id=payment.session_id or ""
+    )
+    return Status(200, answer)
+
+
 @router.post(
     "/stripe/checkout",
-    response={201: CheckoutOut, **PAYING_PROBLEMS},
+    response={200: CheckoutOut, 201: CheckoutOut, **PAYING_PROBLEMS},
     summary="Book one course seat and start paying",
 )
 def course_checkout(request: HttpRequest, payload: CourseCheckoutIn) -> Status[CheckoutOut]:
+    """201: the payment page to send the customer to. 200: the customer's earlier unpaid booking of this course
+    turned out to be paid (its webhook lost): it is confirmed now, and `checkout_url` is the success page."""
     limit_checkout(request)
     user = request.auth  # type: ignore[attr-defined]
-    payment = book_course(user=user, course_id=payload.course_id, actor=f"user:{user.pk}")
-    return Status(201, checkout_answer(payment))
+    payment = book_course(user=user, course_id=payload.course_id, actor=f"user:{user.pk}", client_ip=client_ip(request))
+    return checkout_status(payment)

@@ -84,12 +84,37 @@ class BookdeskAPI(NinjaAPI):
                     if str(status).isdigit() and int(status) >= 400 and "application/json" in content:
                         response["content"] = {PROBLEM_CONTENT_TYPE: content["application/json"]}
         _document_wire_name(schema, "FieldError", python_name="in_", wire_name="in")
+        _document_input_problems(schema)
         return schema
 
     def _get_urls(self) -> list[URLResolver | URLPattern]:
         # Last, after docs, openapi.json and every route: any other /api/… path is a problem+json 404
         # answered here, not by the HTML 404 page.
         return [*super()._get_urls(), re_path(r"^.*$", _unknown_api_path, name="unknown")]
+
+
+# Answered before any operation runs, so no route declares them: 400 for a request that cannot be read
+# (malformed JSON, a bad Content-Length, a NUL in the path: ProblemJsonMiddleware and
+# web.middleware.MalformedRequestMiddleware), 422 for parameters or a body that fail validation.
+_INPUT_PROBLEMS = {
+    "400": "The request could not be read (malformed JSON, headers or path).",
+    "422": "A parameter or a field of the body is invalid; `errors` names each one.",
+}
+
+
+def _document_input_problems(schema: dict[str, Any]) -> None:
+    """Every operation that takes input documents the 400 and 422 problems it can answer."""
+    if "Problem" not in schema.get("components", {}).get("schemas", {}):
+        return
+    content = {PROBLEM_CONTENT_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if not (operation.get("parameters") or operation.get("requestBody")):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in _INPUT_PROBLEMS.items():
+                if status not in responses and int(status) not in responses:
+                    responses[status] = {"description": description, "content": content}
 
 
 def _document_wire_name(schema: dict[str, Any], component: str, *, python_name: str, wire_name: str) -> None:

@@ -152,7 +152,12 @@ def cart_view(cart: Cart | None, *, user: User | None, now: datetime | None = No
     currency = lines[0].currency if lines else settings.BOOKDESK_CURRENCY
     priced = [
         PricedLine(
-            line.title, line.unit_amount, line.quantity, ships=_ships(line.item), weight_grams=_weight(line.item)
+            line.title,
+            line.unit_amount,
+            line.quantity,
+            ships=_ships(line.item),
+            tax_rate_basis_points=_tax_rate(line.item),
+            weight_grams=_weight(line.item),
         )
         for line in lines
         if line.currency == currency
@@ -160,12 +165,18 @@ def cart_view(cart: Cart | None, *, user: User | None, now: datetime | None = No
     breakdown = price(
         priced,
         currency=currency,
-        tax_rate_basis_points=settings.TAX_RATE_BASIS_POINTS,
+        tax_rate_basis_points=settings.TAX_RATE_DEFAULT,
         prices_include_tax=settings.PRICES_INCLUDE_TAX,
         # Shipping from its cheapest option; the buyer picks theirs on the payment page.
         shipping_flat_amount=shipping_quote(lines=priced, currency=currency).cheapest,
     )
     return CartView(cart=cart, lines=lines, breakdown=breakdown)
+
+
+def _tax_rate(item: CartItem) -> int | None:
+    """The item's own tax rate (basis points), None for the default; as `orders.services` prices it."""
+    offer = item.course or item.service or item.product
+    return offer.tax_rate if offer is not None else None
 
 
 def _ships(item: CartItem) -> bool:

@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from bookdesk.money import CURRENCIES, CURRENCY_CHOICES
 
+TAX_RATE_HELP = "Tax rate in basis points (1900 = 19 %); empty: the default rate (TAX_RATE_DEFAULT)."
+
 
 def _currency_is_valid(prefix: str = "") -> Q:
     return Q(**{f"{prefix}currency__in": CURRENCIES})
@@ -26,6 +28,7 @@ class Course(models.Model):
     capacity = models.PositiveIntegerField()
     price_amount = models.BigIntegerField(help_text="Price in minor units (cents).")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="eur")
+    tax_rate = models.PositiveIntegerField(null=True, blank=True, help_text=TAX_RATE_HELP)
     published = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -123,6 +126,7 @@ class Service(models.Model):
     duration_minutes = models.PositiveIntegerField()
     price_amount = models.BigIntegerField(help_text="Price per slot in minor units.")
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="eur")
+    tax_rate = models.PositiveIntegerField(null=True, blank=True, help_text=TAX_RATE_HELP)
     resources = models.ManyToManyField(Resource, related_name="services")
     published = models.BooleanField(default=True)
 
@@ -165,6 +169,7 @@ class Product(models.Model):
     weight_grams = models.PositiveIntegerField(
         null=True, blank=True, help_text="Shipping weight of one unit of a physical product, packed, in grams."
     )
+    tax_rate = models.PositiveIntegerField(null=True, blank=True, help_text=TAX_RATE_HELP)
     published = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

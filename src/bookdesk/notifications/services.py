@@ -36,12 +36,15 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bookdesk.catalog.selectors import business_time_zone
+from bookdesk.errors import Conflict, NotFound
 from bookdesk.notifications import ics
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.ops.metrics import EMAILS
+from bookdesk.orders.audit import audit
 from bookdesk.orders.downloads import download_url, link_lifetime
 from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderLine, Reservation, Shipment
 from bookdesk.orders.selectors import lines_with_holds
+from bookdesk.payments import documents
 
 logger = logging.getLogger("bookdesk.notifications")
 
@@ -64,6 +67,20 @@ class Attachment:
     filename: str
     content: bytes
     mimetype: str = "application/octet-stream"
+
+
+@dataclass(frozen=True)
+class DocumentAttachment:
+    """An invoice or credit note attached by reference: its PDF is made once and stored on the document
+    (`payments.documents.document_pdf`), so the row keeps no copy and every attempt sends the same bytes."""
+
+    filename: str
+    reference: str  # `invoice:12`, `credit_note:3`
+    mimetype: str = "application/pdf"
+
+    @staticmethod
+    def of(document: documents.Document) -> DocumentAttachment:
+        return DocumentAttachment(documents.document_filename(document), documents.document_reference(document))
 
 
 # --- queueing ------------------------------------------------------------------------------------
@@ -102,22 +119,25 @@ def email_compose(
     to: str,
     template: str,
     context: Mapping[str, Any],
-    attachments: Iterable[Attachment] = (),
+    attachments: Iterable[Attachment | DocumentAttachment] = (),
     order: Order | None = None,
 ) -> OutgoingEmail:
     """Render an email into an outbox row, not stored yet (`emails_queue` stores rows)."""
     subject, text, html = render_email(template, context)
-    stored = [
-        {
-            "filename": item.filename,
-            "content_base64": base64.b64encode(item.content).decode("ascii"),
-            "mimetype": item.mimetype,
-        }
-        for item in attachments
-    ]
+    stored = [_stored_attachment(item) for item in attachments]
     return OutgoingEmail(
         key=key, to=to, subject=subject, text_body=text, html_body=html, attachments=stored, order=order
     )
+
+
+def _stored_attachment(item: Attachment | DocumentAttachment) -> dict[str, str]:
+    if isinstance(item, DocumentAttachment):
+        return {"filename": item.filename, "document": item.reference, "mimetype": item.mimetype}
+    return {
+        "filename": item.filename,
+        "content_base64": base64.b64encode(item.content).decode("ascii"),
+        "mimetype": item.mimetype,
+    }
 
 
 def emails_queue(emails: Iterable[OutgoingEmail]) -> None:
@@ -135,7 +155,7 @@ def email_queue(
     to: str,
     template: str,
     context: Mapping[str, Any],
-    attachments: Iterable[Attachment] = (),
+    attachments: Iterable[Attachment | DocumentAttachment] = (),
     order: Order | None = None,
 ) -> OutgoingEmail:
     """Render and store an email to send; the same key always returns the one row first queued under it."""
@@ -152,6 +172,35 @@ def email_requeue(*, email: OutgoingEmail) -> bool:
         status=Status.PENDING, attempts=0, next_attempt_at=timezone.now(), last_error=""
     )
     return bool(moved)
+
+
+class EmailNotRetryable(Conflict):
+    code = "email_not_retryable"
+    title = "This email is not waiting for a retry"
+
+
+@transaction.atomic
+def email_retry(*, email_id: int, actor: str) -> OutgoingEmail:
+    """An operator sends a failed or dead email again (the worker sends it next round); audited.
+
+    Refused, changing nothing, for an email that was sent or queued again meanwhile.
+    """
+    email = OutgoingEmail.objects.select_for_update(of=("self",)).select_related("order").filter(pk=email_id).first()
+    if email is None:
+        raise NotFound("No such email.")
+    if not email_requeue(email=email):
+        raise EmailNotRetryable(
+            f"The email {email.key} is {email.get_status_display().lower()}, not failed; nothing was changed."
+        )
+    audit(
+        actor=actor,
+        action="email.retried",
+        obj=email,
+        order=email.order,
+        data={"key": email.key, "was": email.status, "attempts": email.attempts},
+    )
+    email.refresh_from_db()
+    return email
 
 
 # --- sending -------------------------------------------------------------------------------------
@@ -297,8 +346,14 @@ def _message_id(key: str) -> str:
 
 
 def _mime_attachment(item: Mapping[str, str]) -> MIMEBase:
-    """A MIME part for a stored attachment, keeping its content type's parameters (`method=PUBLISH`)."""
-    content = base64.b64decode(item["content_base64"])
+    """A MIME part for a stored attachment, keeping its content type's parameters (`method=PUBLISH`).
+
+    A document attached by reference is read from its stored PDF (made on this first need if not yet).
+    """
+    if "document" in item:
+        content = documents.document_pdf(documents.document_by_reference(item["document"]))
+    else:
+        content = base64.b64decode(item["content_base64"])
     base, *params = (part.strip() for part in (item.get("mimetype") or "application/octet-stream").split(";"))
     maintype, _, subtype = base.partition("/")
     part: MIMEBase
@@ -368,8 +423,11 @@ def _queue_for_order(*, key: str, order: Order, template: str, context: dict[str
     return email_queue(key=key, to=order.email, template=template, context=context, order=order)
 
 
-def order_confirmation(order: Order, lines: Sequence[OrderLine]) -> OutgoingEmail:
-    """The confirmation, rendered but not stored: lines and totals, an .ics for seats and slots, download links.
+def order_confirmation(
+    order: Order, lines: Sequence[OrderLine], invoice: documents.Invoice | None = None
+) -> OutgoingEmail:
+    """The confirmation, rendered but not stored: lines and totals, an .ics for seats and slots, download links,
+    the invoice's PDF.
 
     `lines` are the order's lines as `lines_with_holds` reads them.
     """
@@ -379,8 +437,13 @@ def order_confirmation(order: Order, lines: Sequence[OrderLine]) -> OutgoingEmai
         "has_calendar": calendar is not None,
         "downloads": [line for line in context["lines"] if line.download_url],
         "link_days": link_lifetime().days,
+        "invoice_number": invoice.number if invoice is not None else "",
     }
-    attachments = [Attachment(f"{order.code}.ics", calendar, ics.CONTENT_TYPE)] if calendar is not None else []
+    attachments: list[Attachment | DocumentAttachment] = (
+        [Attachment(f"{order.code}.ics", calendar, ics.CONTENT_TYPE)] if calendar is not None else []
+    )
+    if invoice is not None:
+        attachments.append(DocumentAttachment.of(invoice))
     return email_compose(
         key=f"order:{order.code}:confirmation",
         to=order.email,
@@ -393,14 +456,21 @@ def order_confirmation(order: Order, lines: Sequence[OrderLine]) -> OutgoingEmai
 
 def notify_order_confirmed(order: Order) -> OutgoingEmail:
     """Queue the order's confirmation (once: its key is the order's)."""
-    email = order_confirmation(order, list(lines_with_holds(order)))
+    invoice = documents.Invoice.objects.filter(order=order).defer("pdf").first()
+    email = order_confirmation(order, list(lines_with_holds(order)), invoice)
     emails_queue([email])
     return OutgoingEmail.objects.get(key=email.key)
 
 
 def notify_orders_confirmed(orders: Iterable[tuple[Order, Sequence[OrderLine]]]) -> None:
-    """Queue the confirmations of several orders (each with its lines) in one statement."""
-    emails_queue(order_confirmation(order, lines) for order, lines in orders)
+    """Queue the confirmations of several orders (each with its lines, and its invoice) in one statement."""
+    orders = list(orders)
+    invoices = {
+        invoice.order_id: invoice
+        for invoice in documents.documents_for_email(invoice_orders=[order.pk for order, _ in orders])
+        if isinstance(invoice, documents.Invoice)
+    }
+    emails_queue(order_confirmation(order, lines, invoices.get(order.pk)) for order, lines in orders)
 
 
 def notify_payment_failed(order: Order, retry_url: str, *, attempt: int | None = None) -> OutgoingEmail:
@@ -423,14 +493,25 @@ def notify_shipment_shipped(shipment: Shipment) -> OutgoingEmail:
 
 
 def notify_refund_issued(order: Order, amount: int, refund_id: str) -> OutgoingEmail:
-    """A refund (by the customer's cancellation or an operator) was issued through Stripe."""
+    """A refund (by the customer's cancellation or an operator) was issued through Stripe, with its credit note.
+
+    The credit note is issued in the same transaction, before this email is queued (`payments.documents`
+    listens to the refund first: the payments app is ready before this one).
+    """
+    notes = documents.documents_for_email(refund_ids=[refund_id])
     context = _order_context(order) | {
         "amount": amount,
         "refund_id": refund_id,
         "full_refund": amount >= order.total_amount,
+        "credit_note_number": notes[0].number if notes else "",
     }
     return email_queue(
-        key=f"refund:{refund_id}", to=order.email, template="refund_issued", context=context, order=order
+        key=f"refund:{refund_id}",
+        to=order.email,
+        template="refund_issued",
+        context=context,
+        order=order,
+        attachments=[DocumentAttachment.of(note) for note in notes],
     )
 
 

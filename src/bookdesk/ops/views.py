@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from bookdesk.ops.config import Level, config_problems
+from bookdesk.ops.heartbeats import worker_states, workers_summary
 from bookdesk.ops.metrics import exposition
 
 logger = logging.getLogger("bookdesk.ops")
@@ -48,7 +49,12 @@ def _check_cache() -> str:
 @never_cache
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """Readiness: database, cache and configuration are fit to serve; 503 names whatever is not."""
+    """Readiness: database, cache and configuration are fit to serve; 503 names whatever is not.
+
+    Workers are reported (`checks.workers`: ok, none, or stale: …) and a stale one is a warning, but it does
+    not make this web process unready: taking every web process out of the load balancer because a worker
+    hangs would turn a slow queue into an outage. No worker at all ("none") is fine: the web serves alone.
+    """
     checks: dict[str, str] = {}
     for name, check in (("database", _check_database), ("cache", _check_cache)):
         try:
@@ -61,10 +67,20 @@ def readyz(request: HttpRequest) -> JsonResponse:
     problems = [problem for problem in found if problem.level != Level.WARNING]
     checks["config"] = "ok" if not problems else "failed: " + ", ".join(problem.id for problem in problems)
     ready = all(value == "ok" for value in checks.values())
+    warnings = [problem.message for problem in found if problem.level == Level.WARNING]
+    if checks["database"] == "ok":
+        try:
+            workers = worker_states()
+            checks["workers"] = workers_summary(workers)
+            warnings += [
+                f"worker {w.name} silent for {int(w.silent_for.total_seconds())} s" for w in workers if w.stale
+            ]
+        except Exception as exc:  # the table is missing (not migrated yet): reported, not fatal
+            checks["workers"] = f"unknown: {type(exc).__name__}"
     body: dict[str, object] = {"status": "ready" if ready else "unavailable", "checks": checks}
     if not ready:
         body["problems"] = [problem.message for problem in problems]
-    if warnings := [problem.message for problem in found if problem.level == Level.WARNING]:
+    if warnings:
         body["warnings"] = warnings
     return JsonResponse(body, status=200 if ready else 503)
 

@@ -101,6 +101,9 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(default=1)
     unit_amount = models.BigIntegerField()
     total_amount = models.BigIntegerField()
+    # The line's tax as priced (orders.pricing): its rate in basis points and amount, rounded per line.
+    tax_rate = models.PositiveIntegerField(default=0)
+    tax_amount = models.BigIntegerField(default=0)
     course = models.ForeignKey(Course, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     service = models.ForeignKey(Service, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
@@ -137,6 +140,8 @@ class Booking(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
     status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.HELD)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the attendee was checked in at the door (the console's roster); empty until then.
+    checked_in_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

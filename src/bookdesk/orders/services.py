@@ -24,10 +24,12 @@ from bookdesk.db import compiled
 from bookdesk.errors import (
     AlreadyBooked,
     BookdeskError,
+    CartEmpty,
     Conflict,
     InvalidInput,
     NotBookable,
     NotFound,
+    QuantityNotAllowed,
     SlotTaken,
     SoldOut,
 )
@@ -46,7 +48,7 @@ from bookdesk.orders.models import (
     Reservation,
     StockHold,
 )
-from bookdesk.orders.pricing import PricedLine, price
+from bookdesk.orders.pricing import LineTax, PricedLine, price
 from bookdesk.orders.shipping import NotShippable, shipping_quote
 
 logger = logging.getLogger("bookdesk.orders")
@@ -168,9 +170,9 @@ def plan_items(
     holds do not count (the cart's own unpaid order, which a new checkout replaces).
     """
     if not items:
-        raise InvalidInput("There is nothing to check out.", errors=[_field("items", "empty")])
+        raise CartEmpty("There is nothing to check out.", errors=[_field("items", "empty")])
     if len(items) > MAX_LINES:
-        raise InvalidInput(f"At most {MAX_LINES} items fit in one order.", errors=[_field("items", "too many")])
+        raise Conflict(f"At most {MAX_LINES} items fit in one order.", errors=[_field("items", "too many")])
 
     course_ids = [i.course_id for i in items if i.kind == "course" and i.course_id]
     product_ids = [i.product_id for i in items if i.kind == "product" and i.product_id]
@@ -197,7 +199,7 @@ def plan_items(
     planners = {"course": _plan_course, "service": _plan_service, "product": _plan_product}
     plans = [planners[item.kind](item, placement) for item in items]
     if len({plan.currency for plan in plans}) != 1:
-        raise InvalidInput(
+        raise Conflict(
             "All items of one order must be in the same currency.", errors=[_field("items", "mixed currencies")]
         )
     return plans
@@ -229,7 +231,7 @@ def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
     breakdown = price(
         priced,
         currency=currency,
-        tax_rate_basis_points=settings.TAX_RATE_BASIS_POINTS,
+        tax_rate_basis_points=settings.TAX_RATE_DEFAULT,
         prices_include_tax=settings.PRICES_INCLUDE_TAX,
         shipping_flat_amount=quote.cheapest,
     )
@@ -246,7 +248,10 @@ def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
             hold_expires_at=now + hold_duration(),
         )
     )
-    lines = [_create_line(order=order, plan=plan, user=user) for plan in plans]
+    lines = [
+        _create_line(order=order, plan=plan, user=user, tax=tax)
+        for plan, tax in zip(plans, breakdown.line_taxes, strict=True)
+    ]
     compiled.hand_prefetched(order, "lines", lines)  # the caller reads the lines without a query
     audit(
         actor=f"user:{user.pk}",
@@ -273,7 +278,7 @@ def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
     if course.starts_at <= placement.now:
         raise NotBookable(f"“{course.title}” has already started and cannot be booked.")
     if item.quantity != 1 or course.pk in placement.seen_courses:
-        raise InvalidInput("A customer books one seat per course.", errors=[_field("quantity", "must be 1")])
+        raise QuantityNotAllowed("A customer books one seat per course.", errors=[_field("quantity", "must be 1")])
     placement.seen_courses.add(course.pk)
     seats = seats_taken(
         course_id=course.pk, user_id=placement.user.pk if placement.user else None, now=placement.now,
@@ -289,7 +294,7 @@ def _plan_course(item: ItemRequest, placement: _Placement) -> _Plan:
         raise SoldOut(f"“{course.title}” is sold out.")
     return _Plan(
         item=item,
-        priced=PricedLine(course.title, course.price_amount, 1),
+        priced=PricedLine(course.title, course.price_amount, 1, tax_rate_basis_points=course.tax_rate),
         currency=course.currency,
         description=f"{course.title} — {_local(course.starts_at)}",
         targets={"course": course},
@@ -305,7 +310,7 @@ def _plan_service(item: ItemRequest, placement: _Placement) -> _Plan:
     starts_at = item.starts_at
     # The slots endpoint's limit, for every date a client can send (far dates overflow the local time).
     if abs(starts_at - placement.now) > timedelta(days=SLOT_HORIZON_DAYS):
-        raise InvalidInput(
+        raise NotBookable(
             f"Pick a time within {SLOT_HORIZON_DAYS} days of today.",
             errors=[_field("starts_at", f"must be within {SLOT_HORIZON_DAYS} days of today")],
         )
@@ -324,7 +329,7 @@ def _plan_service(item: ItemRequest, placement: _Placement) -> _Plan:
     placement.planned_slots.append((resource_id, starts_at, slot.ends_at))
     return _Plan(
         item=item,
-        priced=PricedLine(service.name, service.price_amount, 1),
+        priced=PricedLine(service.name, service.price_amount, 1, tax_rate_basis_points=service.tax_rate),
         currency=service.currency,
         description=f"{service.name} — {_local(starts_at)}",
         targets={"service": service, "resource_id": resource_id, "starts_at": starts_at, "ends_at": slot.ends_at},
@@ -356,6 +361,7 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
                 item.quantity,
                 ships=True,
                 weight_grams=(product.weight_grams or 0) * item.quantity,
+                tax_rate_basis_points=product.tax_rate,
             ),
             currency=product.currency,
             description=product.title,
@@ -363,9 +369,9 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
         )
     license_ = License.objects.filter(pk=item.license_id or 0, product=product, active=True).first()
     if license_ is None:
-        raise InvalidInput("Choose a license tier for this product.", errors=[_field("license_id", "unknown license")])
+        raise NotBookable("Choose a license tier for this product.", errors=[_field("license_id", "unknown license")])
     if item.quantity != 1:
-        raise InvalidInput("A license is bought once.", errors=[_field("quantity", "must be 1")])
+        raise QuantityNotAllowed("A license is bought once.", errors=[_field("quantity", "must be 1")])
     holds = Grant.objects.filter(live_hold(placement.now), product=product).exclude(line__order=placement.ignoring)
     if holds.filter(exclusive=True).exists():
         raise SoldOut(f"“{product.title}” has been licensed exclusively and is off sale.")
@@ -373,14 +379,16 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
         raise SoldOut(f"The exclusive license of “{product.title}” is no longer available.")
     return _Plan(
         item=item,
-        priced=PricedLine(f"{product.title} — {license_.name}", license_.price_amount, 1),
+        priced=PricedLine(
+            f"{product.title} — {license_.name}", license_.price_amount, 1, tax_rate_basis_points=product.tax_rate
+        ),
         currency=product.currency,
         description=f"{product.title} — {license_.name}",
         targets={"product": product, "license": license_},
     )
 
 
-def _create_line(*, order: Order, plan: _Plan, user: User) -> OrderLine:
+def _create_line(*, order: Order, plan: _Plan, user: User, tax: LineTax) -> OrderLine:
     targets = plan.targets
     line = compiled.insert(
         OrderLine(
@@ -390,6 +398,8 @@ def _create_line(*, order: Order, plan: _Plan, user: User) -> OrderLine:
             quantity=plan.priced.quantity,
             unit_amount=plan.priced.unit_amount,
             total_amount=plan.priced.total,
+            tax_rate=tax.rate_basis_points,
+            tax_amount=tax.tax,
             course=targets.get("course"),
             service=targets.get("service"),
             product=targets.get("product"),

@@ -8,6 +8,7 @@ read-only: an operator sees every state change and never makes one that skips th
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,7 +23,7 @@ from bookdesk.errors import BookdeskError
 from bookdesk.money import format_money
 from bookdesk.orders import states
 from bookdesk.orders.models import AuditEntry, Order, OrderLine
-from bookdesk.payments.models import Payment, Refund, WebhookEvent
+from bookdesk.payments.models import CreditNote, Invoice, Payment, ReconcileRun, Refund, WebhookEvent
 from bookdesk.payments.refunds import refund_order
 from bookdesk.payments.webhooks import replay
 
@@ -188,3 +189,56 @@ class RefundAdmin(ReadOnlyAdmin[Refund]):
     @admin.display(description="amount", ordering="amount")
     def amount_shown(self, obj: Refund) -> str:
         return format_money(obj.amount, obj.currency)
+
+
+# --- invoices and credit notes: read-only, as issued ---------------------------------------------
+
+
+class _DocumentAdmin(ReadOnlyAdmin[Any]):
+    date_hierarchy = "issued_at"
+    exclude = ("pdf",)
+    ordering = ("-year", "-sequence")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).defer("pdf")
+
+    @admin.display(description="Buyer")
+    def buyer_name(self, obj: Any) -> str:
+        return str(obj.buyer.get("name", ""))
+
+    @admin.display(description="Net")
+    def net(self, obj: Any) -> str:
+        return format_money(obj.net_amount, obj.currency)
+
+    @admin.display(description="Tax")
+    def tax(self, obj: Any) -> str:
+        return format_money(obj.tax_amount, obj.currency)
+
+    @admin.display(description="Total")
+    def total(self, obj: Any) -> str:
+        return format_money(obj.total_amount, obj.currency)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(_DocumentAdmin):
+    """Invoices as issued; export a period as CSV at /console/invoices.csv?from=YYYY-MM-DD&to=YYYY-MM-DD."""
+
+    list_display = ("number", "order", "issued_at", "buyer_name", "net", "tax", "total")
+    search_fields = ("number", "order__code", "order__email")
+    list_select_related = ("order",)
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(_DocumentAdmin):
+    list_display = ("number", "invoice", "issued_at", "buyer_name", "net", "tax", "total")
+    search_fields = ("number", "invoice__number", "stripe_refund_id")
+    list_select_related = ("invoice",)
+
+
+@admin.register(ReconcileRun)
+class ReconcileRunAdmin(ReadOnlyAdmin[ReconcileRun]):
+    """When the worker last reconciled with Stripe, and what it found (the report)."""
+
+    list_display = ["started_at", "finished_at", "events_seen", "sessions_seen", "fixed", "errors"]
+    list_filter = ["started_at"]
+    search_fields = ["report"]

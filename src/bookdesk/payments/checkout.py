@@ -12,14 +12,26 @@ from django.db.models import Max
 from django.utils import timezone
 
 from bookdesk.accounts.models import User
+from bookdesk.accounts.selectors import email_verified
 from bookdesk.cart.models import Cart
 from bookdesk.cart.services import cart_checked_out, cart_item_requests
 from bookdesk.db import compiled
-from bookdesk.errors import AlreadyBooked, Conflict, HoldExpired, PaymentProviderError, SoldOut
+from bookdesk.errors import (
+    AlreadyBooked,
+    Conflict,
+    EmailNotVerified,
+    HoldExpired,
+    PaymentProviderError,
+    RateLimited,
+    SoldOut,
+    TooManyUnpaidOrders,
+)
 from bookdesk.ops.metrics import CHECKOUTS
+from bookdesk.ops.ratelimit import parse_rate, rate_limits
 from bookdesk.orders import states
 from bookdesk.orders.audit import audit
 from bookdesk.orders.models import HoldStatus, Order, OrderKind, OrderLine, OrderStatus
+from bookdesk.orders.pricing import shipping_charged
 from bookdesk.orders.services import (
     InvalidTransition,
     ItemRequest,
@@ -32,6 +44,7 @@ from bookdesk.orders.services import (
 )
 from bookdesk.orders.shipping import NotShippable, Quote, order_quote
 from bookdesk.payments import gateway
+from bookdesk.payments.fulfilment import fulfil_checkout
 from bookdesk.payments.models import Payment
 
 logger = logging.getLogger("bookdesk.payments")
@@ -46,15 +59,25 @@ class PaymentRefused(PaymentProviderError):
     title = "The payment provider refused this payment"
 
 
-def _session_lines(order: Order, order_lines: list[OrderLine]) -> list[gateway.SessionLine]:
-    # Shipping is not a line: the session's shipping options carry it (the buyer picks one).
+def _session_lines(order: Order, order_lines: list[OrderLine], *, quote: Quote | None) -> list[gateway.SessionLine]:
     lines = [
         gateway.SessionLine(name=line.description, unit_amount=line.unit_amount, quantity=line.quantity)
         for line in order_lines
     ]
-    if not settings.PRICES_INCLUDE_TAX and order.tax_amount:
-        lines.append(gateway.SessionLine(name="Tax", unit_amount=order.tax_amount, quantity=1))
+    tax = order.tax_amount
+    if quote is not None:
+        # Goods: shipping is not a line, the session's shipping options carry it with its tax (the buyer picks one).
+        tax = _lines_tax(order_lines)
+    elif order.shipping_amount:
+        lines.append(gateway.SessionLine(name="Shipping", unit_amount=order.shipping_amount, quantity=1))
+    if not settings.PRICES_INCLUDE_TAX and tax:
+        lines.append(gateway.SessionLine(name="Tax", unit_amount=tax, quantity=1))
     return lines
+
+
+def _lines_tax(order_lines: list[OrderLine]) -> int:
+    """The tax of the order's lines (the order's tax less shipping's, see `orders.pricing`)."""
+    return sum(line.tax_amount for line in order_lines)
 
 
 def _session_metadata(order: Order, order_lines: list[OrderLine]) -> dict[str, Any]:
@@ -118,8 +141,8 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
     """
     payment = payment or _reserve_attempt(order)
     order_lines = list(order.lines.all())  # in hand after order_place; one query otherwise
-    lines = _session_lines(order, order_lines)
     quote = _shipping_of(order, order_lines, payment)
+    lines = _session_lines(order, order_lines, quote=quote)
     try:
         session = gateway.create_checkout_session(
             order_code=order.code,
@@ -133,7 +156,7 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
             metadata=_session_metadata(order, order_lines),
             shipping_countries=quote.countries if quote is not None else (),
             shipping_options=[
-                gateway.SessionShippingOption(o.display_name, o.amount, o.min_days, o.max_days)
+                gateway.SessionShippingOption(o.display_name, _charged(o.amount), o.min_days, o.max_days)
                 for o in (quote.options if quote is not None else ())
             ],
         )
@@ -179,7 +202,9 @@ def _shipping_of(order: Order, order_lines: list[OrderLine], payment: Payment) -
     """The shipping options of this attempt's session (None when nothing ships), kept on the payment.
 
     The order was priced with the cheapest option (`order_place`); `amount` is goods plus that, so the
-    buyer's choice adds its price to the goods' share kept here (see `payments.fulfilment`).
+    buyer's choice adds its price to the goods' share kept here (see `payments.fulfilment`). Shipping is
+    taxed at the default rate: with exclusive prices an option's session amount carries its tax, so the
+    goods' share is the lines and their tax, and `goods_tax` is the order's tax less shipping's.
     """
     if order.kind in NO_GOODS or not any(line.product_id and line.license_id is None for line in order_lines):
         return None
@@ -187,22 +212,74 @@ def _shipping_of(order: Order, order_lines: list[OrderLine], payment: Payment) -
     if not quote.options:
         raise NotShippable("We cannot ship this order any more: no shipping rate covers it. Please check out again.")
     payment.shipping_quote = {
-        "goods_amount": payment.amount - order.shipping_amount,
+        "goods_amount": payment.amount - _charged(order.shipping_amount),
+        "goods_tax": _lines_tax(order_lines),
+        "tax_rate": int(settings.TAX_RATE_DEFAULT),
+        "prices_include_tax": bool(settings.PRICES_INCLUDE_TAX),
         "options": [option.to_json() for option in quote.options],
     }
     return quote
 
 
-def book_course(*, user: User, course_id: int, actor: str) -> Payment:
+def _charged(shipping: int) -> int:
+    return shipping_charged(
+        shipping, tax_rate_basis_points=settings.TAX_RATE_DEFAULT, prices_include_tax=settings.PRICES_INCLUDE_TAX
+    )
+
+
+# --- who may hold capacity unpaid, and how much -----------------------------------------------------
+
+
+def _may_place(*, user: User, client_ip: str | None) -> None:
+    """Before a new order holds anything: a verified email in production, and the network's share of holds."""
+    if settings.BOOKDESK_PRODUCTION and not email_verified(user):
+        raise EmailNotVerified(
+            f"Please verify your email address ({user.email}) before checking out: open the link we sent you, "
+            "or ask for a new one from your account's email page."
+        )
+    if client_ip:
+        limit, window = parse_rate(settings.RATE_LIMITS["holds_ip"])
+        try:
+            rate_limits([(f"holds_ip:{client_ip}", limit, window)])
+        except RateLimited as exc:
+            raise RateLimited(
+                f"Too many unpaid orders from your network in the last {max(1, window // 60)} minutes: try again in "
+                f"{exc.retry_after} seconds, or pay for an order already placed.",
+                retry_after=exc.retry_after,
+            ) from exc
+
+
+def _cap_unpaid(*, user: User, order: Order) -> None:
+    """In the placement transaction, with the new order placed: refuse it (rolling the placement back) if the
+    customer now holds more unpaid orders than MAX_UNPAID_ORDERS_PER_CUSTOMER.
+
+    Counted under the customer's row lock, so parallel checkouts of one customer take turns."""
+    cap = int(settings.MAX_UNPAID_ORDERS_PER_CUSTOMER)
+    if not cap:
+        return
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    unpaid = Order.objects.filter(user=user, status=OrderStatus.PENDING, hold_expires_at__gt=timezone.now())
+    if unpaid.count() > cap:
+        raise TooManyUnpaidOrders(
+            f"You already have {cap} unpaid orders waiting for payment, the most one customer may hold at once: "
+            f"pay for one or cancel it (see your bookings), or wait until its hold lapses "
+            f"({settings.HOLD_MINUTES} minutes after checkout). Nothing was held for this one."
+        )
+
+
+def book_course(*, user: User, course_id: int, actor: str, client_ip: str | None = None) -> Payment:
     """Book now: one seat, straight to payment.
 
     Asking again while an earlier booking of the same course is still unpaid (a payment page left
     open, or one that could not be created) answers that order's payment page again instead of
     `already_booked`, so a customer is never locked out by their own unfinished attempt.
+    `client_ip` (the caller's network) counts against RATE_LIMITS["holds_ip"].
     """
+    _may_place(user=user, client_ip=client_ip)
     try:
         with transaction.atomic():  # the placement and attempt 1 commit together, or neither does
             order = order_place(user=user, items=[ItemRequest(kind="course", course_id=course_id)])
+            _cap_unpaid(user=user, order=order)
             payment = first_attempt(order)
     except AlreadyBooked:
         # The placement found the customer's own seat (asked under the course's lock, so the first-time
@@ -211,24 +288,34 @@ def book_course(*, user: User, course_id: int, actor: str) -> Payment:
         if earlier is None:
             raise
         open_payment = earlier.payments.filter(status=Payment.Status.OPEN).exclude(checkout_url="").first()
-        return open_payment or payment_retry(order=earlier, actor=actor)
+        if open_payment is not None:
+            # Its page may have been paid while the webhook was lost: then apply it instead of sending the
+            # customer back to a page that is already paid.
+            return _settled(open_payment, actor=actor) or open_payment
+        return payment_retry(order=earlier, actor=actor)
     return checkout_start(order=order, actor=actor, payment=payment)
 
 
-def cart_checkout(*, cart: Cart, user: User) -> Payment:
+def cart_checkout(*, cart: Cart, user: User, client_ip: str | None = None) -> Payment:
     """Place an order for the whole cart and open its payment page.
 
     The cart stays as it is (it is kept after a cancelled or failed payment). An unpaid order placed
-    earlier from this cart is cancelled first, so checking out again never holds things twice.
+    earlier from this cart is cancelled first, so checking out again never holds things twice. If that
+    order's payment page turns out to be paid (its webhook lost or late), the payment is applied instead and
+    returned (`Payment.Status.PAID`, its order confirmed): nothing new is placed.
     """
     items = cart_item_requests(cart)
+    _may_place(user=user, client_ip=client_ip)
     previous = cart.order
     if previous is not None and previous.status in states.PAYABLE:
-        if not expire_open_sessions(previous):
-            raise Conflict(f"Order {previous.code} has just been paid; it is being confirmed.")
-        order_cancel_unpaid(order=previous, actor=f"user:{user.pk}", reason="replaced by a new checkout")
+        actor = f"user:{user.pk}"
+        completed = expire_or_apply_sessions(previous, actor=actor)
+        if completed is not None:
+            return completed
+        order_cancel_unpaid(order=previous, actor=actor, reason="replaced by a new checkout")
     with transaction.atomic():  # the placement, the cart's link and attempt 1 commit together, or none does
         order = order_place(user=user, items=items)
+        _cap_unpaid(user=user, order=order)
         cart_checked_out(cart=cart, order=order)
         payment = first_attempt(order)
     return checkout_start(order=order, actor=f"user:{user.pk}", payment=payment)
@@ -255,7 +342,11 @@ RETRYABLE = states.PAYABLE | {OrderStatus.EXPIRED}
 
 
 def payment_retry(*, order: Order, actor: str) -> Payment:
-    """Expire the open session first (so no order is payable twice), re-check the holds, start the next attempt."""
+    """Expire the open session first (so no order is payable twice), re-check the holds, start the next attempt.
+
+    If the open session turns out to be complete (paid while its webhook was lost or is late), it is applied
+    there and then through the webhook's own fulfilment, and that payment is returned instead of a new one.
+    """
     for payment in order.payments.filter(status=Payment.Status.OPEN).exclude(session_id=None):
         session_id = payment.session_id or ""
         expired = gateway.expire_session(session_id)
@@ -263,7 +354,7 @@ def payment_retry(*, order: Order, actor: str) -> Payment:
             # Stripe refused to expire it: it is no longer open, so it may have been paid just now.
             session = gateway.retrieve_session(session_id)
             if session.status == gateway.SessionStatus.COMPLETE:
-                raise Conflict("This order's payment has just been received; it is being confirmed.")
+                return _apply_completed(payment, session, actor=actor)
         Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.EXPIRED, updated_at=timezone.now())
         audit(
             actor=actor,
@@ -305,23 +396,67 @@ def holds_sweep(*, now: Any = None, limit: int = 200) -> int:
     expired = 0
     lapsed = Order.objects.filter(status__in=states.PAYABLE, hold_expires_at__lte=now).order_by("hold_expires_at")
     for order in lapsed[:limit]:
-        if expire_open_sessions(order) and order_expire(order=order, actor="worker", reason="hold lapsed"):
+        expired_all = expire_open_sessions(order, actor="worker")
+        if expired_all and order_expire(order=order, actor="worker", reason="hold lapsed"):
             expired += 1
     stale = Order.objects.filter(
         status__in=[OrderStatus.EXPIRED, OrderStatus.CANCELLED], payments__status=Payment.Status.OPEN
     ).distinct()
     for order in stale[:limit]:
-        expire_open_sessions(order)
+        expire_open_sessions(order, actor="worker")
     return expired
 
 
-def expire_open_sessions(order: Order) -> bool:
-    """Expire every open session of the order; False when one of them has been paid meanwhile."""
+def expire_open_sessions(order: Order, *, actor: str = "system") -> bool:
+    """Expire every open session of the order; False when one of them has completed meanwhile (it was applied
+    then, see `expire_or_apply_sessions`): the order must not be cancelled or expired."""
+    return expire_or_apply_sessions(order, actor=actor) is None
+
+
+def expire_or_apply_sessions(order: Order, *, actor: str = "system") -> Payment | None:
+    """Expire every open session of the order; None when all are expired.
+
+    A session that Stripe will not expire because it completed meanwhile (paid, or a delayed method under
+    way) is applied at once through the webhook's fulfilment, and its payment returned, with its order: the
+    caller must not cancel or expire that order.
+    """
     for payment in order.payments.filter(status__in=[Payment.Status.OPEN, Payment.Status.CREATING]):
         session_id = payment.session_id
-        refused = session_id is not None and gateway.expire_session(session_id) is None
-        if refused and gateway.retrieve_session(session_id or "").status == gateway.SessionStatus.COMPLETE:
-            logger.info("order %s: session %s completed meanwhile; left to fulfilment", order.code, session_id)
-            return False
+        if session_id is not None and gateway.expire_session(session_id) is None:
+            session = gateway.retrieve_session(session_id)
+            if session.status == gateway.SessionStatus.COMPLETE:
+                logger.info("order %s: session %s completed meanwhile; applied now", order.code, session_id)
+                return _apply_completed(payment, session, actor=actor)
         Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.EXPIRED, updated_at=timezone.now())
-    return True
+    return None
+
+
+def _apply_completed(payment: Payment, session: Any, *, actor: str) -> Payment:
+    """Apply a completed session now (the same idempotent step as its webhook); its payment, re-read with the
+    order, its lines and payments."""
+    fulfil_checkout(session.id, actor=actor, session=session)
+    applied = Payment.objects.select_related("order").get(pk=payment.pk)
+    applied.order = Order.objects.prefetch_related("lines", "payments").get(pk=applied.order_id)
+    return applied
+
+
+def _settled(payment: Payment, *, actor: str) -> Payment | None:
+    """The open payment, applied, if its session has completed meanwhile; None while it is still open."""
+    session = gateway.retrieve_session(payment.session_id or "")
+    if session.status != gateway.SessionStatus.COMPLETE:
+        return None
+    return _apply_completed(payment, session, actor=actor)
+
+
+def order_refresh(*, order: Order, actor: str) -> Order:
+    """Re-read the order's Checkout Sessions from Stripe and apply what they say (a paid one confirms the order,
+    an expired one expires it as the expiry webhook would): the way out when webhooks are lost.
+
+    Only sessions that can still change our records are read: those of attempts open, being created or
+    processing. Every step is the webhook's own, so calling this again, or the webhook arriving late, changes
+    nothing more.
+    """
+    live = (Payment.Status.OPEN, Payment.Status.CREATING, Payment.Status.PROCESSING)
+    for payment in order.payments.filter(status__in=live).exclude(session_id=None).order_by("attempt"):
+        fulfil_checkout(payment.session_id or "", actor=actor)
+    return order

@@ -40,10 +40,11 @@ from bookdesk.orders import states
 from bookdesk.orders.audit import audit, audit_batch
 from bookdesk.orders.holds import cancel_holds, confirm_holds, release_holds
 from bookdesk.orders.models import Order, OrderStatus
+from bookdesk.orders.pricing import shipping_charged, tax_of
 from bookdesk.orders.selectors import lines_with_holds_of
 from bookdesk.orders.services import order_rehold, order_transition
 from bookdesk.orders.shipping import ShippingOption, shipment_record
-from bookdesk.payments import events, gateway
+from bookdesk.payments import documents, events, gateway
 from bookdesk.payments.models import Payment, Refund
 
 logger = logging.getLogger("bookdesk.payments.fulfilment")
@@ -73,6 +74,8 @@ class Outcome(StrEnum):
     UNKNOWN_REFUND = "unknown refund"
     REFUND_UPDATED = "refund status recorded"
     DISPUTED = "order flagged for review (dispute)"
+    NOT_PAID_AT_STRIPE = "needs review: paid here, not paid at Stripe"
+    INTENT_CONFLICT = "needs review: its payment intent is recorded for another payment"
 
 
 class Verdict(StrEnum):
@@ -109,10 +112,16 @@ def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = No
     retrieve); without it the session is retrieved from Stripe. The step runs in the caller's
     transaction when there is one (the webhook worker's), in its own otherwise.
     """
-    session = session if session is not None else gateway.retrieve_session(session_id)
-    if not isinstance(session, dict):
-        session = session.to_dict()
+    from_stripe = session is None
+    session = _as_dict(session if session is not None else gateway.retrieve_session(session_id))
     session_id = str(session.get("id") or session_id)
+    contested = _intent_held_elsewhere(_intent(session)[0], session_id)
+    if contested:
+        # Another payment holds this session's PaymentIntent: a forged or mistaken event, this one or the other's.
+        # Stripe's own sessions decide whose it is.
+        if not from_stripe:
+            session = _as_dict(gateway.retrieve_session(session_id))
+        _take_intent_back(_intent(session)[0], session_id, actor=actor)
     status = session.get("status")
     intent_id, intent_status = _intent(session)
     step: Step
@@ -133,6 +142,8 @@ def fulfil_checkout(session_id: str, *, actor: str = "stripe", session: Any = No
         if found is None:
             return Outcome.UNKNOWN_SESSION
         payment, order, others = found
+        if contested and step is not _session_expired and _intent_held_elsewhere(intent_id, session_id):
+            return _intent_conflict(payment, order, intent_id=intent_id, actor=actor)
         outcome = step(payment, order, others=others, session=session, intent_id=intent_id, actor=actor)
     if step is _apply_paid and outcome != Outcome.CONFIRMED:  # it may have left (or found) a payment to refund
         _settle_refunds(order.pk, actor=actor)
@@ -148,11 +159,31 @@ def fulfil_paid_sessions(sessions: Sequence[dict[str, Any]], *, actor: str = "st
     those with `fulfil_checkout`, one at a time, after this transaction.
     """
     found = _locked_by_sessions(str(session.get("id") or "") for session in sessions)
+    contested = _contested_intents(sessions)
     confirmations = _Confirmations(actor=actor)
     with audit_batch():
-        outcomes = [_paid_in_batch(session, found, confirmations) for session in sessions]
+        outcomes = [
+            None if _intent(session)[0] in contested else _paid_in_batch(session, found, confirmations)
+            for session in sessions
+        ]
         confirmations.write()
     return outcomes
+
+
+def _contested_intents(sessions: Sequence[dict[str, Any]]) -> set[str]:
+    """The PaymentIntents of these sessions that another payment holds, or two of them claim: each such session
+    is left to `fulfil_checkout`, which asks Stripe whose the intent is. One query for the batch."""
+    claims: dict[str, set[str]] = {}
+    for session in sessions:
+        intent_id = _intent(session)[0]
+        if intent_id:
+            claims.setdefault(intent_id, set()).add(str(session.get("id") or ""))
+    if not claims:
+        return set()
+    contested = {intent_id for intent_id, ids in claims.items() if len(ids) > 1}
+    held = Payment.objects.filter(payment_intent_id__in=list(claims)).values_list("payment_intent_id", "session_id")
+    contested.update(intent_id for intent_id, session_id in held if intent_id and session_id not in claims[intent_id])
+    return contested
 
 
 def _paid_in_batch(
@@ -172,7 +203,7 @@ def _paid_in_batch(
         return None
     _settle_shipping(payment, order, session=session, actor=confirmations.actor)
     _mark_paid(payment, order, session=session, actor=confirmations.actor)
-    return confirmations.add(payment, order)
+    return confirmations.add(payment, order, session=session)
 
 
 def is_final(session: dict[str, Any]) -> bool:
@@ -218,9 +249,76 @@ def _locked_by_sessions(session_ids: Iterable[str]) -> dict[str, tuple[Payment, 
     }
 
 
-def _locked_by_intent(obj: dict[str, Any]) -> tuple[Payment, Order] | None:
+def _as_dict(session: Any) -> dict[str, Any]:
+    return session if isinstance(session, dict) else session.to_dict()  # type: ignore[no-any-return]
+
+
+def _intent_held_elsewhere(intent_id: str, session_id: str) -> bool:
+    return (
+        bool(intent_id) and Payment.objects.filter(payment_intent_id=intent_id).exclude(session_id=session_id).exists()
+    )
+
+
+def _take_intent_back(intent_id: str, session_id: str, *, actor: str) -> None:
+    """Stripe says `session_id` was paid by `intent_id`: a payment of another session that holds it got it from an
+    event Stripe does not confirm (asked for each): it loses the intent, and its order goes to review."""
+    if not intent_id:
+        return
+    for holder in Payment.objects.filter(payment_intent_id=intent_id).exclude(session_id=session_id).order_by("pk"):
+        theirs = _as_dict(gateway.retrieve_session(holder.session_id or ""))
+        if _intent(theirs)[0] != intent_id:
+            _release_intent(holder, intent_id=intent_id, session_id=session_id, actor=actor)
+
+
+@transaction.atomic(savepoint=False)
+def _release_intent(holder: Payment, *, intent_id: str, session_id: str, actor: str) -> None:
+    payment, order = _locked(holder)
+    if payment.payment_intent_id != intent_id:
+        return
+    payment.payment_intent_id = None
+    payment.save(update_fields=["payment_intent_id", "updated_at"])
+    audit(
+        actor=actor,
+        action="payment.intent_released",
+        obj=payment,
+        order=order,
+        data={"payment_intent": intent_id, "paid_session": session_id},
+    )
+    if states.can_move(order.status, OrderStatus.NEEDS_REVIEW):
+        note = f"payment intent {intent_id} paid session {session_id}, not this order's: recorded from a false event"
+        _put_under_review(order, actor=actor, note=note, reason="payment intent of another session")
+
+
+def _intent_conflict(payment: Payment, order: Order, *, intent_id: str, actor: str) -> Outcome:
+    """Stripe's sessions could not settle whose the intent is: nothing is applied, an operator decides."""
+    audit(actor=actor, action="payment.intent_conflict", obj=payment, order=order, data={"payment_intent": intent_id})
+    if states.can_move(order.status, OrderStatus.NEEDS_REVIEW):
+        note = f"payment intent {intent_id} is recorded for another payment too"
+        _put_under_review(order, actor=actor, note=note, reason="payment intent conflict")
+    return Outcome.INTENT_CONFLICT
+
+
+def _payment_of_intent(obj: dict[str, Any], *, actor: str) -> Payment | None:
+    """The payment of a charge's or dispute's PaymentIntent, matched by its Checkout Session first (as Stripe
+    says which session the intent paid), by the intent id only when Stripe knows no session for it. A session
+    of ours whose payment does not hold the intent yet (its own event late, or taken by a false one) is applied
+    first, so the charge lands on the payment it belongs to. None if not ours."""
+    intent_id = str(obj.get("payment_intent") or "")
+    if not intent_id:
+        return None
+    session = gateway.session_of_intent(intent_id)
+    if session is None:
+        return Payment.objects.filter(payment_intent_id=intent_id).first()
+    payment = Payment.objects.filter(session_id=session.id).first()
+    if payment is not None and payment.payment_intent_id != intent_id:
+        fulfil_checkout(session.id, actor=actor, session=session)
+        payment.refresh_from_db()
+    return payment
+
+
+def _locked_by_intent(obj: dict[str, Any], *, actor: str) -> tuple[Payment, Order] | None:
     """The payment (and its order), locked, of a charge's or dispute's PaymentIntent; None if not ours."""
-    payment = Payment.objects.filter(payment_intent_id=obj.get("payment_intent") or "").first()
+    payment = _payment_of_intent(obj, actor=actor)
     return _locked(payment) if payment is not None else None
 
 
@@ -251,7 +349,7 @@ def _payment_processing(
     if payment.status not in (Payment.Status.OPEN, Payment.Status.CREATING, Payment.Status.EXPIRED):
         return Outcome.IGNORED
     payment.status = Payment.Status.PROCESSING
-    payment.payment_intent_id = intent_id
+    payment.payment_intent_id = intent_id or None
     payment.save(update_fields=["status", "payment_intent_id", "updated_at"])
     audit(actor=actor, action="payment.processing", obj=payment, order=order, data={"payment_intent": intent_id})
     if order.status in (OrderStatus.EXPIRED, OrderStatus.CANCELLED):
@@ -267,7 +365,7 @@ def _payment_failed(
     if payment.status in (Payment.Status.FAILED, Payment.Status.PAID, Payment.Status.REFUNDED):
         return Outcome.IGNORED
     payment.status = Payment.Status.FAILED
-    payment.payment_intent_id = intent_id or payment.payment_intent_id
+    payment.payment_intent_id = intent_id or payment.payment_intent_id or None
     payment.save(update_fields=["status", "payment_intent_id", "updated_at"])
     PAYMENTS.labels(outcome="failed").inc()
     audit(actor=actor, action="payment.failed", obj=payment, order=order, data={"payment_intent": intent_id})
@@ -294,7 +392,7 @@ def _apply_paid(
         _mark_paid(payment, order, session=session, actor=actor)
         if verdict == Verdict.CONFIRM:
             confirmations = _Confirmations(actor=actor)
-            outcome = confirmations.add(payment, order)
+            outcome = confirmations.add(payment, order, session=session)
             confirmations.write()
             return outcome
         payment.save(update_fields=["status", "payment_intent_id", "amount", "amount_received", "updated_at"])
@@ -345,6 +443,7 @@ class _ShippingPaid:
     address: dict[str, Any]
     expected: int
     problem: str
+    tax: int = 0  # the chosen option's tax (shipping is taxed at the default rate, `orders.pricing`)
 
 
 def _shipping_paid(payment: Payment, session: dict[str, Any]) -> _ShippingPaid | None:
@@ -365,23 +464,30 @@ def _shipping_paid(payment: Payment, session: dict[str, Any]) -> _ShippingPaid |
     details = details or {}
     address = dict(details.get("address") or {})
     country = str(address.get("country") or "").upper()
+    # The tax terms the session was opened with (a quote kept before shipping was taxed has none: today's).
+    rate = int(quote.get("tax_rate", settings.TAX_RATE_DEFAULT))
+    inclusive = bool(quote.get("prices_include_tax", settings.PRICES_INCLUDE_TAX))
+    amount = option.amount if option is not None else 0
+    charged = shipping_charged(amount, tax_rate_basis_points=rate, prices_include_tax=inclusive)
     problem = ""
     if option is None:
         problem = "the shipping option paid for is not one we offered"
-    elif int(cost.get("amount_total") or 0) != option.amount:
-        problem = f"shipping paid {cost.get('amount_total')}, the option costs {option.amount}"
+    elif int(cost.get("amount_total") or 0) != charged:
+        problem = f"shipping paid {cost.get('amount_total')}, the option costs {charged}"
     elif not (details.get("name") and address.get("line1") and address.get("city") and country):
         problem = "the session has no complete shipping address"
     elif country not in option.countries:
         problem = f"ships to {country} with the {option.zone} option"
-    expected = int(quote.get("goods_amount") or 0) + (option.amount if option is not None else 0)
-    return _ShippingPaid(option, rate_id, str(details.get("name") or ""), address, expected, problem)
+    expected = int(quote.get("goods_amount") or 0) + charged
+    tax = tax_of(amount, rate_basis_points=rate, prices_include_tax=inclusive).tax
+    return _ShippingPaid(option, rate_id, str(details.get("name") or ""), address, expected, problem, tax)
 
 
 def _settle_shipping(payment: Payment, order: Order, *, session: dict[str, Any], actor: str) -> None:
-    """Goods: the order's shipping and total become what the buyer chose; the address becomes its Shipment.
+    """Goods: the order's shipping, tax and total become what the buyer chose; the address becomes its Shipment.
 
     Called once the paid session is found to fit (the verdict checked it); the payment's `amount` follows.
+    The order's tax is its lines' (`goods_tax`, kept with the quote) and the chosen option's.
     """
     shipping = _shipping_paid(payment, session)
     if shipping is None or shipping.option is None or shipping.problem:
@@ -389,9 +495,14 @@ def _settle_shipping(payment: Payment, order: Order, *, session: dict[str, Any],
     option = shipping.option
     if order.shipping_amount != option.amount:
         previous = order.shipping_amount
-        order.total_amount += option.amount - previous
+        quote = payment.shipping_quote or {}
+        goods_tax = quote.get("goods_tax")
+        if goods_tax is None:  # a quote kept before shipping was taxed: its tax was the lines' alone
+            goods_tax = order.tax_amount
+        order.tax_amount = int(goods_tax) + shipping.tax
+        order.total_amount = shipping.expected
         order.shipping_amount = option.amount
-        order.save(update_fields=["shipping_amount", "total_amount", "updated_at"])
+        order.save(update_fields=["shipping_amount", "tax_amount", "total_amount", "updated_at"])
         audit(
             actor=actor,
             action="order.shipping_chosen",
@@ -419,7 +530,7 @@ def _mark_paid(payment: Payment, order: Order, *, session: dict[str, Any], actor
     amount, currency = _paid_amount(session)
     intent_id, _ = _intent(session)
     payment.status = Payment.Status.PAID
-    payment.payment_intent_id = intent_id
+    payment.payment_intent_id = intent_id or None
     payment.amount_received = amount
     PAYMENTS.labels(outcome="paid").inc()
     audit(
@@ -437,19 +548,23 @@ class _Confirmations:
 
     `add` moves an order to paid (its payment marked paid already). `write` then, in a few statements for all
     of them: the payments; the orders' holds confirmed; the orders confirmed; the carts they were checked out
-    from emptied; their confirmation emails queued. Audit entries go to the caller's `audit_batch`.
+    from emptied; their invoices issued (numbered in this transaction: a rollback leaves no gap); their
+    confirmation emails queued. Audit entries go to the caller's `audit_batch`.
     """
 
     actor: str
     payments: list[Payment] = field(default_factory=list)
     orders: list[Order] = field(default_factory=list)
+    # Per order: the payment that paid it and the session's customer details (the invoice's buyer).
+    paid_by: dict[int, tuple[Payment, dict[str, Any] | None]] = field(default_factory=dict)
 
-    def add(self, payment: Payment, order: Order) -> Outcome:
+    def add(self, payment: Payment, order: Order, *, session: dict[str, Any]) -> Outcome:
         self.payments.append(payment)
         paid = {"session_id": payment.session_id}
         if not order_transition(order=order, to=OrderStatus.PAID, actor=self.actor, data=paid, save=False):
             return Outcome.PAID_ORDER_LEFT
         self.orders.append(order)
+        self.paid_by[order.pk] = (payment, session.get("customer_details"))
         return Outcome.CONFIRMED
 
     def write(self) -> None:
@@ -470,6 +585,11 @@ class _Confirmations:
             status=OrderStatus.CONFIRMED, updated_at=now
         )
         carts_empty_paid(orders=self.orders)
+        documents.invoices_issue(
+            [documents.Paid(order, lines[order.pk], *self.paid_by[order.pk]) for order in self.orders],
+            actor=self.actor,
+            now=now,
+        )
         events.tell_orders_confirmed([(order, lines[order.pk]) for order in self.orders])
 
 
@@ -490,7 +610,7 @@ def _settle_refunds(order_id: int, *, actor: str) -> None:
     """Refund every payment of the order marked `refunding` (safe to repeat: one idempotency key each)."""
     for payment in Payment.objects.filter(order_id=order_id, status=Payment.Status.REFUNDING):
         refund = gateway.create_refund(
-            payment_intent=payment.payment_intent_id,
+            payment_intent=payment.payment_intent_id or "",
             amount=None,
             idempotency_key=f"refund:payment:{payment.pk}",
             reason="duplicate",
@@ -530,13 +650,25 @@ def _record_automatic_refund(payment: Payment, refund: stripe.Refund, *, actor: 
     events.tell_refund_issued(order, amount=refund.amount, refund_id=refund.id, cause=cause)
 
 
+@transaction.atomic
+def review_unpaid_at_stripe(payment: Payment, *, stripe_says: str, actor: str = "reconcile") -> Outcome | None:
+    """We hold this payment as paid but Stripe does not (its session open, expired, unpaid or unknown): the
+    order goes to review for an operator, nothing is undone. None when there is nothing (more) to do."""
+    payment, order = _locked(payment)
+    if payment.status != Payment.Status.PAID or not states.can_move(order.status, OrderStatus.NEEDS_REVIEW):
+        return None
+    reason = f"session {payment.session_id} is paid here, but Stripe shows it {stripe_says}: not paid"
+    _put_under_review(order, actor=actor, note=reason, reason="not paid at Stripe")
+    return Outcome.NOT_PAID_AT_STRIPE
+
+
 # --- refunds reported by Stripe, disputes --------------------------------------------------------
 
 
 @transaction.atomic
 def apply_charge_refunded(charge: Any, *, actor: str = "stripe") -> Outcome:
     """A charge was refunded (by us or in Stripe's dashboard): record it on the payment and the order."""
-    found = _locked_by_intent(charge)
+    found = _locked_by_intent(charge, actor=actor)
     if found is None:
         return Outcome.UNKNOWN_PAYMENT
     payment, order = found
@@ -578,7 +710,7 @@ def apply_refund_updated(refund: Any, *, actor: str = "stripe") -> Outcome:
 
 @transaction.atomic
 def apply_dispute(dispute: Any, *, actor: str = "stripe") -> Outcome:
-    found = _locked_by_intent(dispute)
+    found = _locked_by_intent(dispute, actor=actor)
     if found is None:
         return Outcome.UNKNOWN_PAYMENT
     _, order = found

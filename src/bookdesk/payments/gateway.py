@@ -274,6 +274,15 @@ def retrieve_session(session_id: str) -> stripe.checkout.Session:
     )
 
 
+def session_of_intent(payment_intent: str) -> stripe.checkout.Session | None:
+    """The Checkout Session that this PaymentIntent paid, as Stripe says; None if none did (not a Checkout payment)."""
+    page = call_with_retries(
+        "checkout.sessions.list",
+        lambda: client().v1.checkout.sessions.list(params={"payment_intent": payment_intent, "limit": 1}),
+    )
+    return page.data[0] if page.data else None
+
+
 def expire_session(session_id: str) -> stripe.checkout.Session | None:
     """Expire an open session; a session that is no longer open is left as it is (returns None)."""
     try:

@@ -28,7 +28,8 @@ class Payment(models.Model):
     attempt = models.PositiveIntegerField()
     session_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
     checkout_url = models.URLField(max_length=2000, blank=True)
-    payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+    # Unique: a PaymentIntent pays one Checkout Session (NULL until the session is paid or failed).
+    payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.CREATING)
     amount = models.BigIntegerField()
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
@@ -109,3 +110,109 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.stripe_id} {self.type} ({self.status})"
+
+
+# --- invoices and credit notes (payments/documents.py issues them) ---------------------------------
+
+
+class DocumentKind(models.TextChoices):
+    INVOICE = "invoice", "Invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+
+
+class DocumentCounter(models.Model):
+    """The last number given to a kind of document in a year: the row is locked while a number is taken, in the
+    transaction that writes the document, so a rollback gives the number back (no gaps) and no two take one."""
+
+    kind = models.CharField(max_length=16, choices=DocumentKind.choices)
+    year = models.PositiveIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "year"], name="document_counter_unique_kind_year")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.year}: {self.last_number}"
+
+
+class _Document(models.Model):
+    """What an invoice and a credit note share: a number, the parties and lines as they were at issue, the PDF.
+
+    The PDF is a BinaryField, not a file: it commits with nothing else to keep in step, every web process reads
+    it without a shared disk, and a backup of the database holds the books whole. It is rendered once from the
+    frozen fields (`documents.document_pdf`) and never again.
+    """
+
+    year = models.PositiveIntegerField()
+    sequence = models.PositiveIntegerField()
+    number = models.CharField(max_length=40, unique=True)
+    issued_at = models.DateTimeField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    # {"name", "address": [lines], "vat_id"} and {"name", "email", "address": [lines]}, as at issue.
+    seller = models.JSONField()
+    buyer = models.JSONField()
+    # [{"description", "quantity", "unit_amount", "net", "tax_rate", "tax", "gross"}], amounts in minor units.
+    lines = models.JSONField()
+    net_amount = models.BigIntegerField()
+    tax_amount = models.BigIntegerField()
+    total_amount = models.BigIntegerField()
+    pdf = models.BinaryField(null=True, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+        ordering = ["year", "sequence"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Invoice(_Document):
+    """The invoice of a paid order: its totals are what Stripe charged."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="invoice")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="+")
+
+    class Meta(_Document.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="invoice_sequence_unique_per_year"),
+            models.CheckConstraint(
+                condition=Q(total_amount=models.F("net_amount") + models.F("tax_amount")),
+                name="invoice_total_is_net_plus_tax",
+            ),
+        ]
+
+
+class CreditNote(_Document):
+    """A refund of an invoiced order, as a document referring to the invoice (amounts are positive credits)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_notes")
+    stripe_refund_id = models.CharField(max_length=255, unique=True)
+
+    class Meta(_Document.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="credit_note_sequence_unique_per_year"),
+            models.CheckConstraint(
+                condition=Q(total_amount=models.F("net_amount") + models.F("tax_amount")),
+                name="credit_note_total_is_net_plus_tax",
+            ),
+        ]
+
+
+class ReconcileRun(models.Model):
+    """One reconciliation with Stripe: kept so that "is one due?" survives worker restarts (its interval is
+    measured from the last run, whichever worker made it)."""
+
+    started_at = models.DateTimeField(db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateTimeField(help_text="The start of the window it compared.")
+    events_seen = models.PositiveIntegerField(default=0)
+    sessions_seen = models.PositiveIntegerField(default=0)
+    fixed = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    report = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"reconcile {self.started_at:%Y-%m-%d %H:%M:%S} ({self.fixed} fixed, {self.errors} errors)"

@@ -55,7 +55,7 @@ def refund_order(*, order: Order, amount: int | None, actor: str, reason: str, g
         )
     number = payment.refunds.count() + 1
     stripe_refund = gateway.create_refund(
-        payment_intent=payment.payment_intent_id,
+        payment_intent=payment.payment_intent_id or "",
         amount=amount,
         idempotency_key=f"refund:{order.code}:{number}:{amount}",
     )

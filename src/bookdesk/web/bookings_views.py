@@ -30,6 +30,7 @@ from bookdesk.notifications.ics import CONTENT_TYPE as ICS_CONTENT_TYPE
 from bookdesk.notifications.ics import calendar_for
 from bookdesk.orders.downloads import download_url
 from bookdesk.orders.models import AuditEntry, Grant, HoldStatus, Order, OrderLine, OrderStatus
+from bookdesk.payments.documents import documents_of
 from bookdesk.payments.refunds import cancellation_terms, order_cancel_confirmed
 from bookdesk.web.checkout_views import ORDER_CODE, SeeOther
 from bookdesk.web.decorators import protected_page
@@ -210,6 +211,8 @@ TIMELINE_SENTENCES = {
     "refund.failed": "A refund failed; we will sort it out.",
     "refund.canceled": "A refund was cancelled.",
     "grant.downloaded": "File downloaded.",
+    "invoice.issued": "Invoice {number} issued.",
+    "credit_note.issued": "Credit note {number} issued.",
 }
 # Bookkeeping that means nothing happened to the order; shown to staff only.
 STAFF_ONLY_ACTIONS = frozenset({"order.transition_refused"})
@@ -244,6 +247,7 @@ def timeline_sentence(entry: AuditEntry, currency: str) -> str:
     return template.format(
         attempt=data.get("attempt", "?"),
         amount=format_money(amount, currency) if isinstance(amount, int) else "an amount",
+        number=data.get("number", ""),
     )
 
 
@@ -310,6 +314,10 @@ def order_page(request: HttpRequest, code: str) -> HttpResponse:
         "has_calendar": owner and any(r.badge and r.badge.tone == "ok" and r.starts_at for r in lines),
         "tax_included": order.total_amount == order.subtotal_amount + order.shipping_amount,
         "back": request.get_full_path(),
+        "documents": [
+            (ref, reverse("api:order_document", kwargs={"code": order.code, "number": ref.number}))
+            for ref in documents_of(order)
+        ],
     }
     return render(request, "web/order_detail.html", context)
 

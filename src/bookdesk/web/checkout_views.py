@@ -40,7 +40,8 @@ from bookdesk.cart.services import (
     cart_view,
 )
 from bookdesk.catalog.selectors import business_time_zone
-from bookdesk.errors import BookdeskError, InvalidInput, NotFound, PaymentProviderError, RateLimited
+from bookdesk.errors import BookdeskError, CartEmpty, InvalidInput, NotFound, PaymentProviderError, RateLimited
+from bookdesk.ops.ratelimit import client_ip
 from bookdesk.orders import states
 from bookdesk.orders.availability import course_get
 from bookdesk.orders.models import Order, OrderStatus
@@ -74,6 +75,9 @@ class SeeOther(HttpResponseRedirect):
 
 
 def _payment_page(payment: Payment) -> HttpResponse:
+    if payment.status not in (Payment.Status.OPEN, Payment.Status.CREATING):
+        # An earlier page of the order turned out to be paid (its webhook lost): it was applied; show the order.
+        return SeeOther(f"{reverse('payment_success')}?{urlencode({'session_id': payment.session_id or ''})}")
     if not payment.checkout_url:
         raise PaymentProviderError("The payment page could not be opened. Nothing was charged; please try again.")
     return SeeOther(payment.checkout_url)
@@ -254,8 +258,8 @@ def checkout_page(request: HttpRequest) -> HttpResponse:
         limit_checkout(request)
         cart = cart_for_request(request, create=False)
         if cart is None or not cart.items.exists():
-            raise InvalidInput("Your cart is empty.")
-        return _payment_page(cart_checkout(cart=cart, user=user))
+            raise CartEmpty("Your cart is empty.")
+        return _payment_page(cart_checkout(cart=cart, user=user, client_ip=client_ip(request)))
     except BookdeskError as exc:
         response = _checkout_page(request, error=exc.detail, status=exc.status)
         if isinstance(exc, RateLimited):
@@ -276,7 +280,8 @@ def course_book_now(request: HttpRequest, slug: str) -> HttpResponse:
         return SeeOther(f"{reverse('account_login')}?{urlencode({'next': back})}")
     try:
         limit_checkout(request)
-        return _payment_page(book_course(user=user, course_id=course.pk, actor=f"user:{user.pk}"))
+        payment = book_course(user=user, course_id=course.pk, actor=f"user:{user.pk}", client_ip=client_ip(request))
+        return _payment_page(payment)
     except BookdeskError as exc:
         messages.error(request, exc.detail)
         return SeeOther(back)

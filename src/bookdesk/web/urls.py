@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bookdesk.web import bookings_views, checkout_views, views
+from bookdesk.web import bookings_views, checkout_views, invoices_export, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,5 +18,6 @@ urlpatterns = [
     path("bookings", bookings_views.bookings_page, name="bookings"),
     path("orders/<str:code>", bookings_views.order_page, name="order_detail"),
     path("orders/<str:code>/cancel", bookings_views.order_cancel_page, name="order_cancel"),
+    path("console/invoices.csv", invoices_export.invoices_csv, name="console_invoices_csv"),
     path("orders/<str:code>/calendar.ics", bookings_views.order_calendar, name="order_calendar"),
 ]

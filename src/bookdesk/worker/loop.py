@@ -3,7 +3,8 @@
 The queues are our own durable tables, written in the business write's transaction: the webhook inbox
 and the email outbox. Each round the worker applies the due webhook events (oldest first), then sends
 the due emails; it sleeps `--interval` only when a round found nothing to do. Every `--sweep-interval`
-it releases lapsed holds, and every `RECONCILE_INTERVAL_SECONDS` it reconciles with Stripe.
+it releases lapsed holds; at start and on each sweep it reconciles with Stripe when a run is due
+(`RECONCILE_INTERVAL_SECONDS` after the last run recorded in the database, by whichever worker).
 
 Run as many as you like on PostgreSQL: rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, and every
 sweep is idempotent, so two workers at once do no harm. SIGTERM or Ctrl-C lets the current batch finish.
@@ -11,19 +12,18 @@ sweep is idempotent, so two workers at once do no harm. SIGTERM or Ctrl-C lets t
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
 
-from django.conf import settings
 from django.db import close_old_connections, connections
-from django.utils import timezone
 
 from bookdesk.notifications.services import emails_send_due
+from bookdesk.ops.heartbeats import heartbeat_beat, heartbeat_forget, heartbeat_seconds
 from bookdesk.payments.checkout import holds_sweep
-from bookdesk.payments.reconcile import reconcile
+from bookdesk.payments.reconcile import reconcile_if_due
 from bookdesk.payments.webhooks import process_due
 
 logger = logging.getLogger("bookdesk.worker")
@@ -57,13 +57,26 @@ def sweep_once() -> dict[str, int]:
 
 
 def reconcile_once() -> None:
-    """Repair what missed webhooks left behind (see `bookdesk reconcile`); logged, never raised."""
+    """Repair what missed webhooks left behind (see `bookdesk reconcile`), if a run is due: the last run is
+    kept in the database, so restarts neither skip it nor repeat it. Logged, never raised."""
     try:
-        report = reconcile(since=timezone.now() - timedelta(hours=settings.RECONCILE_WINDOW_HOURS))
-        for line in report.lines() if report.fixes or report.errors else []:
+        report = reconcile_if_due()
+        for line in report.lines() if report is not None and (report.fixes or report.errors) else []:
             logger.info("reconcile: %s", line.strip())
+        if report is not None:
+            heartbeat_beat(reconciled=True)
     except Exception:
         logger.exception("reconciliation failed; trying again later")
+    finally:
+        close_old_connections()
+
+
+def beat_once() -> None:
+    """Say this worker is alive (its heartbeat row); a failure is logged, never the end of the worker."""
+    try:
+        heartbeat_beat()
+    except Exception:
+        logger.exception("heartbeat failed; trying again next round")
     finally:
         close_old_connections()
 
@@ -84,18 +97,22 @@ def run(stop: threading.Event, *, interval: float, sweep_interval: float, thread
     ]
     for helper in helpers:
         helper.start()
-    reconcile_every = float(settings.RECONCILE_INTERVAL_SECONDS)
-    last_sweep = last_reconcile = time.monotonic()
+    beat_every = heartbeat_seconds()
+    last_sweep = time.monotonic()
+    beat_once()
+    last_beat = time.monotonic()
     try:
+        reconcile_once()  # at start, when due: a worker restarted often still reconciles
         while not stop.is_set():
             done = work_once()
             now = time.monotonic()
+            if now - last_beat >= beat_every:
+                last_beat = now
+                beat_once()
             if now - last_sweep >= sweep_interval:
                 last_sweep = now
                 done["holds expired"] = _guarded("hold sweep", holds_sweep)
-            if reconcile_every and now - last_reconcile >= reconcile_every:
-                last_reconcile = now
-                reconcile_once()
+                reconcile_once()  # asks the database whether a run is due (one query when not)
             if any(done.values()):
                 logger.info("worker: %s", _report(done))
             else:
@@ -104,6 +121,8 @@ def run(stop: threading.Event, *, interval: float, sweep_interval: float, thread
         stop.set()
         for helper in helpers:
             helper.join()
+        with contextlib.suppress(Exception):  # a database that is away: the row goes stale instead
+            heartbeat_forget()
         connections.close_all()
 
 

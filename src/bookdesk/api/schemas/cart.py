@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
 
 from bookdesk.cart.services import CartView
-from bookdesk.fields import ObjectId
+from bookdesk.fields import IsoDateTime, ObjectId
 from bookdesk.money import money
 
 
@@ -81,13 +81,31 @@ class CartOut(Schema):
         )
 
 
-class CartItemIn(Schema):
-    """One thing to add: a course seat, a studio slot (service + start), or a product (+ license tier)."""
+class CourseItemIn(Schema):
+    """One seat of a course (a customer books one seat per course)."""
 
-    kind: Literal["course", "service", "product"]
-    course_id: ObjectId | None = None
-    service_id: ObjectId | None = None
-    starts_at: datetime | None = None
-    product_id: ObjectId | None = None
+    kind: Literal["course"]
+    course_id: ObjectId
+    quantity: Literal[1] = 1
+
+
+class ServiceItemIn(Schema):
+    """A studio slot: the service and the slot's start, with its UTC offset (see the service's slots)."""
+
+    kind: Literal["service"]
+    service_id: ObjectId
+    starts_at: IsoDateTime
+    quantity: Literal[1] = 1
+
+
+class ProductItemIn(Schema):
+    """A product: a licence tier of a beat (bought once), or physical goods (a quantity)."""
+
+    kind: Literal["product"]
+    product_id: ObjectId
     license_id: ObjectId | None = None
     quantity: int = Field(default=1, ge=1, le=10)
+
+
+# One thing to add, told apart by `kind` (the document says which fields each kind needs).
+CartItemIn = Annotated[CourseItemIn | ServiceItemIn | ProductItemIn, Field(discriminator="kind")]

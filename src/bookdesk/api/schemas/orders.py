@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from django.utils import timezone
 from ninja import Schema
 
 from bookdesk.fields import ObjectId
 from bookdesk.money import money
+from bookdesk.orders import states
 from bookdesk.orders.models import Order, Shipment
+from bookdesk.payments.models import Payment
 
 
 class MoneyOut(Schema):
@@ -20,6 +24,12 @@ class OrderLineOut(Schema):
     quantity: int
     unit_price: MoneyOut
     total: MoneyOut
+
+
+class DocumentOut(Schema):
+    kind: str  # invoice | credit_note
+    number: str
+    url: str
 
 
 class PaymentOut(Schema):
@@ -105,13 +115,22 @@ class OrderOut(Schema):
     payments: list[PaymentOut]
     # Goods: the address, the chosen rate and the parcel's progress (DESIGN §10); null when nothing ships.
     shipping: ShippingOut | None
+    documents: list[DocumentOut] = []
+    checkout_url: str | None = None  # the open attempt's payment page, while the order can be paid there
 
     @staticmethod
-    def from_order(order: Order) -> OrderOut:
-        """The order as the API shows it, built from its own typed fields (so without a validation pass)."""
+    def from_order(order: Order, documents: Sequence[DocumentOut] = ()) -> OrderOut:
+        """The order as the API shows it, built from its own typed fields (so without a validation pass).
+
+        `documents` (its invoice and credit notes) are the caller's to read: a new order has none.
+        """
 
         def m(amount: int) -> MoneyOut:
             return MoneyOut.model_construct(**money(amount, order.currency))
+
+        payments = list(order.payments.all())
+        payable = order.status in states.PAYABLE and order.hold_expires_at > timezone.now()
+        open_page = next((p.checkout_url for p in payments if p.status == Payment.Status.OPEN and p.checkout_url), None)
 
         return OrderOut.model_construct(
             code=order.code,
@@ -140,9 +159,11 @@ class OrderOut(Schema):
                 PaymentOut.model_construct(
                     attempt=p.attempt, status=p.status, amount=m(p.amount), created_at=p.created_at
                 )
-                for p in order.payments.all()
+                for p in payments
             ],
             shipping=ShippingOut.from_shipment(shipment) if (shipment := _shipment_of(order)) is not None else None,
+            documents=list(documents),
+            checkout_url=open_page if payable else None,
         )
 
 

@@ -22,6 +22,29 @@ DEMO_ENV = {
 }
 
 
+# The signals that end the demo: Ctrl-C, `kill`, and the terminal going away. Each stops all three children.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class Stop(Exception):
+    """A stop signal arrived (raised from its handler, so the main loop unwinds into the shutdown)."""
+
+
+def _stop(signum: int, frame: Any) -> None:
+    raise Stop(signal.Signals(signum).name)
+
+
+def _die_with_parent() -> None:
+    """In each child, before it runs (Linux): if the demo dies without its shutdown (SIGKILL), the child gets
+    SIGTERM from the kernel instead of living on as an orphan."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class Command(BaseCommand):
     help = "Migrate, seed, then run the Stripe sandbox, the web server and a worker until Ctrl-C."
 
@@ -30,6 +53,8 @@ class Command(BaseCommand):
         parser.add_argument("--sandbox-port", type=int, default=12111)
 
     def handle(self, *args: Any, port: int, sandbox_port: int, **options: Any) -> None:
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, _stop)
         env = {**os.environ, **{k: v for k, v in DEMO_ENV.items() if k not in os.environ}}
         env["STRIPE_API_BASE"] = f"http://127.0.0.1:{sandbox_port}"
         # Stripe's success and cancel pages come back to this server, whatever its port.
@@ -44,38 +69,43 @@ class Command(BaseCommand):
         call_command("createdemouser")
 
         exe = [sys.executable, "-m", "bookdesk"]
-        processes = {
-            "sandbox": subprocess.Popen(  # noqa: S603
-                [
-                    *exe,
-                    "stripe-sandbox",
-                    "--port",
-                    str(sandbox_port),
-                    "--webhook",
-                    f"http://127.0.0.1:{port}/api/stripe/webhook",
-                    "--webhook-secret",
-                    env["STRIPE_WEBHOOK_SECRET"],
-                ],
-                env=env,
-            ),
-            "web": subprocess.Popen([*exe, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env),  # noqa: S603
-            "worker": subprocess.Popen([*exe, "worker"], env=env),  # noqa: S603
+        commands = {
+            "sandbox": [
+                *exe,
+                "stripe-sandbox",
+                "--port",
+                str(sandbox_port),
+                "--webhook",
+                f"http://127.0.0.1:{port}/api/stripe/webhook",
+                "--webhook-secret",
+                env["STRIPE_WEBHOOK_SECRET"],
+            ],
+            "web": [*exe, "runserver", f"127.0.0.1:{port}", "--noreload"],
+            "worker": [*exe, "worker"],
         }
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"\nbookdesk is running at http://127.0.0.1:{port}  (Stripe sandbox at http://127.0.0.1:{sandbox_port})\n"
-                f"Emails are written to {mail_dir}. Press Ctrl-C to stop.\n"
+        processes: dict[str, subprocess.Popen[bytes]] = {}
+        try:  # from the first child on: whatever ends the demo stops every child it started
+            for name, command in commands.items():
+                processes[name] = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)  # noqa: S603
+            self.stdout.write(
+                self.style.SUCCESS(
+                    f"\nbookdesk is running at http://127.0.0.1:{port}  "
+                    f"(Stripe sandbox at http://127.0.0.1:{sandbox_port})\n"
+                    f"Emails are written to {mail_dir}. Press Ctrl-C to stop.\n"
+                )
             )
-        )
-        try:
             while all(p.poll() is None for p in processes.values()):
                 time.sleep(0.5)
             for name, process in processes.items():
                 if process.poll() is not None:
                     self.stderr.write(f"{name} stopped (exit {process.returncode}); stopping the rest.")
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, Stop):
             self.stdout.write("\nStopping…")
         finally:
+            # No second signal may cut the shutdown short (and leave children behind): they are stopped, then
+            # killed after 10 s.
+            for signum in STOP_SIGNALS:
+                signal.signal(signum, signal.SIG_IGN)
             for process in processes.values():
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
@@ -84,3 +114,4 @@ class Command(BaseCommand):
                     process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     process.kill()
+                    process.wait()

@@ -8,8 +8,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0002_product_stock_weight_shipping_zones'),
-        ('orders', '0003_bookings_list_indexes'),
+        ('catalog', '0003_product_stock_weight_shipping_zones'),
+        ('orders', '0005_booking_checked_in_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -43,7 +43,7 @@ def seed_shipping_zones(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("catalog", "0001_initial"),
+        ("catalog", "0002_tax_rates"),
     ]
 
     operations = [

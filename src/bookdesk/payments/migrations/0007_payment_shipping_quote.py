@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('payments', '0002_webhook_inbox_and_refunds'),
+        ('payments', '0006_payment_intent_unique'),
     ]
 
     operations = [

@@ -1,0 +1,190 @@
+"""A course's roster for the operator: who is coming, whether they paid, and whether they are checked in.
+
+The page is three queries whatever the roster's size (the course; its counts and the paid total; one page of
+`PAGE_SIZE` attendees by name, optionally those matching a search); the CSV streams every row from a database
+cursor in chunks, so a roster of any size is written in constant memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet, Sum
+from django.utils import timezone
+
+from bookdesk.catalog.models import Course
+from bookdesk.catalog.selectors import business_time_zone
+from bookdesk.errors import NotFound
+from bookdesk.money import decimals
+from bookdesk.orders.checkin import check_in_open
+from bookdesk.orders.models import Booking, HoldStatus, OrderStatus
+
+# Seats on the roster: the ones taken or given back (a lapsed, never-paid hold is not an attendee).
+ON_ROSTER = (HoldStatus.CONFIRMED, HoldStatus.HELD, HoldStatus.CANCELLED)
+# Orders whose seat's price is in our account (a partial refund aside, which the order's status tells).
+PAID = frozenset({OrderStatus.PAID, OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.NEEDS_REVIEW})
+CSV_HEADER = ("name", "email", "seat", "order", "order status", "paid", "currency", "checked in at")
+CSV_CHUNK = 2000
+PAGE_SIZE = 100
+MAX_QUERY = 100
+
+
+@dataclass(frozen=True)
+class Attendee:
+    booking_id: int
+    name: str
+    email: str
+    status: str  # the seat's HoldStatus
+    order_id: int
+    order_code: str
+    order_status: str
+    paid_amount: int  # minor units of the course's currency
+    currency: str
+    checked_in_at: dt.datetime | None
+
+    @property
+    def status_label(self) -> str:
+        return HoldStatus(self.status).label
+
+    @property
+    def order_status_label(self) -> str:
+        return OrderStatus(self.order_status).label
+
+    @property
+    def can_check_in(self) -> bool:
+        return self.status == HoldStatus.CONFIRMED
+
+
+@dataclass(frozen=True)
+class Roster:
+    course: Course
+    attendees: list[Attendee]  # this page's
+    check_in_open: bool
+    confirmed: int
+    held: int
+    checked_in: int
+    paid_total: int
+    matching: int  # attendees the search matches (all of them without one)
+    page: int
+    q: str
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.matching // PAGE_SIZE))
+
+
+def course_for_roster(course_id: int) -> Course:
+    course = Course.objects.filter(pk=course_id).first()
+    if course is None:
+        raise NotFound("No such course.")
+    return course
+
+
+def _seats(course_id: int) -> QuerySet[Booking]:
+    return Booking.objects.filter(course_id=course_id, status__in=ON_ROSTER).order_by(
+        "user__last_name", "user__first_name", "user__email", "pk"
+    )
+
+
+def _paid(order_status: str, line_total: int) -> int:
+    return line_total if order_status in PAID else 0
+
+
+def roster(*, course_id: int, page: int = 1, q: str = "", now: dt.datetime | None = None) -> Roster:
+    """The course, its counts, and one page of its attendees by name (three queries); NotFound for an unknown
+    course. `q` keeps the attendees whose name or email contains it."""
+    course = course_for_roster(course_id)
+    q = q.strip()[:MAX_QUERY]
+    found = (
+        Q(user__email__icontains=q) | Q(user__first_name__icontains=q) | Q(user__last_name__icontains=q) if q else Q()
+    )
+    totals = Booking.objects.filter(course_id=course_id, status__in=ON_ROSTER).aggregate(
+        confirmed=Count("pk", filter=Q(status=HoldStatus.CONFIRMED)),
+        held=Count("pk", filter=Q(status=HoldStatus.HELD)),
+        checked_in=Count("pk", filter=Q(checked_in_at__isnull=False)),
+        paid=Sum("line__total_amount", filter=Q(line__order__status__in=PAID)),
+        matching=Count("pk", filter=found) if q else Count("pk"),
+    )
+    pages = max(1, -(-int(totals["matching"]) // PAGE_SIZE))
+    page = min(max(1, page), pages)
+    start = (page - 1) * PAGE_SIZE
+    rows = (
+        _seats(course_id)
+        .filter(found)
+        .values_list(
+            "pk",
+            "user__first_name",
+            "user__last_name",
+            "user__email",
+            "status",
+            "line__order_id",
+            "line__order__code",
+            "line__order__status",
+            "line__total_amount",
+            "checked_in_at",
+        )[start : start + PAGE_SIZE]
+    )
+    attendees = [
+        Attendee(
+            booking_id=pk,
+            name=f"{first} {last}".strip() or email,
+            email=email,
+            status=status,
+            order_id=order_id,
+            order_code=code,
+            order_status=order_status,
+            paid_amount=_paid(order_status, total),
+            currency=course.currency,
+            checked_in_at=checked_in_at,
+        )
+        for pk, first, last, email, status, order_id, code, order_status, total, checked_in_at in rows
+    ]
+    return Roster(
+        course=course,
+        attendees=attendees,
+        check_in_open=check_in_open(course, now=now or timezone.now()),
+        confirmed=int(totals["confirmed"]),
+        held=int(totals["held"]),
+        checked_in=int(totals["checked_in"]),
+        paid_total=int(totals["paid"] or 0),
+        matching=int(totals["matching"]),
+        page=page,
+        q=q,
+    )
+
+
+def plain_amount(amount: int, currency: str) -> str:
+    """Minor units as a plain decimal for a spreadsheet: 9900 eur → "99.00", 1500 jpy → "1500"."""
+    places = decimals(currency)
+    whole, minor = divmod(amount, 10**places)
+    return f"{whole}.{minor:0{places}d}" if places else str(whole)
+
+
+def roster_csv_rows(*, course: Course) -> Iterator[tuple[str, ...]]:
+    """The roster as CSV rows (header first), read from a cursor `CSV_CHUNK` rows at a time."""
+    zone = business_time_zone()
+    yield CSV_HEADER
+    rows = _seats(course.pk).values_list(
+        "user__first_name",
+        "user__last_name",
+        "user__email",
+        "status",
+        "line__order__code",
+        "line__order__status",
+        "line__total_amount",
+        "checked_in_at",
+    )
+    for first, last, email, status, code, order_status, total, checked_in_at in rows.iterator(chunk_size=CSV_CHUNK):
+        paid = _paid(order_status, total)
+        yield (
+            f"{first} {last}".strip() or email,
+            email,
+            HoldStatus(status).label,
+            code,
+            OrderStatus(order_status).label,
+            plain_amount(paid, course.currency),
+            course.currency.upper(),
+            checked_in_at.astimezone(zone).isoformat(timespec="seconds") if checked_in_at else "",
+        )

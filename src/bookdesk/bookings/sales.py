@@ -1,0 +1,262 @@
+"""Sales for the operator: money in, money back, orders, payment success and the best sellers, by day, week or
+month in the business's zone, for one currency at a time.
+
+Four queries whatever the range: the payments of the range by period and status, the refunds by period,
+the best-selling items, and the currencies that have payments at all. The numbers are the payments' and
+refunds' own (what Stripe moved), so they agree with the orders and with Stripe:
+- revenue: money received (payments paid, including those paid twice and refunded automatically);
+- refunds: refunds issued (pending or succeeded) in the period;
+- orders: orders paid (one kept payment each); average order value = their money ÷ their number;
+- payment success rate: paid ÷ (paid + failed) of the attempts that finished; abandoned sessions (expired)
+  are counted apart, not as failures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from django.conf import settings
+from django.db.models import Count, Max, Sum
+from django.db.models.functions import Trunc
+
+from bookdesk.catalog.selectors import business_time_zone
+from bookdesk.errors import InvalidInput
+from bookdesk.orders.models import OrderLine, OrderStatus
+from bookdesk.payments.models import Payment, Refund
+
+
+class Grain(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+# The default range ends today and spans this many periods; a range may hold at most MAX_PERIODS.
+DEFAULT_PERIODS = {Grain.DAY: 30, Grain.WEEK: 12, Grain.MONTH: 12}
+MAX_PERIODS = {Grain.DAY: 400, Grain.WEEK: 260, Grain.MONTH: 120}
+EARLIEST = dt.date(2000, 1, 1)
+TOP_ITEMS = 10
+MONEY_IN = (Payment.Status.PAID, Payment.Status.REFUNDING, Payment.Status.REFUNDED)
+REFUNDS_MADE = (Refund.Status.PENDING, Refund.Status.SUCCEEDED)
+ORDERS_PAID = (
+    OrderStatus.PAID,
+    OrderStatus.CONFIRMED,
+    OrderStatus.PARTIALLY_REFUNDED,
+    OrderStatus.REFUNDED,
+    OrderStatus.NEEDS_REVIEW,
+)
+
+
+@dataclass
+class Period:
+    start: dt.date
+    grain: Grain
+    revenue: int = 0
+    refunds: int = 0
+    orders: int = 0
+    order_money: int = 0  # received by the orders' kept payments (for the average)
+    paid: int = 0
+    failed: int = 0
+    abandoned: int = 0
+
+    @property
+    def label(self) -> str:
+        if self.grain == Grain.MONTH:
+            return self.start.strftime("%b %Y")
+        if self.grain == Grain.WEEK:
+            year, week, _ = self.start.isocalendar()
+            return f"{year}-W{week:02d}"
+        return self.start.isoformat()
+
+    @property
+    def net(self) -> int:
+        return self.revenue - self.refunds
+
+    @property
+    def average_order(self) -> int | None:
+        return self.order_money // self.orders if self.orders else None
+
+    @property
+    def success_permille(self) -> int | None:
+        """Paid ÷ finished attempts, in tenths of a percent (no floats); None when nothing finished."""
+        finished = self.paid + self.failed
+        return self.paid * 1000 // finished if finished else None
+
+
+@dataclass(frozen=True)
+class TopItem:
+    kind: str
+    name: str
+    quantity: int
+    revenue: int
+
+
+@dataclass
+class Sales:
+    grain: Grain
+    first: dt.date
+    last: dt.date
+    currency: str
+    currencies: list[str]
+    zone: str
+    periods: list[Period] = field(default_factory=list)
+    top_items: list[TopItem] = field(default_factory=list)
+
+    def _sum(self, name: str) -> int:
+        return sum(getattr(period, name) for period in self.periods)
+
+    @property
+    def total(self) -> Period:
+        whole = Period(self.first, self.grain)
+        for name in ("revenue", "refunds", "orders", "order_money", "paid", "failed", "abandoned"):
+            setattr(whole, name, self._sum(name))
+        return whole
+
+
+def period_start(day: dt.date, grain: Grain) -> dt.date:
+    if grain == Grain.MONTH:
+        return day.replace(day=1)
+    if grain == Grain.WEEK:
+        return day - dt.timedelta(days=day.weekday())
+    return day
+
+
+def next_period(start: dt.date, grain: Grain) -> dt.date:
+    if grain == Grain.MONTH:
+        return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return start + dt.timedelta(days=7 if grain == Grain.WEEK else 1)
+
+
+def _periods_back(last: dt.date, grain: Grain, count: int) -> dt.date:
+    start = period_start(last, grain)
+    for _ in range(count - 1):
+        start = period_start(start - dt.timedelta(days=1), grain)
+    return start
+
+
+def parse_range(
+    *, grain: str | None, first: str | None, last: str | None, today: dt.date
+) -> tuple[Grain, dt.date, dt.date]:
+    """The grain and the range of days asked for, with defaults; InvalidInput with a readable reason otherwise."""
+    try:
+        chosen = Grain((grain or Grain.DAY).strip())
+    except ValueError:
+        raise InvalidInput(
+            "Group by day, week or month.", errors=[{"field": "by", "message": "day|week|month"}]
+        ) from None
+    try:
+        end = dt.date.fromisoformat(last.strip()) if last and last.strip() else today
+        start = (
+            dt.date.fromisoformat(first.strip())
+            if first and first.strip()
+            else _periods_back(end, chosen, DEFAULT_PERIODS[chosen])
+        )
+    except ValueError:
+        raise InvalidInput("Dates are written like 2026-12-04 (year-month-day).") from None
+    latest = today + dt.timedelta(days=366)
+    if not EARLIEST <= start <= latest or not EARLIEST <= end <= latest:
+        raise InvalidInput(f"Pick dates between {EARLIEST.isoformat()} and {latest.isoformat()}.")
+    if start > end:
+        raise InvalidInput("The range starts after it ends: swap the dates.")
+    periods, cursor = 0, period_start(start, chosen)
+    while cursor <= end:
+        periods += 1
+        if periods > MAX_PERIODS[chosen]:
+            raise InvalidInput(
+                f"That is more than {MAX_PERIODS[chosen]} {chosen}s: pick a shorter range or group by a longer period."
+            )
+        cursor = next_period(cursor, chosen)
+    return chosen, start, end
+
+
+def sales_currencies() -> list[str]:
+    """The currencies that have payments (the business's own first)."""
+    found = set(Payment.objects.order_by().values_list("currency", flat=True).distinct())
+    home = settings.BOOKDESK_CURRENCY
+    return [home, *sorted(found - {home})]
+
+
+def sales(*, grain: Grain, first: dt.date, last: dt.date, currency: str | None = None) -> Sales:
+    zone = business_time_zone()
+    currencies = sales_currencies()
+    chosen = currency if currency in currencies else currencies[0]
+    start = dt.datetime.combine(first, dt.time(), tzinfo=zone)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=zone)
+    result = Sales(grain, first, last, chosen, currencies, zone.key)
+    periods: dict[dt.date, Period] = {}
+    cursor = period_start(first, grain)
+    while cursor <= last:
+        periods[cursor] = Period(cursor, grain)
+        cursor = next_period(cursor, grain)
+    result.periods = list(periods.values())
+
+    def bucket(value: dt.datetime | dt.date) -> Period | None:
+        day = value.astimezone(zone).date() if isinstance(value, dt.datetime) else value
+        return periods.get(period_start(day, grain))
+
+    when = Trunc("created_at", grain, tzinfo=zone)
+    payments = (
+        Payment.objects.filter(currency=chosen, created_at__gte=start, created_at__lt=end)
+        .annotate(period=when)
+        .order_by()
+        .values("period", "status")
+        .annotate(n=Count("pk"), received=Sum("amount_received"))
+    )
+    for row in payments:
+        period = bucket(row["period"])
+        if period is None:
+            continue
+        received = int(row["received"] or 0)
+        if row["status"] in MONEY_IN:
+            period.revenue += received
+            period.paid += row["n"]
+        if row["status"] == Payment.Status.PAID:
+            period.orders += row["n"]
+            period.order_money += received
+        elif row["status"] == Payment.Status.FAILED:
+            period.failed += row["n"]
+        elif row["status"] == Payment.Status.EXPIRED:
+            period.abandoned += row["n"]
+    refunds = (
+        Refund.objects.filter(currency=chosen, status__in=REFUNDS_MADE, created_at__gte=start, created_at__lt=end)
+        .annotate(period=when)
+        .order_by()
+        .values("period")
+        .annotate(total=Sum("amount"))
+    )
+    for refund_row in refunds:
+        if (period := bucket(refund_row["period"])) is not None:
+            period.refunds += int(refund_row["total"] or 0)
+    top = (
+        OrderLine.objects.filter(
+            order__currency=chosen,
+            order__status__in=ORDERS_PAID,
+            order__created_at__gte=start,
+            order__created_at__lt=end,
+        )
+        .order_by()
+        .values("kind", "course_id", "service_id", "product_id", "license_id")
+        .annotate(
+            quantity=Sum("quantity"),
+            revenue=Sum("total_amount"),
+            course=Max("course__title"),
+            service=Max("service__name"),
+            product=Max("product__title"),
+            license=Max("license__name"),
+        )
+        .order_by("-revenue", "kind", "course_id", "service_id", "product_id", "license_id")[:TOP_ITEMS]
+    )
+    result.top_items = [
+        TopItem(
+            kind=OrderLine.Kind(row["kind"]).label,
+            name=row["course"]
+            or row["service"]
+            or (f"{row['product']} — {row['license']}" if row["license"] else row["product"] or "?"),
+            quantity=int(row["quantity"] or 0),
+            revenue=int(row["revenue"] or 0),
+        )
+        for row in top
+    ]
+    return result

@@ -1,0 +1,126 @@
+"""Charts drawn on the server as SVG geometry (no JavaScript, nothing from a CDN): bars and a line.
+
+The template (console/_bar_chart.html, _line_chart.html) draws what these compute; the numbers are shown
+beside each chart in a table, so nothing is only in the picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+WIDTH, HEIGHT = 640, 220
+LEFT, RIGHT, TOP, BOTTOM = 64, 8, 10, 28  # room for the axis labels
+MAX_X_LABELS = 8
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    css: str  # the class that colours it
+    values: Sequence[int | None]
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: float
+    y: float
+    width: float
+    height: float
+    css: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    title: str
+
+
+@dataclass
+class Chart:
+    width: int = WIDTH
+    height: int = HEIGHT
+    bars: list[Bar] = field(default_factory=list)
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (css, "x,y x,y …") for a polyline
+    points: list[Point] = field(default_factory=list)
+    y_ticks: list[tuple[float, str]] = field(default_factory=list)  # (y, label)
+    x_labels: list[tuple[float, str]] = field(default_factory=list)  # (x, label)
+    legend: list[tuple[str, str]] = field(default_factory=list)  # (css, name)
+    plot_left: int = LEFT
+    plot_right: int = WIDTH - RIGHT
+    plot_bottom: int = HEIGHT - BOTTOM
+
+    @property
+    def empty(self) -> bool:
+        return not self.bars and not self.points
+
+
+def _nice_ceiling(value: int) -> int:
+    """The smallest 1, 2 or 5 × 10ⁿ at least `value` (a round top for the axis)."""
+    if value <= 0:
+        return 1
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if factor * step >= value:
+                return factor * step
+        step *= 10
+
+
+def _frame(labels: Sequence[str], top: int, fmt: Callable[[int], str]) -> tuple[Chart, float, float]:
+    chart = Chart()
+    plot_height = HEIGHT - TOP - BOTTOM
+    slot = (WIDTH - LEFT - RIGHT) / max(1, len(labels))
+    chart.y_ticks = [(TOP + plot_height * (1 - n / 4), fmt(top * n // 4)) for n in range(5)]
+    every = max(1, -(-len(labels) // MAX_X_LABELS))
+    chart.x_labels = [(LEFT + slot * (i + 0.5), label) for i, label in enumerate(labels) if i % every == 0]
+    return chart, slot, plot_height
+
+
+def bar_chart(
+    labels: Sequence[str], series: Sequence[Series], *, fmt: Callable[[int], str], counts: bool = False
+) -> Chart:
+    """Grouped bars: one group per label, one bar per series. `counts`: whole numbers, so the axis's four steps
+    are whole too."""
+    top = _nice_ceiling(max((v or 0 for s in series for v in s.values), default=0))
+    if counts:
+        top = -(-max(top, 4) // 4) * 4
+    chart, slot, plot_height = _frame(labels, top, fmt)
+    chart.legend = [(s.css, s.name) for s in series]
+    inner = slot * 0.8 / max(1, len(series))
+    for i, label in enumerate(labels):
+        for j, one in enumerate(series):
+            value = one.values[i] or 0
+            if value <= 0:
+                continue
+            height = plot_height * value / top
+            chart.bars.append(
+                Bar(
+                    x=LEFT + slot * i + slot * 0.1 + inner * j,
+                    y=TOP + plot_height - height,
+                    width=max(1.0, inner - 1),
+                    height=height,
+                    css=one.css,
+                    title=f"{label}: {one.name} {fmt(value)}",
+                )
+            )
+    return chart
+
+
+def line_chart(labels: Sequence[str], series: Series, *, top: int, fmt: Callable[[int], str]) -> Chart:
+    """A line over the labels; None values break nothing, they are simply not drawn."""
+    chart, slot, plot_height = _frame(labels, top, fmt)
+    chart.legend = [(series.css, series.name)]
+    for i, value in enumerate(series.values):
+        if value is None:
+            continue
+        chart.points.append(
+            Point(
+                LEFT + slot * (i + 0.5), TOP + plot_height * (1 - min(value, top) / top), f"{labels[i]}: {fmt(value)}"
+            )
+        )
+    if len(chart.points) > 1:
+        chart.lines.append((series.css, " ".join(f"{p.x:.1f},{p.y:.1f}" for p in chart.points)))
+    return chart

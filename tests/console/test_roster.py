@@ -1,0 +1,151 @@
+"""Rosters: check-in on the course's day (audited, toggled, refused for a cancelled or unpaid seat or another
+day, changing nothing) and the CSV, streamed, with every attendee and the money as plain decimals."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+import pytest
+from django.http import StreamingHttpResponse
+from django.test import Client
+
+from bookdesk.orders.models import AuditEntry, Booking, OrderStatus
+from factories import CourseFactory, UserFactory
+
+from .conftest import course_today, seat_order
+
+pytestmark = pytest.mark.django_db
+
+
+def _check_in(client: Client, booking: Booking, value: str = "1") -> list[str]:
+    response = client.post(
+        f"/console/courses/{booking.course_id}/roster/{booking.pk}/check-in", {"checked_in": value}, follow=True
+    )
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_checking_in_and_undoing_it_is_audited_with_the_operator(operator: Client) -> None:
+    course = course_today()
+    booking = Booking.objects.get(line__order=seat_order(course, UserFactory(first_name="Ada", last_name="King")))
+    assert _check_in(operator, booking) == ["Ada King checked in."]
+    booking.refresh_from_db()
+    assert booking.checked_in_at is not None
+    page = operator.get(f"/console/courses/{course.pk}/roster").content.decode()
+    assert "Undo check-in of Ada King" in page
+    assert _check_in(operator, booking) == ["Ada King checked in."]  # twice: the same state, no second entry
+    assert AuditEntry.objects.filter(action="booking.checked_in").count() == 1
+    assert _check_in(operator, booking, "0") == ["Check-in of Ada King undone."]
+    booking.refresh_from_db()
+    assert booking.checked_in_at is None
+    entries = list(AuditEntry.objects.filter(object_type="booking").values_list("action", "actor"))
+    assert [action for action, _ in entries] == ["booking.checked_in", "booking.check_in_undone"]
+    assert all(actor.startswith("staff:") for _, actor in entries)
+
+
+@pytest.mark.parametrize(
+    ("status", "why"), [(OrderStatus.REFUNDED, "it was cancelled"), (OrderStatus.PENDING, "not paid")]
+)
+def test_a_cancelled_or_unpaid_seat_cannot_be_checked_in(operator: Client, status: str, why: str) -> None:
+    course = course_today()
+    booking = Booking.objects.get(line__order=seat_order(course, status=status))
+    (message,) = _check_in(operator, booking)
+    assert why in message
+    booking.refresh_from_db()
+    assert booking.checked_in_at is None
+    assert not AuditEntry.objects.filter(object_type="booking").exists()
+
+
+def test_check_in_waits_for_the_course_s_day(operator: Client) -> None:
+    course = CourseFactory()  # a week ahead
+    booking = Booking.objects.get(line__order=seat_order(course))
+    page = operator.get(f"/console/courses/{course.pk}/roster").content.decode()
+    assert "Check-in opens on the course" in page
+    assert "/check-in" not in page
+    (message,) = _check_in(operator, booking)
+    assert "course's day only" in message
+    booking.refresh_from_db()
+    assert booking.checked_in_at is None
+
+
+def test_a_seat_of_another_course_is_not_found(operator: Client) -> None:
+    booking = Booking.objects.get(line__order=seat_order(course_today()))
+    other = course_today()
+    response = operator.post(f"/console/courses/{other.pk}/roster/{booking.pk}/check-in", {"checked_in": "1"})
+    assert response.status_code == 404
+    booking.refresh_from_db()
+    assert booking.checked_in_at is None
+
+
+def _csv(response: Any) -> list[list[str]]:
+    assert isinstance(response, StreamingHttpResponse)
+    body = b"".join(response.streaming_content).decode("utf-8")
+    assert body.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+def test_the_roster_csv_lists_every_attendee_with_plain_amounts(operator: Client) -> None:
+    course = course_today(title="Mixing, basics")
+    ada = seat_order(course, UserFactory(first_name="Ada", last_name="King", email="ada@example.com"))
+    seat_order(course, UserFactory(first_name="Łukasz", last_name="Nowak", email="bob@example.com"), status="pending")
+    seat_order(course, UserFactory(first_name="Cy", last_name="Zed", email="cy@example.com"), status="refunded")
+    Booking.objects.filter(line__order=ada).update(checked_in_at=dt.datetime(2026, 12, 4, 9, 5, tzinfo=dt.UTC))
+    response = operator.get(f"/console/courses/{course.pk}/roster?format=csv")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert f'filename="roster-{course.slug}.csv"' in response["Content-Disposition"]
+    rows = _csv(response)
+    assert rows[0] == ["name", "email", "seat", "order", "order status", "paid", "currency", "checked in at"]
+    assert rows[1] == [
+        "Ada King",
+        "ada@example.com",
+        "Confirmed",
+        ada.code,
+        "Confirmed",
+        "99.00",
+        "EUR",
+        "2026-12-04T10:05:00+01:00",
+    ]
+    assert rows[2][:3] == ["Łukasz Nowak", "bob@example.com", "Held"]
+    assert rows[2][4:6] == ["Awaiting payment", "0.00"]
+    assert rows[3][:3] == ["Cy Zed", "cy@example.com", "Cancelled"]
+    assert rows[3][4:6] == ["Refunded", "0.00"]
+    assert len(rows) == 4
+
+
+def test_the_roster_csv_reads_its_rows_from_a_cursor_in_chunks(
+    operator: Client, django_assert_max_num_queries: Any, settings: Any
+) -> None:
+    """The rows are fetched while streaming, not before: the response exists before any attendee is read."""
+    course = course_today(capacity=30)
+    for _ in range(25):
+        seat_order(course)
+    response = operator.get(f"/console/courses/{course.pk}/roster?format=csv")
+    with django_assert_max_num_queries(3):  # the attendees' rows, read as the body streams
+        rows = _csv(response)
+    assert len(rows) == 26
+
+
+def test_a_long_roster_is_paged_and_searchable(operator: Client, settings: Any) -> None:
+    from bookdesk.bookings import roster
+
+    course = course_today(capacity=roster.PAGE_SIZE + 10)
+    for n in range(roster.PAGE_SIZE + 3):
+        seat_order(course, UserFactory(first_name="Guest", last_name=f"{n:03d}", email=f"guest{n:03d}@example.com"))
+    first = operator.get(f"/console/courses/{course.pk}/roster")
+    assert first.context["roster"].pages == 2
+    assert len(first.context["roster"].attendees) == roster.PAGE_SIZE
+    assert first.context["roster"].confirmed == roster.PAGE_SIZE + 3
+    second = operator.get(f"/console/courses/{course.pk}/roster?page=2")
+    assert [a.email for a in second.context["roster"].attendees] == [
+        f"guest{n:03d}@example.com" for n in (100, 101, 102)
+    ]
+    beyond = operator.get(f"/console/courses/{course.pk}/roster?page=99")
+    assert beyond.context["roster"].page == 2
+    found = operator.get(f"/console/courses/{course.pk}/roster?q=GUEST042")
+    assert [a.email for a in found.context["roster"].attendees] == ["guest042@example.com"]
+    assert (
+        "Nobody on this roster matches" in operator.get(f"/console/courses/{course.pk}/roster?q=zzz").content.decode()
+    )
