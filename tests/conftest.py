@@ -89,7 +89,7 @@ def mailbox(smtp_server: tuple[MailHandler, int], settings: Any) -> MailHandler:
 
 @pytest.fixture(autouse=True)
 def shipping_zones(request: pytest.FixtureRequest) -> None:
-    """The default shipping zones (migration 0002 seeds them) for every test that uses the database.
+    """The default shipping zones (migration catalog 0003 seeds them) for every test that uses the database.
 
     A transactional test empties every table when it ends, seeded rows included: a later test of the same
     process would find no zone to ship goods to. Only tests marked for the database touch it.

@@ -1,5 +1,5 @@
 """The shipping zones a new shop starts with (the operator adjusts them in the admin): Germany, the EU and a
-few countries further away, each priced by weight band. Migration 0002 seeds the same rows."""
+few countries further away, each priced by weight band. Migration catalog 0003 seeds the same rows."""
 
 from __future__ import annotations
 
