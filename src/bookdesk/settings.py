@@ -279,6 +279,8 @@ SHIPPING_COUNTRIES = [
     code.upper()
     for code in env_list("SHIPPING_COUNTRIES", "DE,AT,BE,NL,LU,FR,IT,ES,PT,IE,DK,SE,FI,PL,CZ,GB,CH,NO,US,CA,AU,JP")
 ]
+# The console's attention page lists paid goods not shipped this many hours after payment.
+SHIP_WITHIN_HOURS = int(env("SHIP_WITHIN_HOURS", "48"))
 # Tracking links by carrier: `{number}` is replaced by the tracking number.
 SHIPPING_CARRIERS = {
     "dhl": ("DHL", "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode={number}"),
