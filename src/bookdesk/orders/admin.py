@@ -123,15 +123,17 @@ class ShipmentAdmin(NoAddDeleteAdmin[Shipment]):
 
     Fields are read-only: each step is a service (`orders.shipping`) that writes the audit log."""
 
-    list_display = ["order_code", "status", "name", "city", "country", "rate_name", "order_status", "created_at"]
+    list_display = [
+        "order_code", "status", "name", "city", "country", "rate_name", "rate_price", "order_status", "created_at",
+    ]  # fmt: skip
     list_filter = ["status", "country", "carrier", "created_at"]
     search_fields = ["order__code", "order__email", "name", "tracking_number"]
     list_select_related = ["order"]
     actions = ["mark_delivered"]
     change_form_template = "admin/orders/shipment/change_form.html"
     readonly_fields = [
-        "order", "name", "line1", "line2", "postal_code", "city", "state", "country", "rate_name", "rate_amount",
-        "currency", "stripe_shipping_rate", "status", "carrier", "tracking_number", "tracking_url", "created_at",
+        "order", "name", "line1", "line2", "postal_code", "city", "state", "country", "rate_name", "rate_price",
+        "stripe_shipping_rate", "status", "carrier", "tracking_number", "tracking_url", "created_at",
         "shipped_at", "delivered_at",
     ]  # fmt: skip
 
@@ -148,6 +150,10 @@ class ShipmentAdmin(NoAddDeleteAdmin[Shipment]):
     @admin.display(description="order status")
     def order_status(self, obj: Shipment) -> str:
         return obj.order.get_status_display()
+
+    @admin.display(description="shipping paid", ordering="rate_amount")
+    def rate_price(self, obj: Shipment) -> str:
+        return format_money(obj.rate_amount, obj.currency)
 
     def get_urls(self) -> list[URLPattern]:  # type: ignore[override]
         view = self.admin_site.admin_view
