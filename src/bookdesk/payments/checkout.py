@@ -433,10 +433,12 @@ def expire_or_apply_sessions(order: Order, *, actor: str = "system") -> Payment 
 
 def _apply_completed(payment: Payment, session: Any, *, actor: str) -> Payment:
     """Apply a completed session now (the same idempotent step as its webhook); its payment, re-read with the
-    order, its lines and payments."""
+    order, its lines, payments and shipment (goods: the address the session collected)."""
     fulfil_checkout(session.id, actor=actor, session=session)
     applied = Payment.objects.select_related("order").get(pk=payment.pk)
-    applied.order = Order.objects.prefetch_related("lines", "payments").get(pk=applied.order_id)
+    applied.order = (
+        Order.objects.select_related("shipment").prefetch_related("lines", "payments").get(pk=applied.order_id)
+    )
     return applied
 
 
