@@ -2,7 +2,7 @@
 
     python bench/bench_checkout.py [--seconds 6] [--concurrency 1,16,64] [--server serve|gunicorn]
                                    [--workers 2×cores] [--threads 16] [--cache redis|db] [--latency-ms 300]
-                                   [--paced 100] [--quick] [--keep-logs]
+                                   [--paced 100] [--goods] [--quick] [--keep-logs]
 
 Against PostgreSQL (BENCH_DATABASE_URL, else TEST_DATABASE_URL, else postgres://postgres@127.0.0.1:5432;
 a throw-away database ``bookdesk_bench_<pid>`` is created, migrated and dropped at the end). Starts, as
@@ -26,7 +26,10 @@ each with its own keep-alive ``http.client`` connection):
    190 ``sold_out``, nothing else, and 10 seats held in the database.
 
 Every checkout is a distinct (user, course) pair, so none is ``already_booked``; any answer other
-than 201 is reported and fails the run. Users get their session tokens straight from the session
+than 201 is reported and fails the run. With ``--goods`` each checkout is instead ``POST /api/checkout`` of a
+customer's cart holding a vinyl record (stock counted under the product's row lock, weight priced into the
+session's shipping options and address collection) and a course seat: one cart per customer, checked out once.
+Users get their session tokens straight from the session
 store (what allauth's headless login issues; one user logs in through the API to prove it), since
 allauth limits logins to 30 a minute per IP. Bounded in time (about a minute); Ctrl-C cleans up.
 
@@ -71,7 +74,7 @@ from benchkit import (
     web_serving,
 )
 from benchload import Cpu, Run, run_load, with_children
-from checkout_traffic import Pairs, checkout_call, healthz_call, sandbox_call
+from checkout_traffic import Pairs, cart_checkout_call, checkout_call, healthz_call, sandbox_call
 
 TARGET_RATE = 100.0  # sessions/s at 64 clients
 TARGET_OWN_P95 = 0.040  # seconds
@@ -105,6 +108,19 @@ crowd = Course.objects.create(
     title="Crowd course", slug="crowd-course", starts_at=starts, ends_at=starts + timedelta(minutes=90),
     capacity=int(sys.argv[4]), price_amount=4500, currency=settings.BOOKDESK_CURRENCY,
 )
+if len(sys.argv) > 5 and sys.argv[5] == "goods":
+    from bookdesk.cart.models import Cart, CartItem
+    from bookdesk.catalog.models import Product
+
+    vinyl = Product.objects.create(
+        title="Bench vinyl", slug="bench-vinyl", kind="physical", price_amount=2800, stock=10_000_000,
+        weight_grams=320, currency=settings.BOOKDESK_CURRENCY,
+    )
+    carts = Cart.objects.bulk_create([Cart(user=user) for user in users])
+    CartItem.objects.bulk_create(
+        [CartItem(cart=cart, kind="product", product=vinyl, quantity=1) for cart in carts]
+        + [CartItem(cart=cart, kind="course", course=courses[i % len(courses)]) for i, cart in enumerate(carts)]
+    )
 found = {"login_email": users[0].email, "tokens": tokens, "courses": [c.pk for c in courses], "crowd": crowd.pk}
 print(json.dumps(found))
 """
@@ -135,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         help="then the most clients offering this many sessions/s on a schedule: the own share at that load"
         f" (default {TARGET_RATE:g}; 0 = skip)",
     )
+    parser.add_argument(
+        "--goods", action="store_true", help="check out carts holding a vinyl record and a course seat (shipping)"
+    )
     parser.add_argument("--quick", action="store_true", help="short runs (2 s) for a smoke test")
     parser.add_argument("--keep-logs", action="store_true", help="keep the server and sandbox logs and print where")
     args = parser.parse_args(argv)
@@ -148,6 +167,9 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
     # Enough pairs for every run at the most a 300 ms round trip allows (and 400/s at 0 ms), with room to spare.
     budget = sum(levels) / max(0.05, args.latency_ms / 1000) * (seconds + 1) + 400 * seconds + 64 * 4 + 16
     courses_count = max(3, math.ceil(budget * 1.5 / USERS)) | 1  # odd: coprime with USERS
+    users = USERS
+    if args.goods:  # one cart per customer, each checked out once
+        users, courses_count = math.ceil(budget * 1.2) + CROWD + 1, 101
 
     with bench_database(pg, f"bookdesk_bench_{os.getpid()}") as database_url:
         sandbox_port, web_port = free_port(), free_port()
@@ -181,7 +203,12 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             started = time.perf_counter()
             migrate(env)
             setup = json.loads(
-                run_script(SETUP_SCRIPT, [str(USERS), str(courses_count), PASSWORD, str(CROWD_SEATS)], env, "setup")
+                run_script(
+                    SETUP_SCRIPT,
+                    [str(users), str(courses_count), PASSWORD, str(CROWD_SEATS), "goods" if args.goods else "seats"],
+                    env,
+                    "setup",
+                )
             )
             tokens: list[str] = setup["tokens"]
             courses: list[int] = setup["courses"]
@@ -196,7 +223,10 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
 
             # One user through allauth's headless login, to show the tokens are the real thing.
             tokens.insert(0, login_token(web, setup["login_email"], PASSWORD))
-            pairs = Pairs(tokens, courses)
+            # The crowd's buyers book the crowd course (Book now); with --goods their carts are left alone.
+            crowd_tokens = tokens[-CROWD:] if args.goods else tokens[:CROWD]
+            pairs = Pairs(tokens[:-CROWD], [0]) if args.goods else Pairs(tokens, courses)
+            checkout_maker = cart_checkout_call if args.goods else checkout_call
             cache = "Redis" if redis_process else "the database"
             print(
                 f"bookdesk on {server_label(args.server, workers=args.workers, threads=args.threads)}, DEBUG off, "
@@ -210,7 +240,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
 
             # Warm-up: every server thread opens its database and Stripe connections, imports settle.
             warm = max(levels)
-            for make in (healthz_call(web), checkout_call(web, pairs)):
+            for make in (healthz_call(web), checkout_maker(web, pairs)):
                 run = run_load(make, warm, 1.0 if args.quick else 2.0)
                 if run.errors:
                     raise BenchError(f"warm-up: {run.errors} errors, first: {run.first_error}")
@@ -230,7 +260,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
                 health = run_load(healthz_call(web), concurrency, seconds)
                 direct = run_load(sandbox_call(sandbox), concurrency, seconds)
                 with Cpu(groups, probes) as parts:
-                    checkout = run_load(checkout_call(web, pairs), concurrency, seconds)
+                    checkout = run_load(checkout_maker(web, pairs), concurrency, seconds)
                 results.append((concurrency, health, direct, checkout))
                 cpu.append((concurrency, checkout, parts))
                 exited(web_process, logs / "web.log", "the web server")
@@ -238,7 +268,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             request(sandbox, "POST", "/_sandbox/faults", {"latency_ms": 0})
             top = max(levels)
             with Cpu(groups, probes) as parts:
-                capacity = run_load(checkout_call(web, pairs), top, seconds)
+                capacity = run_load(checkout_maker(web, pairs), top, seconds)
             status = report(results, args.latency_ms)
             at_top, top_parts = results[-1][3], cpu[-1][2]
             print(
@@ -271,7 +301,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             request(sandbox, "POST", "/_sandbox/faults", {"latency_ms": args.latency_ms})
             if args.paced:
                 direct = run_load(sandbox_call(sandbox), top, seconds)
-                paced = run_load(checkout_call(web, pairs), top, seconds, rate=args.paced)
+                paced = run_load(checkout_maker(web, pairs), top, seconds, rate=args.paced)
                 stripe_p50 = direct.percentile(0.5)
                 own95 = paced.percentile(0.95, stripe_p50)
                 print(
@@ -285,7 +315,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
                 if paced.errors:
                     print(f"      first error: {paced.first_error[:200]}")
                     status = 1
-            if not crowd_run(web, tokens[:CROWD], setup["crowd"], database_url, args.latency_ms):
+            if not crowd_run(web, crowd_tokens, setup["crowd"], database_url, args.latency_ms):
                 status = 1
             return status
 

@@ -52,6 +52,30 @@ def checkout_call(base: str, pairs: Pairs) -> Callable[[], Call]:
     return make
 
 
+def cart_checkout_call(base: str, pairs: Pairs) -> Callable[[], Call]:
+    """`POST /api/checkout` of each customer's cart once (a vinyl record and a course seat: shipping options)."""
+
+    def make() -> Call:
+        connection = Connection(base)
+
+        def call() -> str | None:
+            try:
+                token, _ = next(pairs)
+            except StopIteration:
+                raise Exhausted("ran out of customers with a cart") from None
+            headers = {"Content-Type": "application/json", "X-Session-Token": token}
+            status, answer = connection.send("POST", "/api/checkout", b"{}", headers)
+            if status != 201:
+                return f"{status}: POST /api/checkout {answer[:200]!r}"
+            if b'"checkout_url"' not in answer:
+                return f"201 without checkout_url: {answer[:200]!r}"
+            return None
+
+        return call
+
+    return make
+
+
 def sandbox_call(base: str) -> Callable[[], Call]:
     """The SDK's session create straight to the sandbox, shaped like the app's (lines, metadata, key)."""
     params = {

@@ -85,3 +85,19 @@ def mailbox(smtp_server: tuple[MailHandler, int], settings: Any) -> MailHandler:
     settings.EMAIL_USE_SSL = False
     settings.EMAIL_TIMEOUT = 5
     return handler
+
+
+@pytest.fixture(autouse=True)
+def shipping_zones(request: pytest.FixtureRequest) -> None:
+    """The default shipping zones (migration catalog 0003 seeds them) for every test that uses the database.
+
+    A transactional test empties every table when it ends, seeded rows included: a later test of the same
+    process would find no zone to ship goods to. Only tests marked for the database touch it.
+    """
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return
+    request.getfixturevalue("transactional_db" if marker.kwargs.get("transaction") else "db")
+    from bookdesk.catalog.shipping_defaults import zones_ensure_defaults
+
+    zones_ensure_defaults()

@@ -127,6 +127,8 @@ class PhysicalProductFactory(ProductFactory):
     slug = factory.Sequence(lambda n: f"vinyl-{n}")
     kind = Product.Kind.PHYSICAL
     price_amount = 2800
+    stock = 50
+    weight_grams = 300
 
 
 class LicenseFactory(DjangoModelFactory[License]):

@@ -285,7 +285,21 @@ HOLD_MINUTES = min(
 # The tax rate of a course, service or product without its own (basis points), and of shipping.
 TAX_RATE_DEFAULT = _basis_points(env("TAX_RATE_PERCENT", "19"))
 PRICES_INCLUDE_TAX = env_bool("PRICES_INCLUDE_TAX", True)
-SHIPPING_FLAT_AMOUNT = int(env("SHIPPING_FLAT_AMOUNT", "490"))
+# Goods ship to these countries (ISO codes); the admin's shipping zones price them by weight band.
+SHIPPING_COUNTRIES = [
+    code.upper()
+    for code in env_list("SHIPPING_COUNTRIES", "DE,AT,BE,NL,LU,FR,IT,ES,PT,IE,DK,SE,FI,PL,CZ,GB,CH,NO,US,CA,AU,JP")
+]
+# The console's attention page lists paid goods not shipped this many hours after payment.
+SHIP_WITHIN_HOURS = int(env("SHIP_WITHIN_HOURS", "48"))
+# Tracking links by carrier: `{number}` is replaced by the tracking number.
+SHIPPING_CARRIERS = {
+    "dhl": ("DHL", "https://www.dhl.de/de/privatkunden/pakete-empfangen/verfolgen.html?piececode={number}"),
+    "dpd": ("DPD", "https://tracking.dpd.de/status/en_US/parcel/{number}"),
+    "ups": ("UPS", "https://www.ups.com/track?tracknum={number}"),
+    "gls": ("GLS", "https://gls-group.com/track/{number}"),
+    "post": ("Deutsche Post", "https://www.deutschepost.de/sendung/simpleQuery.html?form.sendungsnummer={number}"),
+}
 # Invoices and credit notes (payments/documents.py): the seller as the documents name it, and the numbers
 # format (gapless per kind and year; `year` and `number` are filled in). SELLER_ADDRESS: lines split by "|".
 SELLER_LEGAL_NAME = env("SELLER_LEGAL_NAME", BOOKDESK_NAME)

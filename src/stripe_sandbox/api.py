@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from stripe_sandbox import endpoints, objects, payments, reads, refunds, sessions
+from stripe_sandbox import endpoints, objects, payments, reads, refunds, sessions, shipping
 from stripe_sandbox.errors import StripeError, invalid, unrecognized_url
 from stripe_sandbox.param_tables import SPECS, Spec
 from stripe_sandbox.params import Params
@@ -336,6 +336,9 @@ def _pay_session(state: State, p: Params, ctx: RequestContext, a: dict[str, str]
         delayed_outcome=p.text("delayed_outcome"),
         delay_seconds=delay,
         ctx=ctx,
+        shipping_details=shipping.helper_details(p, "shipping_details"),
+        billing_details=shipping.helper_details(p, "billing_details"),
+        shipping_rate=p.text("shipping_rate"),
     )
     with state.lock:
         session = reads.load(state, "checkout.session", a["id"], "session")
@@ -355,6 +358,12 @@ def _pay_session(state: State, p: Params, ctx: RequestContext, a: dict[str, str]
                 },
             )
         return 200, reads.expand(state, session, p.strings("expand"))
+
+
+@route("GET", "/v1/shipping_rates/{id}")
+def _get_shipping_rate(state: State, p: Params, ctx: RequestContext, a: dict[str, str]) -> tuple[int, Any]:
+    with state.lock:
+        return 200, state.render(reads.load(state, "shipping_rate", a["id"], "id"))
 
 
 @route("POST", "/v1/test_helpers/charges/{id}/dispute")

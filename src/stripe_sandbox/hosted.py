@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from stripe_sandbox import payments
+from stripe_sandbox import payments, shipping
 from stripe_sandbox.pages import (
     DEFAULT_SEPA_DELAY_SECONDS,
     challenge_page,
@@ -79,6 +79,7 @@ def _submit_payment(state: State, session: Mapping[str, Any], session_id: str, f
     values = {key: form.get(key, "").strip() for key in ("number", "expiry", "cvc", "name")}
     errors: list[str] = []
     invalid: set[str] = set()
+    extra = _address_input(session, form, values, errors, invalid)
     payment_method = ""
     try:
         payment_method = payments.card_to_payment_method(values["number"])
@@ -96,7 +97,7 @@ def _submit_payment(state: State, session: Mapping[str, Any], session_id: str, f
         page = checkout_page(session, session_id, errors=errors, values=values, invalid=invalid)
         return html(200, page)
 
-    result = _pay(state, session_id, payment_method)
+    result = _pay(state, session_id, payment_method, **extra)
     if isinstance(result, str):
         return _payment_refused(state, session_id, result, values)
     if result.status == "requires_action":
@@ -106,6 +107,34 @@ def _submit_payment(state: State, session: Mapping[str, Any], session_id: str, f
     message = _decline_message(result)
     page = checkout_page(session, session_id, errors=[message], values=values, invalid={"number"})
     return html(402, page)
+
+
+def _address_input(
+    session: Mapping[str, Any], form: Mapping[str, str], values: dict[str, str], errors: list[str], invalid: set[str]
+) -> dict[str, Any]:
+    """The addresses and shipping option from the form, checked as the API checks them (errors collected)."""
+    extra: dict[str, Any] = {}
+    collection = session.get("shipping_address_collection")
+    wanted = [("shipping", collection["allowed_countries"])] if collection else []
+    if session.get("billing_address_collection") == "required":
+        wanted.append(("billing", None))
+    for prefix, allowed in wanted:
+        fields = ("name", *shipping.ADDRESS_FIELDS)
+        address = {key: form.get(f"{prefix}_{key}", "").strip() for key in fields}
+        values.update({f"{prefix}_{key}": value for key, value in address.items()})
+        problems = shipping.address_errors(address, allowed=allowed, what=prefix)
+        errors.extend(problems.values())
+        invalid.update(f"{prefix}_{key}" for key in problems)
+        extra[f"{prefix}_details"] = address
+    if session.get("shipping_options"):
+        rate = form.get("shipping_rate", "").strip()
+        offered = {option["shipping_rate"] for option in session["shipping_options"]}
+        if rate not in offered:
+            errors.append("Choose a shipping method.")
+        else:
+            values["shipping_rate"] = rate
+            extra["shipping_rate"] = rate
+    return extra
 
 
 def _submit_sepa(state: State, session: Mapping[str, Any], session_id: str, form: Mapping[str, str]) -> Reply:

@@ -85,7 +85,10 @@ def checkout_page(
     invalid = invalid or set()
     sepa = sepa or {}
     currency = str(session.get("currency") or "usd")
-    total = format_amount(int(session.get("amount_total") or 0), currency)
+    chosen = _chosen_option(session, values.get("shipping_rate"))
+    shipping_amount = int(chosen["shipping_amount"]) if chosen else 0
+    amount_due = int(session.get("amount_subtotal") or 0) + shipping_amount if chosen else session.get("amount_total")
+    total = format_amount(int(amount_due or 0), currency)
     action = f"/c/pay/{escape(session_id)}"
 
     def field(name: str, label: str, **attrs: str) -> str:
@@ -133,11 +136,25 @@ def checkout_page(
         "cvc", "CVC", inputmode="numeric", autocomplete="cc-csc", placeholder="123", maxlength="4", required=""
     )
     name_field = field("name", "Name on card", autocomplete="cc-name", placeholder="Full name")
+    address = address_fieldsets(session, values, invalid)
+    shipping_row = (
+        f'<div class="total-row shipping-row"><span>Shipping <span class="muted" id="shipping-name">'
+        f"{escape(str(chosen.get('_display_name') or ''))}</span></span>"
+        f'<span id="shipping-amount">{escape(format_amount(shipping_amount, currency))}</span></div>'
+        if chosen
+        else ""
+    )
+    # With several shipping options the total follows the one chosen (no script to update the label): "Pay".
+    pay_label = "Pay" if len(session.get("shipping_options") or []) > 1 else f"Pay {escape(total)}"
     offered = set(session.get("payment_method_types") or ["card"])
+    if session.get("shipping_address_collection"):
+        # A bank debit form of its own would need the address twice: goods are paid by card here.
+        offered.discard("sepa_debit")
     card_form = (
         f"""
     <form method="post" action="{action}" id="card-form" class="card-form">
       <input type="hidden" name="method" value="card">
+      {address}
       <h2>Pay with card</h2>
       {number_field}
       <div class="pair">
@@ -145,7 +162,7 @@ def checkout_page(
         <div>{cvc_field}</div>
       </div>
       {name_field}
-      <button type="submit" id="pay-button" class="primary">Pay {escape(total)}</button>
+      <button type="submit" id="pay-button" class="primary">{pay_label}</button>
     </form>"""
         if offered & {"card", "link"}
         else ""
@@ -181,7 +198,8 @@ def checkout_page(
     <p class="merchant">Pay <span class="badge">Test mode</span></p>
     <p class="total" id="total">{escape(total)}</p>
     {_line_items(session, currency)}
-    <div class="total-row"><span>Total due</span><strong>{escape(total)}</strong></div>
+    {shipping_row}
+    <div class="total-row"><span>Total due</span><strong id="total-due">{escape(total)}</strong></div>
   </div></section>
   <section class="pay" aria-label="Payment">
     {email_row}
@@ -196,6 +214,98 @@ def checkout_page(
 </main>
 <script>{DISABLE_ON_SUBMIT}</script>"""
     return layout("Checkout", body)
+
+
+def _chosen_option(session: Mapping[str, Any], rate_id: str | None) -> dict[str, Any] | None:
+    options = list(session.get("shipping_options") or [])
+    if not options:
+        return None
+    current = (session.get("shipping_cost") or {}).get("shipping_rate")
+    wanted = rate_id or current
+    return next((o for o in options if o.get("shipping_rate") == wanted), options[0])
+
+
+def address_fieldsets(session: Mapping[str, Any], values: Mapping[str, str], invalid: set[str]) -> str:
+    """The shipping address (countries limited to the session's allowed ones) and option choice; the billing
+    address when the session requires one. Field names: ``shipping_<field>``, ``billing_<field>``."""
+    parts = []
+    collection = session.get("shipping_address_collection")
+    if collection:
+        parts.append(
+            _address_fieldset("shipping", "Shipping address", collection["allowed_countries"], values, invalid)
+        )
+    options = list(session.get("shipping_options") or [])
+    if options:
+        chosen = _chosen_option(session, values.get("shipping_rate"))
+        currency = str(session.get("currency") or "usd")
+        radios = "".join(
+            f'<label class="option"><input type="radio" name="shipping_rate" '
+            f'value="{escape(o["shipping_rate"])}" id="rate-{index}"'
+            f"{' checked' if chosen is o else ''}> <span>{escape(str(o.get('_display_name') or 'Shipping'))}"
+            f"{_estimate(o)}</span>"
+            f"<strong>{escape(format_amount(int(o['shipping_amount']), currency))}</strong></label>"
+            for index, o in enumerate(options)
+        )
+        parts.append(f'<fieldset id="shipping-options"><legend>Shipping method</legend>{radios}</fieldset>')
+    if session.get("billing_address_collection") == "required":
+        parts.append(_address_fieldset("billing", "Billing address", None, values, invalid))
+    return "".join(parts)
+
+
+def _estimate(option: Mapping[str, Any]) -> str:
+    estimate = option.get("_delivery_estimate") or {}
+    low, high = estimate.get("minimum"), estimate.get("maximum")
+    if not (low and high):
+        return ""
+    unit = str(high["unit"]).replace("_", " ")
+    return f' <span class="muted">{low["value"]}–{high["value"]} {escape(unit)}s</span>'
+
+
+def _address_fieldset(
+    prefix: str, legend: str, countries: list[str] | None, values: Mapping[str, str], invalid: set[str]
+) -> str:
+    def field(name: str, label: str, autocomplete: str, required: bool = True) -> str:
+        key = f"{prefix}_{name}"
+        bad = ' aria-invalid="true" class="invalid"' if key in invalid else ""
+        need = " required" if required else ""
+        return (
+            f'<label for="{key}">{label}</label><input id="{key}" name="{key}" '
+            f'value="{escape(values.get(key, ""))}" autocomplete="{prefix} {autocomplete}"{need}{bad}>'
+        )
+
+    codes = countries or sorted(COUNTRY_NAMES)
+    selected = values.get(f"{prefix}_country", "") or (codes[0] if len(codes) == 1 else "")
+    choices = "".join(
+        f'<option value="{escape(code)}"{" selected" if code == selected else ""}>'
+        f"{escape(COUNTRY_NAMES.get(code, code))}</option>"
+        for code in sorted(codes, key=lambda c: COUNTRY_NAMES.get(c, c))
+    )
+    bad_country = ' aria-invalid="true" class="invalid"' if f"{prefix}_country" in invalid else ""
+    return f"""<fieldset class="address" id="{prefix}-address"><legend>{legend}</legend>
+      {field("name", "Full name", "name")}
+      {field("line1", "Address line 1", "address-line1")}
+      {field("line2", "Address line 2 (optional)", "address-line2", required=False)}
+      <div class="pair">
+        <div>{field("postal_code", "Postal code", "postal-code", required=False)}</div>
+        <div>{field("city", "City", "address-level2")}</div>
+      </div>
+      {field("state", "State or province (US, CA, AU)", "address-level1", required=False)}
+      <label for="{prefix}_country">Country</label>
+      <select id="{prefix}_country" name="{prefix}_country" autocomplete="{prefix} country" required{bad_country}>
+        <option value="">Choose a country</option>{choices}</select>
+    </fieldset>"""
+
+
+COUNTRY_NAMES = {
+    "AT": "Austria", "AU": "Australia", "BE": "Belgium", "BG": "Bulgaria", "BR": "Brazil", "CA": "Canada",
+    "CH": "Switzerland", "CN": "China", "CY": "Cyprus", "CZ": "Czechia", "DE": "Germany", "DK": "Denmark",
+    "EE": "Estonia", "ES": "Spain", "FI": "Finland", "FR": "France", "GB": "United Kingdom", "GR": "Greece",
+    "HK": "Hong Kong", "HR": "Croatia", "HU": "Hungary", "IE": "Ireland", "IN": "India", "IS": "Iceland",
+    "IT": "Italy", "JP": "Japan", "KR": "South Korea", "LI": "Liechtenstein", "LT": "Lithuania",
+    "LU": "Luxembourg", "LV": "Latvia", "MT": "Malta", "MX": "Mexico", "NL": "Netherlands", "NO": "Norway",
+    "NZ": "New Zealand", "PL": "Poland", "PT": "Portugal", "RO": "Romania", "SE": "Sweden", "SG": "Singapore",
+    "SI": "Slovenia", "SK": "Slovakia", "TR": "Türkiye", "US": "United States", "ZA": "South Africa",
+}  # fmt: skip
 
 
 def _line_items(session: Mapping[str, Any], currency: str) -> str:
@@ -382,6 +492,16 @@ color:inherit;background:#fff;box-shadow:0 1px 1px rgba(0,0,0,.03)}
 input:focus{outline:none;border-color:#635bff;box-shadow:0 0 0 3px rgba(99,91,255,.25)}
 input.invalid{border-color:#df1b41;box-shadow:0 0 0 2px rgba(223,27,65,.15)}
 .pair{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+select{width:100%;padding:10px 12px;border:1px solid #d5dbe1;border-radius:6px;font:inherit;color:inherit;
+background:#fff}
+select.invalid{border-color:#df1b41;box-shadow:0 0 0 2px rgba(223,27,65,.15)}
+fieldset.address{margin:0 0 20px;padding:4px 16px 16px}
+#shipping-options{margin:0 0 24px;padding:4px 16px 10px}
+.option{display:flex;align-items:center;gap:10px;margin:10px 0 0;font-size:14px;font-weight:400}
+.option input{width:auto;box-shadow:none}
+.option span{flex:1}
+.muted{color:#697386;font-weight:400;font-size:13px}
+.shipping-row{font-weight:500;border-bottom:1px solid #e3e8ee}
 button{width:100%;margin-top:20px;padding:12px 16px;border:0;border-radius:6px;font:inherit;
 font-weight:600;cursor:pointer}
 button:disabled{opacity:.6;cursor:progress}

@@ -103,6 +103,7 @@ TABLES: dict[tuple[str, str], tuple[str, ...]] = {
     ("POST", "/v1/webhook_endpoints/{id}"): WEBHOOK_ENDPOINT_UPDATE,
     ("DELETE", "/v1/webhook_endpoints/{id}"): (),
     ("POST", "/v1/test_helpers/checkout/sessions/{id}/pay"): PAY_SESSION,
+    ("GET", "/v1/shipping_rates/{id}"): (),
     ("POST", "/v1/test_helpers/charges/{id}/dispute"): ("reason", "amount"),
     ("POST", "/v1/test_helpers/disputes"): ("charge", "reason", "amount"),
 }

@@ -40,9 +40,10 @@ payment method                             result
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from typing import Any
 
-from stripe_sandbox import cards, charge_objects, objects
+from stripe_sandbox import cards, charge_objects, objects, shipping
 from stripe_sandbox.cards import PAYMENT_METHODS, Method
 from stripe_sandbox.errors import StripeError, invalid, resource_missing
 from stripe_sandbox.reads import expand
@@ -75,7 +76,20 @@ def session_for_page(state: State, session_id: str) -> dict[str, Any] | None:
         session = state.store.get(session_id, "checkout.session")
         if session is None:
             return None
-        return expand(state, session, ["line_items"])
+        shown = expand(state, session, ["line_items"])
+        # The page names each shipping option: its rate's display name and delivery estimate.
+        options = []
+        for option in shown.get("shipping_options") or []:
+            rate = state.store.get(option["shipping_rate"], "shipping_rate") or {}
+            options.append(
+                {
+                    **option,
+                    "_display_name": rate.get("display_name"),
+                    "_delivery_estimate": rate.get("delivery_estimate"),
+                }
+            )
+        shown["shipping_options"] = options
+        return shown
 
 
 def cancel_session_url(state: State, session_id: str) -> str:
@@ -100,8 +114,15 @@ def pay_session(
     delayed_outcome: str | None = None,
     delay_seconds: float = 0,
     ctx: RequestContext | None = None,
+    shipping_details: Mapping[str, str] | None = None,
+    billing_details: Mapping[str, str] | None = None,
+    shipping_rate: str | None = None,
 ) -> PayResult:
-    """Pay an open Checkout Session with a test payment method (see the module doc)."""
+    """Pay an open Checkout Session with a test payment method (see the module doc).
+
+    A session that collects a shipping address needs `shipping_details` (and takes a `shipping_rate` among its
+    options; the first otherwise); one with `billing_address_collection=required` needs `billing_details`.
+    """
     ctx = ctx or NO_REQUEST
     method = PAYMENT_METHODS.get(payment_method)
     if method is None:
@@ -143,7 +164,12 @@ def pay_session(
                 "payment_method",
                 "payment_intent_invalid_parameter",
             )
+        shipping.collect(session, shipping=shipping_details, billing=billing_details, rate_id=shipping_rate)
+        state.store.put(session)
         intent = _intent_for(state, session)
+        if intent["amount"] != session["amount_total"] and intent["status"] == "requires_payment_method":
+            intent["amount"] = session["amount_total"]  # another shipping option than at the last attempt
+            state.store.put(intent)
         pm_id = objects.new_id("pm_")
         if method.kind == "challenge":
             return _require_action(state, session, intent, pm_id, ctx)
@@ -305,12 +331,18 @@ def _complete(
     *,
     paid: bool,
 ) -> None:
+    customer = objects.customer_details(_customer_email(session))
+    shipping.complete(session, customer)
     session.update(
         status="complete",
         payment_status="paid" if paid else "unpaid",
         payment_intent=intent["id"],
-        customer_details=objects.customer_details(_customer_email(session)),
+        customer_details=customer,
     )
+    collected = (session.get("collected_information") or {}).get("shipping_details")
+    if collected is not None:
+        intent["shipping"] = {**collected, "carrier": None, "phone": None, "tracking_number": None}
+        state.store.put(intent)
     state.store.put(session)
     state.store.clear_timer(session["id"])
     state.emit("checkout.session.completed", session, ctx)

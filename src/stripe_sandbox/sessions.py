@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from stripe_sandbox import currencies, objects
+from stripe_sandbox import currencies, objects, shipping
 from stripe_sandbox.errors import invalid, missing_param
 from stripe_sandbox.params import Params
 from stripe_sandbox.reads import expand, list_objects, load, paginate
@@ -77,6 +77,8 @@ def create_session(state: State, params: Params, ctx: RequestContext) -> dict[st
         currencies.check_payment_method_types(method_types, currency, "payment_method_types")
     else:
         method_types = currencies.dynamic_payment_methods(currency)
+    address_collection = shipping.read_address_collection(params)
+    billing_collection = shipping.read_billing_collection(params)
 
     session = objects.checkout_session(
         session_id=objects.new_id("cs_test_a1", 56),
@@ -95,7 +97,12 @@ def create_session(state: State, params: Params, ctx: RequestContext) -> dict[st
     )
     session["_line_items"] = line_items
     session["_payment_intent_data"] = intent_settings
+    session["billing_address_collection"] = billing_collection
     with state.transaction():
+        rates = shipping.read_options(state, params, currency=currency, now=now)
+        shipping.attach(session, rates, address_collection)
+        for rate in rates:
+            state.store.put(rate)
         state.store.put(session)
         state.store.set_timer(session["id"], "expire", expires_at)
     return expand(state, session, params.strings("expand"))

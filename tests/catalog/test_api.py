@@ -294,12 +294,16 @@ def test_product_list_shape_with_licenses_and_a_physical_item(client):
         "cover_url": None,
         "preview_url": None,
         "waveform": [],
+        "stock_left": None,
+        "weight_grams": None,
+        "sold_out": False,
     }
     assert vinyl_item["id"] == vinyl.pk
     assert vinyl_item["kind"] == "physical"
     assert vinyl_item["ships"] is True
     assert vinyl_item["price"] == {"amount": 2800, "currency": "eur"}
     assert vinyl_item["licenses"] == []
+    assert (vinyl_item["stock_left"], vinyl_item["weight_grams"], vinyl_item["sold_out"]) == (50, 300, False)
 
 
 def test_product_detail_and_404(client):

@@ -95,6 +95,7 @@ def test_seed_creates_the_stated_catalog(settings):
     physical = [product for product in products if product.ships]
     assert [product.title for product in physical] == ["Vinyl: Night Sessions LP"]
     assert physical[0].price_amount
+    assert (physical[0].stock, physical[0].weight_grams) == (25, 320)  # a record in stock, weighed for shipping
 
 
 def test_seed_creates_no_users():

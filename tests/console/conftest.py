@@ -1,6 +1,7 @@
 """People and data for the console's tests: an anonymous visitor, a customer, an operator (staff with the
 console's permissions, not a superuser), a staff member without them, and a superuser; a shop with a course
-today, a studio with opening hours and reservations, and orders in the states the attention page lists."""
+today, a studio with opening hours and reservations, and orders in the states the attention page lists (paid
+goods waiting to ship among them)."""
 
 from __future__ import annotations
 
@@ -13,11 +14,16 @@ from django.test import Client
 from django.utils import timezone
 
 from bookdesk.accounts.models import User
-from bookdesk.catalog.models import Course
+from bookdesk.catalog.models import Course, Product
 from bookdesk.catalog.selectors import business_time_zone, business_today
-from bookdesk.orders.models import HoldStatus, Order, OrderStatus
+from bookdesk.orders.models import HoldStatus, Order, OrderStatus, Shipment
 from bookdesk.orders.services import ItemRequest
-from factories import CourseFactory, StaffUserFactory, UserFactory, confirm, place, set_holds
+from bookdesk.orders.shipping import ShippingOption, shipment_record
+from factories import CourseFactory, PhysicalProductFactory, StaffUserFactory, UserFactory, confirm, place, set_holds
+
+STANDARD_DE = ShippingOption(
+    rate_id=1, zone="Germany", display_name="Standard — Germany", amount=490, currency="eur", countries=("DE",)
+)
 
 # What the "operator" group grants (the admin helper's group does the same): the console and its actions.
 OPERATOR_PERMISSIONS = (
@@ -109,13 +115,29 @@ def seat_order(course: Course, user: User | None = None, *, status: str = OrderS
     return order
 
 
+def goods_shipment(product: Product, *, paid_hours_ago: float, status: str = OrderStatus.CONFIRMED) -> Shipment:
+    """A record placed through `order_place`, paid `paid_hours_ago` (its shipment recorded then), not shipped."""
+    order = confirm(place(UserFactory(), ItemRequest(kind="product", product_id=product.pk, quantity=1)))
+    if status != OrderStatus.CONFIRMED:
+        Order.objects.filter(pk=order.pk).update(status=status)
+    address = {"line1": "Oranienstraße 12", "postal_code": "10999", "city": "Berlin", "country": "DE"}
+    shipment = shipment_record(
+        order=order, name="Ada Lovelace", address=address, option=STANDARD_DE, stripe_rate="shr_1", actor="stripe"
+    )
+    paid_at = timezone.now() - dt.timedelta(hours=paid_hours_ago)
+    Shipment.objects.filter(pk=shipment.pk).update(created_at=paid_at)
+    shipment.created_at = paid_at
+    return shipment
+
+
 def lapse(order: Order) -> None:
     Order.objects.filter(pk=order.pk).update(hold_expires_at=timezone.now() - dt.timedelta(minutes=1))
 
 
 def fill_shop(n: int) -> dict[str, Any]:
     """`n` of everything every console page lists: seats of a course today (confirmed, one held), studio
-    sessions tomorrow, orders under review, failed refunds, dead events, failed emails, paid payments."""
+    sessions tomorrow, orders under review, failed refunds, dead events, failed emails, paid payments, paid
+    goods waiting to ship for days."""
     from bookdesk.notifications.models import OutgoingEmail
     from bookdesk.payments.models import Payment, Refund, WebhookEvent
     from factories import slot, studio
@@ -164,4 +186,14 @@ def fill_shop(n: int) -> dict[str, Any]:
     Order.objects.filter(pk__in=[o.pk for o in orders[: max(1, n // 2)]]).update(
         status=OrderStatus.NEEDS_REVIEW, review_reason="dispute du_1: fraudulent"
     )
-    return {"course": course, "orders": orders, "held": held, "service": service, "day": day, "sessions": sessions}
+    vinyl = PhysicalProductFactory(stock=n + 5)
+    shipments = [goods_shipment(vinyl, paid_hours_ago=72 + i) for i in range(n)]
+    return {
+        "course": course,
+        "orders": orders,
+        "held": held,
+        "service": service,
+        "day": day,
+        "sessions": sessions,
+        "shipments": shipments,
+    }

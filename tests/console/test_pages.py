@@ -9,9 +9,10 @@ import pytest
 from django.test import Client
 
 from bookdesk.catalog.selectors import business_today
-from bookdesk.orders.models import Order
+from bookdesk.orders.models import Order, OrderStatus, Shipment, ShipmentStatus
+from factories import PhysicalProductFactory
 
-from .conftest import fill_shop
+from .conftest import fill_shop, goods_shipment
 
 pytestmark = pytest.mark.django_db
 
@@ -92,6 +93,32 @@ def test_sales_explains_bad_ranges(operator: Client) -> None:
         assert "Showing the last 30 days" in _text(response)
 
 
+def test_attention_lists_goods_waiting_to_ship_longer_than_the_set_time(operator: Client, settings: Any) -> None:
+    settings.SHIP_WITHIN_HOURS = 48
+    vinyl = PhysicalProductFactory()
+    late = goods_shipment(vinyl, paid_hours_ago=50)
+    fresh = goods_shipment(vinyl, paid_hours_ago=47)
+    shipped = goods_shipment(vinyl, paid_hours_ago=60)
+    Shipment.objects.filter(pk=shipped.pk).update(status=ShipmentStatus.SHIPPED, tracking_number="00340434")
+    cancelled = goods_shipment(vinyl, paid_hours_ago=60, status=OrderStatus.REFUNDED)
+
+    response = operator.get("/console/attention")
+
+    html = response.content.decode()
+    section = html[html.index('id="to-ship"') :]
+    assert f'id="shipment-{late.pk}"' in section
+    assert late.order.code in section
+    assert f"/admin/orders/shipment/{late.pk}/change/" in section
+    assert f"/admin/orders/order/{late.order_id}/change/" in section
+    assert "Waiting 2 d 2 h" in _text(response)
+    for waiting in (fresh, shipped, cancelled):
+        assert f'id="shipment-{waiting.pk}"' not in section
+        assert waiting.order.code not in section
+    # A shorter promise makes the fresh one late too.
+    settings.SHIP_WITHIN_HOURS = 24
+    assert f'id="shipment-{fresh.pk}"' in operator.get("/console/attention").content.decode()
+
+
 def test_health_flags_no_worker(operator: Client) -> None:
     assert "No worker is running" in _text(operator.get("/console/health"))
 
@@ -105,7 +132,7 @@ PAGE_QUERIES = {
     "agenda": OVERHEAD + 2,
     "calendar": OVERHEAD + 3,
     "roster": OVERHEAD + 3,
-    "attention": OVERHEAD + 4,
+    "attention": OVERHEAD + 5,
     "sales": OVERHEAD + 4,
     "health": OVERHEAD + 5,
 }

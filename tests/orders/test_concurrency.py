@@ -21,10 +21,18 @@ from django.utils import timezone
 from bookdesk.catalog.models import OpeningHours
 from bookdesk.catalog.selectors import business_time_zone, business_today
 from bookdesk.errors import BookdeskError
-from bookdesk.orders.models import ACTIVE_HOLD, Booking, Grant, HoldStatus, Order, OrderStatus, Reservation
+from bookdesk.orders.models import ACTIVE_HOLD, Booking, Grant, HoldStatus, Order, OrderStatus, Reservation, StockHold
 from bookdesk.orders.services import ItemRequest, plan_items
 from bookdesk.payments.models import Payment
-from factories import BeatFactory, CourseFactory, OpeningHoursFactory, ResourceFactory, ServiceFactory, login_token
+from factories import (
+    BeatFactory,
+    CourseFactory,
+    OpeningHoursFactory,
+    PhysicalProductFactory,
+    ResourceFactory,
+    ServiceFactory,
+    login_token,
+)
 from payments.conftest import SECRET, deliver, pay, run_inbox, session_events
 
 from .conftest import Crowd
@@ -158,3 +166,21 @@ def test_exclusive_and_basic_licenses_at_once_never_both(crowd: Crowd) -> None:
     exclusives = [grant.pk for grant in held if grant.exclusive]
     assert len(exclusives) <= 1
     assert all(grant.pk < exclusives[0] for grant in held if not grant.exclusive) if exclusives else True
+
+
+def test_a_crowd_for_the_last_units_of_a_record_gets_exactly_the_stock(crowd: Crowd) -> None:
+    """DESIGN §5.6 and §8: held + sold units never exceed the stock; the rest get a clean sold_out, no 5xx."""
+    vinyl = PhysicalProductFactory(stock=7)
+    wanted = ItemRequest(kind="product", product_id=vinyl.pk, quantity=1)
+    # Without the product's row lock, every one of the crowd sees a unit left at the same moment.
+    assert unguarded_approvals(wanted, buyers=12) == 12
+
+    buyers = tokens(40, "vinyl")
+    adds = [(t, "/api/cart/items", {"kind": "product", "product_id": vinyl.pk, "quantity": 1}) for t in buyers]
+    assert codes(crowd(adds)) == {"created": 40}  # carts hold nothing
+    results = crowd([(t, "/api/checkout", {}) for t in buyers])
+
+    assert codes(results) == {"created": 7, "sold_out": 33}
+    assert all(r.status_code < 500 for r in results)
+    assert sum(StockHold.objects.filter(product=vinyl, status__in=ACTIVE_HOLD).values_list("quantity", flat=True)) == 7
+    assert Order.objects.count() == 7

@@ -50,7 +50,7 @@ def studio() -> Any:
 
 
 def test_a_mixed_cart_is_priced_by_the_server(client: Client, studio: Any, settings: Any) -> None:
-    settings.TAX_RATE_DEFAULT, settings.PRICES_INCLUDE_TAX, settings.SHIPPING_FLAT_AMOUNT = 1900, True, 490
+    settings.TAX_RATE_DEFAULT, settings.PRICES_INCLUDE_TAX = 1900, True
     course = CourseFactory(price_amount=11_900)
     beat = BeatFactory()
     basic = beat.licenses.get(tier="basic")

@@ -39,7 +39,6 @@ def seller(settings: Any) -> None:
     settings.SELLER_ADDRESS = ["Musterstrasse 1", "10115 Berlin", "Germany"]
     settings.SELLER_VAT_ID = "DE123456789"
     settings.TAX_RATE_DEFAULT = 1900
-    settings.SHIPPING_FLAT_AMOUNT = 490
 
 
 def pdf_text(content: bytes) -> str:
@@ -51,12 +50,26 @@ def add(client: Client, **item: Any) -> None:
     assert response.status_code == 201, response.content
 
 
-def checkout_and_pay(stripe_client: stripe.StripeClient, client: Client) -> tuple[Order, Any]:
-    """Check the cart out, pay the session in the sandbox, deliver its events, run the worker's inbox."""
+BERLIN = {"line1": "Oranienstrasse 12", "postal_code": "10999", "city": "Berlin", "country": "DE"}
+PARIS = {"line1": "12 rue de Rivoli", "postal_code": "75004", "city": "Paris", "country": "FR"}
+
+
+def checkout_and_pay(
+    stripe_client: stripe.StripeClient, client: Client, *, address: dict[str, str] = BERLIN, option: int = 0
+) -> tuple[Order, Any]:
+    """Check the cart out, pay the session in the sandbox (goods to `address` with the session's shipping
+    option at `option`), deliver its events, run the worker's inbox."""
     response = client.post("/api/checkout")
     assert response.status_code == 201, response.content
     session_id = response.json()["session_id"]
-    pay(stripe_client, session_id)
+    session = stripe_client.v1.checkout.sessions.retrieve(session_id)
+    goods: dict[str, Any] = {}
+    if session.shipping_address_collection:
+        goods = {
+            "shipping_details": {"name": "Grace Hopper", "address": address},
+            "shipping_rate": session.shipping_options[option].shipping_rate,
+        }
+    pay(stripe_client, session_id, **goods)
     for event in session_events(stripe_client, session_id):
         assert deliver(event).status_code == 200
     run_inbox()
@@ -116,6 +129,32 @@ def test_a_paid_order_is_invoiced_for_what_stripe_charged(
         "vat_id": "DE123456789",
     }
     assert invoice.buyer["email"] == "grace@example.com"
+
+
+@pytest.mark.parametrize("inclusive", [True, False], ids=["prices-include-tax", "tax-added"])
+def test_the_shipping_option_chosen_is_invoiced_with_its_tax(
+    stripe_client: stripe.StripeClient, settings: Any, inclusive: bool
+) -> None:
+    settings.PRICES_INCLUDE_TAX = inclusive
+    client = signed_in(UserFactory(email="grace@example.com"))
+    mixed_cart(client)
+
+    order, session = checkout_and_pay(stripe_client, client, address=PARIS, option=1)  # the EU's 9.90
+
+    invoice = Invoice.objects.get(order=order)
+    assert order.shipping_amount == 990
+    assert invoice.total_amount == session.amount_total == order.total_amount
+    assert invoice.tax_amount == order.tax_amount
+    shipping = invoice.lines[-1]
+    assert (shipping["description"], shipping["tax_rate"]) == ("Shipping", 1900)
+    if inclusive:  # 990 / 1.19 = 831.9 → 832 net, 158 tax
+        assert (shipping["net"], shipping["tax"], shipping["gross"]) == (832, 158, 990)
+        assert session.shipping_cost.amount_total == 990
+    else:  # 990 + 19 % = 990 + 188; the session's option carried the tax
+        assert (shipping["net"], shipping["tax"], shipping["gross"]) == (990, 188, 1178)
+        assert session.shipping_cost.amount_total == 1178
+    assert sum(line["gross"] for line in invoice.lines) == session.amount_total
+    assert order.total_amount == order.subtotal_amount + order.shipping_amount + (0 if inclusive else order.tax_amount)
 
 
 def test_the_invoice_pdf_reads_back_with_seller_buyer_lines_and_totals(stripe_client: stripe.StripeClient) -> None:
@@ -275,7 +314,8 @@ def test_the_operator_exports_invoices_and_credit_notes_as_csv(stripe_client: st
         (note.number, "credit_note", order.code),
     ]
     first, credit = rows
-    assert (first["buyer"], first["date"], first["currency"]) == ("grace@example.com", day, "EUR")
+    # The buyer as the payment page named them (the records ship to Grace Hopper; without a name, the email).
+    assert (first["buyer"], first["date"], first["currency"]) == ("Grace Hopper", day, "EUR")
     assert first["total"] == f"{invoice.total_amount / 100:.2f}"
     assert (first["net 7 %"], first["tax 7 %"]) == ("93.46", "6.54")
     assert (credit["total"], credit["refers_to"]) == ("-11.90", invoice.number)

@@ -30,12 +30,14 @@ def test_upgrading_keeps_the_first_of_shared_intents_and_notes_the_rest() -> Non
     latest = MigrationExecutor(connection).loader.graph.leaf_nodes("payments")
     migrate(BEFORE)
     try:
+        # Payments as the older release stored them: its model, not today's (later migrations add columns).
+        old_payment = MigrationExecutor(connection).loader.project_state(BEFORE).apps.get_model("payments", "Payment")
         orders = [place(UserFactory(), ItemRequest(kind="course", course_id=CourseFactory().pk)) for _ in range(4)]
         expires = timezone.now() + timedelta(minutes=30)
         intents = ["pi_shared", "", "pi_shared", "pi_own"]
         payments = [
-            Payment.objects.create(
-                order=order, attempt=1, amount=1, currency="eur", expires_at=expires, payment_intent_id=intent
+            old_payment.objects.create(
+                order_id=order.pk, attempt=1, amount=1, currency="eur", expires_at=expires, payment_intent_id=intent
             )
             for order, intent in zip(orders, intents, strict=True)
         ]

@@ -14,10 +14,22 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bookdesk.catalog.selectors import business_time_zone, business_today
-from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderLine, OrderStatus, Reservation
+from bookdesk.orders.models import (
+    Booking,
+    Grant,
+    HoldStatus,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Reservation,
+    Shipment,
+    ShipmentStatus,
+)
+from bookdesk.orders.shipping import shipment_mark_shipped
 from bookdesk.payments import events
 from bookdesk.payments.models import CreditNote, Invoice, Payment, Refund
 from bookdesk.payments.policy import facts_of, line_terms
+from bookdesk.payments.refunds import order_lines_cancel
 from factories import (
     BeatFactory,
     CourseFactory,
@@ -33,6 +45,9 @@ from problems import assert_problem
 from .conftest import deliver, intent_events, pay, run_inbox, session_events
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("stripe_sandbox")]
+
+
+BERLIN = {"line1": "Oranienstraße 12", "postal_code": "10999", "city": "Berlin", "country": "DE"}
 
 
 def add(client: Client, **item: Any) -> None:
@@ -52,7 +67,8 @@ def bought(
     answer = client.post("/api/checkout")
     assert answer.status_code == 201, answer.content
     session_id = answer.json()["session_id"]
-    pay(stripe_client, session_id)
+    goods = any(item["kind"] == "product" and "license_id" not in item for item in items)
+    pay(stripe_client, session_id, **({"shipping_details": {"name": "Ada", "address": BERLIN}} if goods else {}))
     for event in session_events(stripe_client, session_id):
         deliver(event)
     run_inbox()
@@ -209,23 +225,29 @@ def test_a_license_is_refunded_only_within_its_days(stripe_client: stripe.Stripe
 def test_goods_are_refunded_with_the_shipping_when_the_last_goods_go(
     stripe_client: stripe.StripeClient, settings: Any
 ) -> None:
-    settings.SHIPPING_FLAT_AMOUNT = 490
-    vinyl, tape = PhysicalProductFactory(price_amount=2_800), PhysicalProductFactory(price_amount=1_200)
+    # €48 of goods: under the German zone's free-shipping threshold (€60)
+    vinyl, tape = PhysicalProductFactory(price_amount=1_800, stock=5), PhysicalProductFactory(price_amount=1_200)
     client, order = bought(
         stripe_client,
         {"kind": "product", "product_id": vinyl.pk, "quantity": 2},
         {"kind": "product", "product_id": tape.pk, "quantity": 1},
     )
+    shipping = order.shipping_amount
+    assert shipping > 0  # the German zone's standard rate, chosen on the payment page
     first, second = OrderLine.objects.filter(order=order).order_by("pk")
 
     assert cancel(client, order, first).json()["shipping"]["amount"] == 0
+    assert Client().get(f"/api/products/{vinyl.pk}").json()["stock_left"] == 5  # its units are for sale again
+    assert Shipment.objects.get(order=order).status == ShipmentStatus.TO_SHIP  # the tape still ships
     last = cancel(client, order, second).json()
 
-    assert last["shipping"]["amount"] == 490
-    assert last["refund"]["amount"] == 1_200 + 490
+    assert last["shipping"]["amount"] == shipping
+    assert last["refund"]["amount"] == 1_200 + shipping
     order.refresh_from_db()
     assert order.amount_refunded == order.total_amount == stripe_refunded(stripe_client, order)
     assert order.status == OrderStatus.REFUNDED
+    # Nothing is left to send: the shipment is cancelled, off the list of orders to ship.
+    assert Shipment.objects.get(order=order).status == ShipmentStatus.CANCELLED
     # The last credit note gives back the shipping as a line of its own; the notes add up to the invoice.
     notes = list(CreditNote.objects.filter(invoice__order=order).order_by("sequence"))
     assert [line["description"] for line in notes[-1].lines] == [f"Cancelled: {second.description}", "Shipping"]
@@ -417,3 +439,27 @@ def test_stripes_own_refund_events_change_nothing_more(stripe_client: stripe.Str
     assert (order.status, order.amount_refunded) == (OrderStatus.PARTIALLY_REFUNDED, 10_000)
     assert Grant.objects.get(line__order=order).status == HoldStatus.CONFIRMED
     assert Refund.objects.count() == 1
+
+
+def test_shipped_goods_are_refused_and_nothing_changes_but_an_operator_refunds_a_return(
+    stripe_client: stripe.StripeClient,
+) -> None:
+    vinyl = PhysicalProductFactory(price_amount=2_800)
+    client, order = bought(stripe_client, course_item(), {"kind": "product", "product_id": vinyl.pk})
+    goods = line_of(order, OrderLine.Kind.PRODUCT, goods=True)
+    shipment = Shipment.objects.get(order=order)
+    shipment_mark_shipped(shipment_id=shipment.pk, carrier="dhl", tracking_number="00340434", actor="admin:1")
+
+    refused = cancel(client, order, goods)
+
+    assert_problem(refused, status=409, code="not_refundable")
+    assert "shipped" in refused.json()["detail"]
+    order.refresh_from_db()
+    assert (order.status, order.amount_refunded) == (OrderStatus.CONFIRMED, 0)
+    # The order-level cancel refunds the course seat and says the shipped record is not refunded.
+    whole = client.post(f"/api/orders/{order.code}/cancel").json()
+    assert [line["id"] for line in whole["cancellation"]["refused"]] == [goods.pk]
+    assert whole["cancellation"]["shipping"]["amount"] == 0
+    # A return: the operator refunds the shipped line past the customer's policy.
+    returned = order_lines_cancel(order=order, line_ids=[goods.pk], actor="admin:1", by_operator=True)
+    assert returned.amount == goods.total_amount

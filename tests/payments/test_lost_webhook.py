@@ -14,9 +14,9 @@ from django.test import Client
 
 from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.ops import ratelimit
-from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, OrderStatus
+from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, OrderStatus, Shipment
 from bookdesk.payments.models import Payment, WebhookEvent
-from factories import CourseFactory, signed_in
+from factories import CourseFactory, PhysicalProductFactory, signed_in
 from problems import assert_problem
 
 from .conftest import book, deliver, pay, run_inbox, session_events
@@ -84,6 +84,34 @@ def test_checking_out_the_cart_again_confirms_the_paid_order(stripe_client: stri
     assert Order.objects.count() == 1  # nothing placed again
     assert client.get("/api/cart").json()["count"] == 0  # the paid cart is emptied, as the webhook would
     late_webhook_changes_nothing(stripe_client, first["session_id"], code)
+
+
+def test_checking_out_goods_again_settles_the_shipping_option_the_lost_session_paid(
+    stripe_client: stripe.StripeClient,
+) -> None:
+    client = signed_in()
+    vinyl = PhysicalProductFactory(price_amount=2800)
+    item = {"kind": "product", "product_id": vinyl.pk, "quantity": 1}
+    assert client.post("/api/cart/items", item, "application/json").status_code == 201
+    first = client.post("/api/checkout").json()
+    session = stripe_client.v1.checkout.sessions.retrieve(first["session_id"])
+    paris = {"line1": "12 rue de Rivoli", "postal_code": "75004", "city": "Paris", "country": "FR"}
+    eu_rate = session.shipping_options[1].shipping_rate
+    paid = pay(
+        stripe_client, first["session_id"], shipping_details={"name": "Marie Curie", "address": paris},
+        shipping_rate=eu_rate,
+    )  # fmt: skip  # the webhook is lost
+
+    response = client.post("/api/checkout")
+
+    assert response.status_code == 200, response.content
+    order = response.json()["order"]
+    assert (order["code"], order["status"]) == (first["order"]["code"], "confirmed")
+    assert order["shipping_amount"]["amount"] == 990
+    assert order["total"]["amount"] == paid.amount_total == 2800 + 990
+    assert order["shipping"]["address"]["city"] == "Paris"
+    assert Shipment.objects.get(order__code=order["code"]).rate_amount == 990
+    assert Order.objects.count() == 1
 
 
 def test_booking_again_after_a_lost_webhook_confirms_the_paid_order(stripe_client: stripe.StripeClient) -> None:

@@ -60,6 +60,9 @@ def test_nested_unknown_parameters_are_named_with_their_index(client: stripe.Str
     assert error.param == "line_items[0][price_data][product_data][images]"
 
 
+BERLIN = {"line1": "Hauptstr. 1", "postal_code": "10115", "city": "Berlin", "country": "DE"}
+
+
 def test_the_shops_address_and_shipping_parameters_are_accepted(client: stripe.StripeClient) -> None:
     session = create_session(
         client,
@@ -85,10 +88,12 @@ def test_the_shops_address_and_shipping_parameters_are_accepted(client: stripe.S
         client,
         session.id,
         "pm_card_visa",
-        billing_details={"name": "Ada", "address": {"country": "DE", "postal_code": "10115"}},
-        shipping_details={"name": "Ada", "address": {"line1": "Hauptstr. 1", "city": "Berlin", "country": "DE"}},
+        # Complete addresses: the payment page (and so the helper) asks for street, city and postal code.
+        billing_details={"name": "Ada", "address": BERLIN},
+        shipping_details={"name": "Ada", "address": BERLIN},
     )
     assert paid.payment_status == "paid"
+    assert paid.collected_information.shipping_details.address.postal_code == "10115"
 
 
 def test_the_metadata_map_takes_any_key_but_nothing_else(client: stripe.StripeClient) -> None:

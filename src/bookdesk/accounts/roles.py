@@ -16,7 +16,18 @@ OPERATOR_GROUP = "operator"
 # app label → model → actions. Never users or groups; never a delete of orders or payments.
 OPERATOR_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
     "catalog": dict.fromkeys(
-        ("course", "resource", "openinghours", "service", "product", "license", "voicetag"), ("view", "add", "change")
+        (
+            "course",
+            "resource",
+            "openinghours",
+            "service",
+            "product",
+            "license",
+            "voicetag",
+            "shippingzone",
+            "shippingrate",
+        ),
+        ("view", "add", "change"),
     ),
     "orders": {
         "order": ("view", "change"),  # change: resolve a review (console)
@@ -25,6 +36,8 @@ OPERATOR_PERMISSIONS: dict[str, dict[str, tuple[str, ...]]] = {
         "reservation": ("view",),
         "grant": ("view",),
         "auditentry": ("view",),
+        "stockhold": ("view",),
+        "shipment": ("view", "change"),  # change: packing slip, shipped with tracking, delivered
     },
     "payments": {
         "payment": ("view",),

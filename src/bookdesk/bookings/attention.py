@@ -1,8 +1,7 @@
-"""What needs an operator: orders under review, failed refunds, dead webhook events, failed emails.
+"""What needs an operator: orders under review, failed refunds, dead webhook events, failed emails, and paid
+goods waiting to ship longer than `settings.SHIP_WITHIN_HOURS`.
 
 One query per section whatever the data (each reads at most `limit` + 1 rows, to say whether there are more).
-Paid orders waiting to ship would be a section too; orders have no shipments on this branch yet, so
-`shipping_waiting` is an empty hook (see its docstring).
 """
 
 from __future__ import annotations
@@ -11,8 +10,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+from django.conf import settings
+from django.utils import timezone
+
 from bookdesk.notifications.models import OutgoingEmail
-from bookdesk.orders.models import Order, OrderStatus
+from bookdesk.orders.models import Order, OrderStatus, Shipment, ShipmentStatus
+from bookdesk.orders.shipping import SHIPPABLE_ORDERS
 from bookdesk.payments.models import Refund, WebhookEvent
 
 SECTION_LIMIT = 50
@@ -87,13 +90,29 @@ class FailedEmail:
 
 
 @dataclass(frozen=True)
+class LateShipment:
+    """A paid order's goods still to ship, recorded (paid) longer ago than the shop ships within."""
+
+    shipment_id: int
+    order_id: int
+    order_code: str
+    email: str
+    name: str
+    city: str
+    country: str
+    rate_name: str
+    paid_at: dt.datetime  # when the paid session recorded the shipment
+    waiting: dt.timedelta
+
+
+@dataclass(frozen=True)
 class Attention:
     reviews: Section[Review]
     failed_refunds: Section[FailedRefund]
     dead_events: Section[DeadEvent]
     failed_emails: Section[FailedEmail]
-    to_ship: Section[object]
-    shipping_available: bool
+    to_ship: Section[LateShipment]
+    ship_within_hours: int
 
     @property
     def count(self) -> int:
@@ -107,17 +126,42 @@ def _section(rows: list[T], limit: int) -> Section[T]:
     return Section(rows[:limit], len(rows) > limit)
 
 
-def shipping_waiting(*, limit: int = SECTION_LIMIT) -> tuple[bool, Section[object]]:
-    """Paid orders waiting to ship longer than a set time: the hook for `orders.Shipment`.
+def shipping_waiting(*, now: dt.datetime, within_hours: int, limit: int = SECTION_LIMIT) -> Section[LateShipment]:
+    """Paid orders whose goods still wait to ship `within_hours` after payment, longest waiting first (one query).
 
-    This branch has no shipments yet, so there is nothing to list (False: the section says shipping is not
-    set up). When `orders.Shipment` lands, read its `to_ship` rows older than the set time here.
+    Only orders that may still ship count (confirmed or partly refunded: `orders.shipping.SHIPPABLE_ORDERS`);
+    a shipment is recorded when its paid session is applied, so its `created_at` is when the clock started.
     """
-    return False, Section()
+    cutoff = now - dt.timedelta(hours=within_hours)
+    rows = (
+        Shipment.objects.filter(
+            status=ShipmentStatus.TO_SHIP, order__status__in=SHIPPABLE_ORDERS, created_at__lte=cutoff
+        )
+        .select_related("order")
+        .only("pk", "name", "city", "country", "rate_name", "created_at", "order__code", "order__email")
+        .order_by("created_at", "pk")[: limit + 1]
+    )
+    late = [
+        LateShipment(
+            shipment_id=s.pk,
+            order_id=s.order_id,
+            order_code=s.order.code,
+            email=s.order.email,
+            name=s.name,
+            city=s.city,
+            country=s.country,
+            rate_name=s.rate_name,
+            paid_at=s.created_at,
+            waiting=now - s.created_at,
+        )
+        for s in rows
+    ]
+    return _section(late, limit)
 
 
-def attention(*, limit: int = SECTION_LIMIT) -> Attention:
-    """Every section, oldest problem first (four queries)."""
+def attention(*, limit: int = SECTION_LIMIT, now: dt.datetime | None = None) -> Attention:
+    """Every section, oldest problem first (five queries)."""
+    now = now or timezone.now()
     reviews = [
         Review(o.pk, o.code, o.email, o.total_amount, o.amount_refunded, o.currency, o.review_reason, o.updated_at)
         for o in Order.objects.filter(status=OrderStatus.NEEDS_REVIEW).order_by("updated_at", "pk")[: limit + 1]
@@ -161,12 +205,12 @@ def attention(*, limit: int = SECTION_LIMIT) -> Attention:
         .only("pk", "key", "to", "subject", "status", "attempts", "last_error", "order__code", "created_at")
         .order_by("created_at", "pk")[: limit + 1]
     ]
-    shipping_available, to_ship = shipping_waiting(limit=limit)
+    within_hours = int(settings.SHIP_WITHIN_HOURS)
     return Attention(
         reviews=_section(reviews, limit),
         failed_refunds=_section(refunds, limit),
         dead_events=_section(events, limit),
         failed_emails=_section(emails, limit),
-        to_ship=to_ship,
-        shipping_available=shipping_available,
+        to_ship=shipping_waiting(now=now, within_hours=within_hours, limit=limit),
+        ship_within_hours=within_hours,
     )

@@ -292,9 +292,9 @@ def order_detail(*, code: str, user: Any) -> Order:
     """One order of the caller (staff: any) for its page: lines with what they hold, payments with refunds,
     and the audit trail, in a fixed number of queries. Anyone else's order is simply not found."""
     lines = OrderLine.objects.select_related(
-        "course", "service", "product", "license", "booking", "reservation__resource", "grant"
+        "course", "service", "product", "license", "booking", "reservation__resource", "grant", "stock_hold"
     ).order_by("pk")
-    orders = Order.objects.prefetch_related(
+    orders = Order.objects.select_related("shipment").prefetch_related(
         Prefetch("lines", queryset=lines),
         Prefetch("payments", queryset=Payment.objects.prefetch_related("refunds").order_by("attempt")),
         "audit_entries",

@@ -23,6 +23,7 @@ from bookdesk.orders import states
 from bookdesk.orders.models import Order
 from bookdesk.orders.pricing import Breakdown, PricedLine, price
 from bookdesk.orders.services import ItemRequest, plan_items
+from bookdesk.orders.shipping import shipping_quote
 
 SESSION_CART = "bookdesk_cart"
 
@@ -149,22 +150,25 @@ def cart_view(cart: Cart | None, *, user: User | None, now: datetime | None = No
             title, unit, currency = _fallback(item)
         lines.append(CartLine(item, title, unit, item.quantity, currency, problem, code))
     currency = lines[0].currency if lines else settings.BOOKDESK_CURRENCY
+    priced = [
+        PricedLine(
+            line.title,
+            line.unit_amount,
+            line.quantity,
+            ships=_ships(line.item),
+            tax_rate_basis_points=_tax_rate(line.item),
+            weight_grams=_weight(line.item),
+        )
+        for line in lines
+        if line.currency == currency
+    ]
     breakdown = price(
-        [
-            PricedLine(
-                line.title,
-                line.unit_amount,
-                line.quantity,
-                ships=_ships(line.item),
-                tax_rate_basis_points=_tax_rate(line.item),
-            )
-            for line in lines
-            if line.currency == currency
-        ],
+        priced,
         currency=currency,
         tax_rate_basis_points=settings.TAX_RATE_DEFAULT,
         prices_include_tax=settings.PRICES_INCLUDE_TAX,
-        shipping_flat_amount=settings.SHIPPING_FLAT_AMOUNT,
+        # Shipping from its cheapest option; the buyer picks theirs on the payment page.
+        shipping_flat_amount=shipping_quote(lines=priced, currency=currency).cheapest,
     )
     return CartView(cart=cart, lines=lines, breakdown=breakdown)
 
@@ -177,6 +181,10 @@ def _tax_rate(item: CartItem) -> int | None:
 
 def _ships(item: CartItem) -> bool:
     return item.product is not None and item.product.kind == item.product.Kind.PHYSICAL
+
+
+def _weight(item: CartItem) -> int:
+    return (item.product.weight_grams or 0) * item.quantity if _ships(item) and item.product is not None else 0
 
 
 def _fallback(item: CartItem) -> tuple[str, int, str]:

@@ -31,6 +31,8 @@ from bookdesk.catalog.models import (
     Product,
     Resource,
     Service,
+    ShippingRate,
+    ShippingZone,
     VoiceTag,
     deliverables_problem,
 )
@@ -145,7 +147,18 @@ class ProductForm(MoneyModelForm):
 @admin.register(Product)
 class ProductAdmin(MoneyInputMixin, admin.ModelAdmin[Product]):
     form = ProductForm
-    list_display = ["title", "kind", "genre", "bpm", "musical_key", "price", "license_prices", "audio", "published"]
+    list_display = [
+        "title",
+        "kind",
+        "genre",
+        "bpm",
+        "musical_key",
+        "price",
+        "license_prices",
+        "stock",
+        "audio",
+        "published",
+    ]
     list_filter = [
         ("kind", InUseChoicesFilter),
         "published",
@@ -239,3 +252,33 @@ class VoiceTagAdmin(admin.ModelAdmin[VoiceTag]):
         if form.changed_data:
             asked = beat_audio_request_all()
             self.message_user(request, f"The previews of {asked} beat(s) are queued to be made again with this tag.")
+
+
+class ShippingRateInline(MoneyInputMixin, admin.TabularInline[ShippingRate, ShippingZone]):
+    model = ShippingRate
+    extra = 1
+    fields = ["name", "max_weight_grams", "amount", "min_days", "max_days", "active"]
+    money_fields = ("amount",)
+    formset = ParentCurrencyFormSet
+
+
+@admin.register(ShippingZone)
+class ShippingZoneAdmin(MoneyInputMixin, admin.ModelAdmin[ShippingZone]):
+    """Where goods ship and what it costs: one Checkout shipping option per zone, priced by the parcel's weight band."""
+
+    list_display = ["name", "countries", "free_over", "bands", "position", "active"]
+    list_editable = ["position", "active"]
+    inlines = [ShippingRateInline]
+    money_fields = ("free_shipping_over",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ShippingZone]:
+        return super().get_queryset(request).prefetch_related("rates")
+
+    free_over = money_display("free_shipping_over", description="free shipping from")
+
+    @admin.display(description="weight bands")
+    def bands(self, obj: ShippingZone) -> str:
+        return ", ".join(
+            f"{rate.name} ≤ {rate.max_weight_grams} g {format_money(rate.amount, obj.currency)}"
+            for rate in obj.rates.all()
+        )

@@ -233,6 +233,12 @@ class Product(models.Model):
         help_text="Price of a physical product in minor units; digital ones are priced by license.",
     )
     currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="eur")
+    stock = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Units of a physical product the shop has (held and sold ones included)."
+    )
+    weight_grams = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Shipping weight of one unit of a physical product, packed, in grams."
+    )
     tax_rate = models.PositiveIntegerField(null=True, blank=True, help_text=TAX_RATE_HELP)
     published = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -268,6 +274,8 @@ class Product(models.Model):
     # some license is held or sold, so the exclusive one is off sale.
     exclusive_sold: bool
     licensed: bool
+    # Annotated by orders.availability for physical goods: stock minus units held and sold.
+    stock_left: int | None
 
     class Meta:
         ordering = ["title", "id"]
@@ -281,6 +289,17 @@ class Product(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(bpm__isnull=True) | Q(bpm__gte=BPM_MIN, bpm__lte=BPM_MAX), name="product_bpm_in_range"
+            ),
+            # Goods are counted and weighed: stock and weight are required of a physical product.
+            models.CheckConstraint(
+                condition=Q(kind="digital") | Q(stock__isnull=False, weight_grams__isnull=False),
+                name="product_physical_has_stock_and_weight",
+            ),
+            models.CheckConstraint(
+                condition=Q(stock__isnull=True) | Q(stock__gte=0), name="product_stock_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_grams__isnull=True) | Q(weight_grams__gte=0), name="product_weight_non_negative"
             ),
         ]
 
@@ -304,8 +323,16 @@ class Product(models.Model):
         return _media_url(self.cover, f"/products/{self.pk}/cover")
 
     def clean(self) -> None:
-        if self.kind == self.Kind.PHYSICAL and self.price_amount is None:
-            raise ValidationError({"price_amount": "A physical product needs a price."})
+        errors: dict[str, str] = {}
+        if self.kind == self.Kind.PHYSICAL:
+            if self.price_amount is None:
+                errors["price_amount"] = "A physical product needs a price."
+            if self.stock is None:
+                errors["stock"] = "A physical product needs its stock (0 when none is left)."
+            if self.weight_grams is None:
+                errors["weight_grams"] = "A physical product needs its shipping weight in grams."
+        if errors:
+            raise ValidationError(errors)
 
 
 def _media_url(field: models.fields.files.FieldFile, path: str) -> str | None:
@@ -418,3 +445,82 @@ class VoiceTag(models.Model):
 
     def __str__(self) -> str:
         return "Voice tag"
+
+
+def _country_codes(text: str) -> list[str]:
+    return [code.strip().upper() for code in text.replace(";", ",").split(",") if code.strip()]
+
+
+class ShippingZone(models.Model):
+    """Countries shipped to at the same rates (one Checkout shipping option per zone and service)."""
+
+    name = models.CharField(max_length=80, unique=True, help_text="Shown to the buyer, e.g. “Germany”, “EU”.")
+    countries = models.CharField(
+        max_length=1000, help_text="ISO country codes, comma separated (each among settings.SHIPPING_COUNTRIES)."
+    )
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES, default="eur")
+    free_shipping_over = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="Goods worth this (minor units) or more ship free (cheapest service); empty: never.",
+    )
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order of the options on the payment page.")
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(free_shipping_over__isnull=True) | Q(free_shipping_over__gte=0),
+                name="shipping_zone_threshold_non_negative",
+            ),
+            models.CheckConstraint(condition=_currency_is_valid(), name="shipping_zone_currency_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def country_list(self) -> list[str]:
+        return _country_codes(self.countries)
+
+    def clean(self) -> None:
+        from django.conf import settings
+
+        codes = self.country_list
+        if not codes:
+            raise ValidationError({"countries": "List at least one country code."})
+        allowed = set(settings.SHIPPING_COUNTRIES)
+        unknown = [code for code in codes if code not in allowed]
+        if unknown:
+            raise ValidationError(
+                {"countries": f"Not among the countries the shop ships to (SHIPPING_COUNTRIES): {', '.join(unknown)}."}
+            )
+        self.countries = ",".join(dict.fromkeys(codes))
+
+
+class ShippingRate(models.Model):
+    """What a service costs in a zone for parcels up to a weight (a weight band)."""
+
+    zone = models.ForeignKey(ShippingZone, on_delete=models.CASCADE, related_name="rates")
+    name = models.CharField(max_length=80, default="Standard", help_text="The service, e.g. Standard, Express.")
+    max_weight_grams = models.PositiveIntegerField(help_text="The band covers parcels up to this weight.")
+    amount = models.BigIntegerField(help_text="Price in minor units, in the zone's currency.")
+    min_days = models.PositiveSmallIntegerField(null=True, blank=True, help_text="Delivery estimate, business days.")
+    max_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["zone", "name", "max_weight_grams", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="shipping_rate_amount_non_negative"),
+            models.CheckConstraint(condition=Q(max_weight_grams__gt=0), name="shipping_rate_weight_positive"),
+            models.UniqueConstraint(fields=["zone", "name", "max_weight_grams"], name="shipping_rate_one_per_band"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.zone} {self.name} ≤ {self.max_weight_grams} g"
+
+    def clean(self) -> None:
+        if self.min_days is not None and self.max_days is not None and self.max_days < self.min_days:
+            raise ValidationError({"max_days": "The latest delivery cannot be before the earliest."})

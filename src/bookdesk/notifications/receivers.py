@@ -1,5 +1,5 @@
-"""The customer's emails for what payments report (`payments.events`): queued in the outbox, in the
-transaction of the change itself."""
+"""The customer's emails for what payments report (`payments.events`) and orders report (`orders.events`):
+queued in the outbox, in the transaction of the change itself."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from bookdesk.notifications import licences, services
-from bookdesk.orders.models import Order, OrderLine
+from bookdesk.orders import events as order_events
+from bookdesk.orders.models import Order, OrderLine, Shipment
 from bookdesk.payments import events
 from bookdesk.payments.events import RefundCause
 
@@ -33,7 +34,12 @@ def on_refund_issued(*, order: Order, amount: int, refund_id: str, cause: Refund
     _REFUND_EMAILS[cause](order, amount=amount, refund_id=refund_id)
 
 
+def on_shipment_shipped(*, shipment: Shipment, **_: Any) -> None:
+    services.notify_shipment_shipped(shipment)
+
+
 def connect() -> None:
     events.orders_confirmed.connect(on_orders_confirmed, dispatch_uid="bookdesk.notifications.orders_confirmed")
     events.payment_failed.connect(on_payment_failed, dispatch_uid="bookdesk.notifications.payment_failed")
     events.refund_issued.connect(on_refund_issued, dispatch_uid="bookdesk.notifications.refund_issued")
+    order_events.shipment_shipped.connect(on_shipment_shipped, dispatch_uid="bookdesk.notifications.shipment_shipped")

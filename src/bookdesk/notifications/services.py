@@ -42,7 +42,7 @@ from bookdesk.notifications.models import OutgoingEmail
 from bookdesk.ops.metrics import EMAILS
 from bookdesk.orders.audit import audit
 from bookdesk.orders.downloads import Download, download_url, grant_downloads, link_lifetime
-from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderLine, Reservation
+from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderLine, Reservation, Shipment
 from bookdesk.orders.selectors import lines_with_holds
 from bookdesk.payments import documents
 
@@ -482,6 +482,15 @@ def notify_payment_failed(order: Order, retry_url: str, *, attempt: int | None =
     context = _order_context(order) | {"retry_url": retry_url, "attempt": attempt}
     return _queue_for_order(
         key=f"order:{order.code}:payment_failed:{attempt}", order=order, template="payment_failed", context=context
+    )
+
+
+def notify_shipment_shipped(shipment: Shipment) -> OutgoingEmail:
+    """The goods left: carrier, tracking number and the tracking link (one email per shipment)."""
+    order = shipment.order
+    context = _order_context(order) | {"shipment": shipment}
+    return _queue_for_order(
+        key=f"order:{order.code}:shipped:{shipment.pk}", order=order, template="shipment_shipped", context=context
     )
 
 

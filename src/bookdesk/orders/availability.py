@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import F, IntegerField, Prefetch, Q, QuerySet, Value
+from django.db.models import Case, F, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -17,7 +17,7 @@ from bookdesk.catalog.models import Course, License, Product, Service
 from bookdesk.catalog.search import BeatFilters, beats_filter
 from bookdesk.catalog.selectors import TakenInterval, business_time_zone
 from bookdesk.errors import NotFound
-from bookdesk.orders.capacity import exclusive_sold_subquery, live_hold, seats_taken_subquery
+from bookdesk.orders.capacity import exclusive_sold_subquery, live_hold, seats_taken_subquery, units_taken_subquery
 from bookdesk.orders.models import Reservation
 
 
@@ -79,8 +79,15 @@ def _products() -> QuerySet[Product]:
     return (
         Product.objects.filter(published=True)
         .annotate(exclusive_sold=exclusive_sold_subquery())  # type: ignore[no-redef]
+        .annotate(stock_left=_stock_left())  # type: ignore[no-redef]
         .prefetch_related(Prefetch("licenses", queryset=active_licenses))
     )
+
+
+def _stock_left() -> Case:
+    """Units of a physical product left to sell (stock minus live holds); None for digital products."""
+    left = Greatest(F("stock") - units_taken_subquery(), Value(0), output_field=IntegerField())
+    return Case(When(kind=Product.Kind.PHYSICAL, then=left), default=Value(None), output_field=IntegerField())
 
 
 def product_list(filters: BeatFilters | None = None) -> QuerySet[Product]:

@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderKind, OrderLine, Reservation
+from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderKind, OrderLine, Reservation, StockHold
 
+HoldModel = type[Booking] | type[Reservation] | type[Grant] | type[StockHold]
 # Which hold tables an order of each kind can have rows in (a mixed cart: any of them).
-HOLD_MODELS: dict[str, tuple[type[Booking] | type[Reservation] | type[Grant], ...]] = {
+HOLD_MODELS: dict[str, tuple[HoldModel, ...]] = {
     OrderKind.COURSE_BOOKING: (Booking,),
     OrderKind.RESERVATION_PAYMENT: (Reservation,),
-    OrderKind.BEATS_ONLY: (Grant,),
+    OrderKind.BEATS_ONLY: (Grant, StockHold),
 }
 
 
 def _move_holds(order: Order, *, source: Sequence[str], to: str) -> int:
     moved = 0
-    for model in HOLD_MODELS.get(order.kind, (Booking, Reservation, Grant)):
+    for model in HOLD_MODELS.get(order.kind, (Booking, Reservation, Grant, StockHold)):
         moved += model.objects.filter(line__order=order, status__in=source).update(status=to)
     return moved
 
@@ -34,7 +35,7 @@ def confirm_holds(*, lines: Iterable[OrderLine]) -> Counter[int]:
     hold, however many orders: the orders are locked, so what the lines show held is held.
     """
     moved: Counter[int] = Counter()
-    held: dict[type[Booking] | type[Reservation] | type[Grant], list[int]] = {}
+    held: dict[HoldModel, list[int]] = {}
     for line in lines:
         hold = line.hold
         if hold is not None and hold.status == HoldStatus.HELD:
@@ -52,9 +53,9 @@ def cancel_holds(*, order: Order) -> int:
 
 
 def cancel_line_holds(*, line_ids: Sequence[int]) -> int:
-    """What these lines hold or were granted is given back (a line cancelled): its seat, slot or license."""
+    """What these lines hold or were granted is given back (a line cancelled): its seat, slot, license or units."""
     moved = 0
-    for model in (Booking, Reservation, Grant):
+    for model in (Booking, Reservation, Grant, StockHold):
         moved += model.objects.filter(
             line_id__in=list(line_ids), status__in=[HoldStatus.HELD, HoldStatus.CONFIRMED]
         ).update(status=HoldStatus.CANCELLED)

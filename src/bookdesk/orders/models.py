@@ -136,9 +136,12 @@ class OrderLine(models.Model):
         return f"{self.description} × {self.quantity}"
 
     @property
-    def hold(self) -> Booking | Reservation | Grant | None:
-        """What the line holds, by its kind: its booking, reservation or grant (a product without a license: None)."""
-        return getattr(self, LINE_HOLDS[self.kind], None)
+    def hold(self) -> Booking | Reservation | Grant | StockHold | None:
+        """What the line holds, by its kind: its booking, reservation or grant, or the units of goods it holds."""
+        hold = getattr(self, LINE_HOLDS[self.kind], None)
+        if hold is None and self.kind == OrderLine.Kind.PRODUCT and self.license_id is None:
+            return getattr(self, "stock_hold", None)
+        return hold
 
 
 class Booking(models.Model):
@@ -231,6 +234,75 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.license} for {self.user} ({self.status})"
+
+
+class StockHold(models.Model):
+    """Units of a physical product held for, or sold to, a customer: they count against its stock like seats."""
+
+    line = models.OneToOneField(OrderLine, on_delete=models.CASCADE, related_name="stock_hold")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="stock_holds")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="stock_holds")
+    quantity = models.PositiveIntegerField()
+    status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.HELD)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["product", "status"], name="stock_hold_product_status")]
+        constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="stock_hold_quantity_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.product} for {self.user} ({self.status})"
+
+
+class ShipmentStatus(models.TextChoices):
+    TO_SHIP = "to_ship", "To ship"
+    SHIPPED = "shipped", "Shipped"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled (every item refunded before shipping)"
+
+
+class Shipment(models.Model):
+    """Where an order's goods go (the address the buyer gave on the payment page) and how far they got."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="shipment")
+    name = models.CharField(max_length=200)
+    line1 = models.CharField(max_length=200)
+    line2 = models.CharField(max_length=200, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    city = models.CharField(max_length=100)
+    state = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=2, help_text="ISO country code.")
+    rate_name = models.CharField(max_length=120, help_text="The shipping option the buyer chose.")
+    rate_amount = models.BigIntegerField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    stripe_shipping_rate = models.CharField(max_length=255, blank=True)
+    status = models.CharField(max_length=16, choices=ShipmentStatus.choices, default=ShipmentStatus.TO_SHIP)
+    carrier = models.CharField(max_length=40, blank=True)
+    tracking_number = models.CharField(max_length=100, blank=True)
+    tracking_url = models.URLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["status", "created_at"], name="shipment_status_recent")]
+        constraints = [
+            models.CheckConstraint(condition=Q(rate_amount__gte=0), name="shipment_rate_non_negative"),
+            models.CheckConstraint(
+                condition=Q(status__in=["to_ship", "cancelled"]) | ~Q(tracking_number=""), name="shipment_shipped_has_tracking"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.order.code} to {self.city}, {self.country} ({self.status})"
+
+    @property
+    def address_lines(self) -> list[str]:
+        """The address as it goes on a parcel."""
+        place = " ".join(part for part in (self.postal_code, self.city) if part)
+        return [part for part in (self.name, self.line1, self.line2, place, self.state, self.country) if part]
 
 
 class AuditEntry(models.Model):

@@ -14,6 +14,7 @@ class PricedLine:
     unit_amount: int
     quantity: int
     ships: bool = False
+    weight_grams: int = 0  # of the whole line (goods only)
     # The line's own tax rate in basis points; None: the default rate (settings.TAX_RATE_DEFAULT).
     tax_rate_basis_points: int | None = None
 
@@ -66,6 +67,14 @@ def tax_of(amount: int, *, rate_basis_points: int, prices_include_tax: bool) -> 
     return LineTax(rate_basis_points, _divide_half_up(amount * rate_basis_points, BASIS), amount)
 
 
+def shipping_charged(amount: int, *, tax_rate_basis_points: int, prices_include_tax: bool) -> int:
+    """What the buyer pays for shipping of `amount`: the amount itself, or with its tax on top when prices
+    exclude tax (a Checkout shipping option carries its tax, the session's tax line only the lines')."""
+    if prices_include_tax:
+        return amount
+    return amount + tax_of(amount, rate_basis_points=tax_rate_basis_points, prices_include_tax=False).tax
+
+
 def price(
     lines: Sequence[PricedLine],
     *,
@@ -78,8 +87,9 @@ def price(
 
     Tax is computed per line at the line's own rate (or `tax_rate_basis_points`, the default) and rounded
     half up per line, so an invoice's lines add up to the order's tax exactly. With inclusive prices the tax
-    is the part of each line that is tax; with exclusive prices it is added on top. Shipping is a flat fee
-    when any line ships, taxed at the default rate the same way (its fee includes tax when prices do).
+    is the part of each line that is tax; with exclusive prices it is added on top. Shipping is a fee when
+    any line ships (the cart's shipping quote or the option chosen, `orders.shipping`), taxed at the default
+    rate the same way (its fee includes tax when prices do).
     """
     if tax_rate_basis_points < 0 or shipping_flat_amount < 0:
         raise ValueError("tax rate and shipping must not be negative")

@@ -16,11 +16,11 @@ from bookdesk.orders.models import Order, OrderKind, OrderLine
 _HOLD_PATHS: dict[str, tuple[str, ...]] = {
     OrderKind.COURSE_BOOKING: ("booking__course",),
     OrderKind.RESERVATION_PAYMENT: ("reservation__service", "reservation__resource"),
-    OrderKind.BEATS_ONLY: ("grant",),
+    OrderKind.BEATS_ONLY: ("grant", "stock_hold"),
 }
 
 
-_ALL_HOLD_PATHS = ("booking__course", "reservation__service", "reservation__resource", "grant")
+_ALL_HOLD_PATHS = ("booking__course", "reservation__service", "reservation__resource", "grant", "stock_hold")
 
 
 def lines_with_holds(order: Order) -> QuerySet[OrderLine]:
@@ -64,5 +64,5 @@ def owned(orders: QuerySet[Order], *, code: str, user: Any) -> Order:
 def order_for(*, code: str, user: Any) -> Order:
     """One order of the caller (staff see every order); anyone else's is simply not found."""
     lines = OrderLine.objects.select_related("grant__license", "grant__product").order_by("pk")
-    orders = Order.objects.prefetch_related(Prefetch("lines", queryset=lines), "payments")
+    orders = Order.objects.select_related("shipment").prefetch_related(Prefetch("lines", queryset=lines), "payments")
     return owned(orders, code=code, user=user)

@@ -35,7 +35,7 @@ from bookdesk.errors import (
 )
 from bookdesk.orders import states
 from bookdesk.orders.audit import audit
-from bookdesk.orders.capacity import lapsed_holders, live_hold, seats_taken
+from bookdesk.orders.capacity import lapsed_holders, live_hold, seats_taken, units_taken
 from bookdesk.orders.holds import release_holds
 from bookdesk.orders.models import (
     Booking,
@@ -46,8 +46,10 @@ from bookdesk.orders.models import (
     OrderLine,
     OrderStatus,
     Reservation,
+    StockHold,
 )
 from bookdesk.orders.pricing import LineTax, PricedLine, price
+from bookdesk.orders.shipping import NotShippable, shipping_quote
 
 logger = logging.getLogger("bookdesk.orders")
 
@@ -144,6 +146,8 @@ class _Placement:
     seen_courses: set[int] = field(default_factory=set)
     # Slots planned earlier in the same order: taken for the items after them.
     planned_slots: list[tuple[int, datetime, datetime]] = field(default_factory=list)
+    # Units of goods planned earlier in the same order, by product: taken for the lines after them.
+    planned_units: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -219,12 +223,17 @@ def order_place(*, user: User, items: Sequence[ItemRequest], now: datetime | Non
 def _place(*, user: User, items: Sequence[ItemRequest], now: datetime) -> Order:
     plans = plan_items(user=user, items=items, now=now, lock=True)
     currency = plans[0].currency
+    priced = [plan.priced for plan in plans]
+    # Goods: the cheapest option now; the buyer's choice on the payment page settles it (payments.fulfilment).
+    quote = shipping_quote(lines=priced, currency=currency)
+    if quote.ships and not quote.options:
+        raise NotShippable("We cannot ship this order: no shipping rate covers its weight. Please contact us.")
     breakdown = price(
-        [plan.priced for plan in plans],
+        priced,
         currency=currency,
         tax_rate_basis_points=settings.TAX_RATE_DEFAULT,
         prices_include_tax=settings.PRICES_INCLUDE_TAX,
-        shipping_flat_amount=settings.SHIPPING_FLAT_AMOUNT,
+        shipping_flat_amount=quote.cheapest,
     )
     order = compiled.insert(
         Order(
@@ -336,6 +345,14 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
             raise InvalidInput(
                 f"Quantity must be between 1 and {MAX_PHYSICAL_QUANTITY}.", errors=[_field("quantity", "out of range")]
             )
+        earlier = placement.planned_units.get(product.pk, 0)
+        taken = units_taken(product_id=product.pk, now=placement.now, ignoring=placement.ignoring) + earlier
+        left = max(0, (product.stock or 0) - taken)
+        if item.quantity > left:
+            if left == 0:
+                raise SoldOut(f"“{product.title}” is sold out.")
+            raise SoldOut(f"Only {left} of “{product.title}” left.", errors=[_field("quantity", f"at most {left}")])
+        placement.planned_units[product.pk] = earlier + item.quantity
         return _Plan(
             item=item,
             priced=PricedLine(
@@ -343,6 +360,7 @@ def _plan_product(item: ItemRequest, placement: _Placement) -> _Plan:
                 product.price_amount or 0,
                 item.quantity,
                 ships=True,
+                weight_grams=(product.weight_grams or 0) * item.quantity,
                 tax_rate_basis_points=product.tax_rate,
             ),
             currency=product.currency,
@@ -406,6 +424,8 @@ def _create_line(*, order: Order, plan: _Plan, user: User, tax: LineTax) -> Orde
         compiled.insert(
             Grant(line=line, product=targets["product"], license=license_, user=user, exclusive=license_.exclusive)
         )
+    else:
+        compiled.insert(StockHold(line=line, product=targets["product"], user=user, quantity=line.quantity))
     return line
 
 
@@ -467,7 +487,7 @@ def order_rehold(*, order: Order, actor: str, now: datetime | None = None) -> bo
     or asks the customer to check out again.
     """
     now = now or timezone.now()
-    lines = OrderLine.objects.filter(order=order).select_related("booking", "reservation", "grant")
+    lines = OrderLine.objects.filter(order=order).select_related("booking", "reservation", "grant", "stock_hold")
     released = [(line, hold) for line in lines if (hold := line.hold) and hold.status == HoldStatus.RELEASED]
     if not released:
         return True

@@ -31,6 +31,7 @@ from bookdesk.ops.ratelimit import parse_rate, rate_limits
 from bookdesk.orders import states
 from bookdesk.orders.audit import audit
 from bookdesk.orders.models import HoldStatus, Order, OrderKind, OrderLine, OrderStatus
+from bookdesk.orders.pricing import shipping_charged
 from bookdesk.orders.services import (
     InvalidTransition,
     ItemRequest,
@@ -41,6 +42,7 @@ from bookdesk.orders.services import (
     order_rehold,
     order_transition,
 )
+from bookdesk.orders.shipping import NotShippable, Quote, order_quote
 from bookdesk.payments import gateway
 from bookdesk.payments.fulfilment import fulfil_checkout
 from bookdesk.payments.models import Payment
@@ -48,21 +50,34 @@ from bookdesk.payments.models import Payment
 logger = logging.getLogger("bookdesk.payments")
 
 
+# Orders of these kinds hold no goods: no shipping to look up.
+NO_GOODS = frozenset({OrderKind.COURSE_BOOKING, OrderKind.RESERVATION_PAYMENT})
+
+
 class PaymentRefused(PaymentProviderError):
     code = "payment_refused"
     title = "The payment provider refused this payment"
 
 
-def _session_lines(order: Order, order_lines: list[OrderLine]) -> list[gateway.SessionLine]:
+def _session_lines(order: Order, order_lines: list[OrderLine], *, quote: Quote | None) -> list[gateway.SessionLine]:
     lines = [
         gateway.SessionLine(name=line.description, unit_amount=line.unit_amount, quantity=line.quantity)
         for line in order_lines
     ]
-    if order.shipping_amount:
+    tax = order.tax_amount
+    if quote is not None:
+        # Goods: shipping is not a line, the session's shipping options carry it with its tax (the buyer picks one).
+        tax = _lines_tax(order_lines)
+    elif order.shipping_amount:
         lines.append(gateway.SessionLine(name="Shipping", unit_amount=order.shipping_amount, quantity=1))
-    if not settings.PRICES_INCLUDE_TAX and order.tax_amount:
-        lines.append(gateway.SessionLine(name="Tax", unit_amount=order.tax_amount, quantity=1))
+    if not settings.PRICES_INCLUDE_TAX and tax:
+        lines.append(gateway.SessionLine(name="Tax", unit_amount=tax, quantity=1))
     return lines
+
+
+def _lines_tax(order_lines: list[OrderLine]) -> int:
+    """The tax of the order's lines (the order's tax less shipping's, see `orders.pricing`)."""
+    return sum(line.tax_amount for line in order_lines)
 
 
 def _session_metadata(order: Order, order_lines: list[OrderLine]) -> dict[str, Any]:
@@ -126,7 +141,8 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
     """
     payment = payment or _reserve_attempt(order)
     order_lines = list(order.lines.all())  # in hand after order_place; one query otherwise
-    lines = _session_lines(order, order_lines)
+    quote = _shipping_of(order, order_lines, payment)
+    lines = _session_lines(order, order_lines, quote=quote)
     try:
         session = gateway.create_checkout_session(
             order_code=order.code,
@@ -138,6 +154,11 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
             success_url=f"{settings.SITE_URL}/payment/success?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{settings.SITE_URL}/payment/cancel?order={order.code}",
             metadata=_session_metadata(order, order_lines),
+            shipping_countries=quote.countries if quote is not None else (),
+            shipping_options=[
+                gateway.SessionShippingOption(o.display_name, _charged(o.amount), o.min_days, o.max_days)
+                for o in (quote.options if quote is not None else ())
+            ],
         )
     except gateway.GatewayError as exc:
         CHECKOUTS.labels(outcome="refused" if exc.permanent else "provider_error").inc()
@@ -159,7 +180,8 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
         raise
     payment.session_id, payment.checkout_url, payment.status = session.id, session.url or "", Payment.Status.OPEN
     with transaction.atomic():
-        compiled.update(payment, ["session_id", "checkout_url", "status"])  # and updated_at
+        written = ["session_id", "checkout_url", "status", *(["shipping_quote"] if quote is not None else [])]
+        compiled.update(payment, written)  # and updated_at
         audit(
             actor=actor,
             action="payment.session_created",
@@ -174,6 +196,35 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
     compiled.hand_prefetched(order, "payments", payments)
     payment.order = order
     return payment
+
+
+def _shipping_of(order: Order, order_lines: list[OrderLine], payment: Payment) -> Quote | None:
+    """The shipping options of this attempt's session (None when nothing ships), kept on the payment.
+
+    The order was priced with the cheapest option (`order_place`); `amount` is goods plus that, so the
+    buyer's choice adds its price to the goods' share kept here (see `payments.fulfilment`). Shipping is
+    taxed at the default rate: with exclusive prices an option's session amount carries its tax, so the
+    goods' share is the lines and their tax, and `goods_tax` is the order's tax less shipping's.
+    """
+    if order.kind in NO_GOODS or not any(line.product_id and line.license_id is None for line in order_lines):
+        return None
+    quote = order_quote(order, OrderLine.objects.filter(order=order).select_related("product").order_by("pk"))
+    if not quote.options:
+        raise NotShippable("We cannot ship this order any more: no shipping rate covers it. Please check out again.")
+    payment.shipping_quote = {
+        "goods_amount": payment.amount - _charged(order.shipping_amount),
+        "goods_tax": _lines_tax(order_lines),
+        "tax_rate": int(settings.TAX_RATE_DEFAULT),
+        "prices_include_tax": bool(settings.PRICES_INCLUDE_TAX),
+        "options": [option.to_json() for option in quote.options],
+    }
+    return quote
+
+
+def _charged(shipping: int) -> int:
+    return shipping_charged(
+        shipping, tax_rate_basis_points=settings.TAX_RATE_DEFAULT, prices_include_tax=settings.PRICES_INCLUDE_TAX
+    )
 
 
 # --- who may hold capacity unpaid, and how much -----------------------------------------------------
@@ -382,10 +433,12 @@ def expire_or_apply_sessions(order: Order, *, actor: str = "system") -> Payment 
 
 def _apply_completed(payment: Payment, session: Any, *, actor: str) -> Payment:
     """Apply a completed session now (the same idempotent step as its webhook); its payment, re-read with the
-    order, its lines and payments."""
+    order, its lines, payments and shipment (goods: the address the session collected)."""
     fulfil_checkout(session.id, actor=actor, session=session)
     applied = Payment.objects.select_related("order").get(pk=payment.pk)
-    applied.order = Order.objects.prefetch_related("lines", "payments").get(pk=applied.order_id)
+    applied.order = (
+        Order.objects.select_related("shipment").prefetch_related("lines", "payments").get(pk=applied.order_id)
+    )
     return applied
 
 

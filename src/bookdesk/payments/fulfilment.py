@@ -10,6 +10,9 @@ ones together (the same decision, the same writes, a few statements for all) and
 Outcomes for a paid session:
 - the order still holds its capacity (or takes it back) → paid → confirmed, holds confirmed, email;
 - the amount or currency differs from the attempt → `needs_review`, nothing confirmed;
+- goods: the order's shipping and total become the option the buyer chose (the session's `amount_total` is
+  the goods plus it), the address is stored as the order's `Shipment`; an option we did not offer, or an
+  address outside the chosen option's zone → `needs_review`;
 - another attempt of the order was paid already → this payment is refunded in full;
 - the order's capacity is gone (a late payment after the hold lapsed) → paid, then refunded in full.
 Refunds call Stripe outside the transaction with an idempotency key per payment, so a crash between
@@ -37,8 +40,10 @@ from bookdesk.orders import states
 from bookdesk.orders.audit import audit, audit_batch
 from bookdesk.orders.holds import cancel_holds, confirm_holds, release_holds
 from bookdesk.orders.models import Order, OrderStatus
+from bookdesk.orders.pricing import shipping_charged, tax_of
 from bookdesk.orders.selectors import lines_with_holds_of
 from bookdesk.orders.services import order_rehold, order_transition
+from bookdesk.orders.shipping import ShippingOption, shipment_record
 from bookdesk.payments import documents, events, gateway
 from bookdesk.payments.models import Payment, Refund
 
@@ -196,6 +201,7 @@ def _paid_in_batch(
         return applied
     if _paid_verdict(payment, order, others=others, session=session) != Verdict.CONFIRM:
         return None
+    _settle_shipping(payment, order, session=session, actor=confirmations.actor)
     _mark_paid(payment, order, session=session, actor=confirmations.actor)
     return confirmations.add(payment, order, session=session)
 
@@ -381,16 +387,22 @@ def _apply_paid(
         # A late payment (the hold lapsed, or the order was cancelled): fine if what it bought is still free.
         verdict = Verdict.CONFIRM if order_rehold(order=order, actor=actor) else Verdict.LATE
     with audit_batch():  # payment.paid, order.paid and order.confirmed in one INSERT
+        if verdict in (Verdict.CONFIRM, Verdict.LATE):
+            _settle_shipping(payment, order, session=session, actor=actor)
         _mark_paid(payment, order, session=session, actor=actor)
         if verdict == Verdict.CONFIRM:
             confirmations = _Confirmations(actor=actor)
             outcome = confirmations.add(payment, order, session=session)
             confirmations.write()
             return outcome
-        payment.save(update_fields=["status", "payment_intent_id", "amount_received", "updated_at"])
+        payment.save(update_fields=["status", "payment_intent_id", "amount", "amount_received", "updated_at"])
         if verdict == Verdict.REVIEW:
             amount, currency = _paid_amount(session)
-            reason = f"paid {amount} {currency}, expected {payment.amount} {order.currency}"
+            shipping = _shipping_paid(payment, session)
+            expected = shipping.expected if shipping is not None else payment.amount
+            reason = f"paid {amount} {currency}, expected {expected} {order.currency}"
+            if shipping is not None and shipping.problem:
+                reason = f"{reason}; {shipping.problem}"
             _put_under_review(order, actor=actor, note=reason, reason=reason)
             return Outcome.REVIEW
         if verdict == Verdict.DUPLICATE:
@@ -409,13 +421,104 @@ def _already_applied(payment: Payment) -> Outcome | None:
 
 def _paid_verdict(payment: Payment, order: Order, *, others: list[Payment], session: dict[str, Any]) -> Verdict:
     amount, currency = _paid_amount(session)
-    if amount != payment.amount or currency != order.currency:
+    shipping = _shipping_paid(payment, session)
+    expected = shipping.expected if shipping is not None else payment.amount
+    if amount != expected or currency != order.currency or (shipping is not None and shipping.problem):
         return Verdict.REVIEW
     if any(other.status == Payment.Status.PAID for other in others):
         return Verdict.DUPLICATE
     if order.status not in (OrderStatus.PENDING, OrderStatus.PROCESSING):
         return Verdict.REHOLD
     return Verdict.CONFIRM
+
+
+@dataclass(frozen=True)
+class _ShippingPaid:
+    """What a goods session says of shipping: the option chosen (one we offered, by its place in the session's
+    options), the address, what the session should then have charged, and what is wrong ("" if nothing)."""
+
+    option: ShippingOption | None
+    stripe_rate: str
+    name: str
+    address: dict[str, Any]
+    expected: int
+    problem: str
+    tax: int = 0  # the chosen option's tax (shipping is taxed at the default rate, `orders.pricing`)
+
+
+def _shipping_paid(payment: Payment, session: dict[str, Any]) -> _ShippingPaid | None:
+    quote = payment.shipping_quote
+    if not quote:
+        return None
+    options = [ShippingOption.from_json(option) for option in quote.get("options") or []]
+    cost = session.get("shipping_cost") or {}
+    rate = cost.get("shipping_rate")
+    rate_id = str((rate.get("id") if isinstance(rate, dict) else rate) or "")
+    offered = [
+        str(o.get("shipping_rate").get("id") if isinstance(o.get("shipping_rate"), dict) else o.get("shipping_rate"))
+        for o in session.get("shipping_options") or []
+    ]
+    index = offered.index(rate_id) if rate_id and rate_id in offered else -1
+    option = options[index] if 0 <= index < len(options) else None
+    details = (session.get("collected_information") or {}).get("shipping_details") or session.get("shipping_details")
+    details = details or {}
+    address = dict(details.get("address") or {})
+    country = str(address.get("country") or "").upper()
+    # The tax terms the session was opened with (a quote kept before shipping was taxed has none: today's).
+    rate = int(quote.get("tax_rate", settings.TAX_RATE_DEFAULT))
+    inclusive = bool(quote.get("prices_include_tax", settings.PRICES_INCLUDE_TAX))
+    amount = option.amount if option is not None else 0
+    charged = shipping_charged(amount, tax_rate_basis_points=rate, prices_include_tax=inclusive)
+    problem = ""
+    if option is None:
+        problem = "the shipping option paid for is not one we offered"
+    elif int(cost.get("amount_total") or 0) != charged:
+        problem = f"shipping paid {cost.get('amount_total')}, the option costs {charged}"
+    elif not (details.get("name") and address.get("line1") and address.get("city") and country):
+        problem = "the session has no complete shipping address"
+    elif country not in option.countries:
+        problem = f"ships to {country} with the {option.zone} option"
+    expected = int(quote.get("goods_amount") or 0) + charged
+    tax = tax_of(amount, rate_basis_points=rate, prices_include_tax=inclusive).tax
+    return _ShippingPaid(option, rate_id, str(details.get("name") or ""), address, expected, problem, tax)
+
+
+def _settle_shipping(payment: Payment, order: Order, *, session: dict[str, Any], actor: str) -> None:
+    """Goods: the order's shipping, tax and total become what the buyer chose; the address becomes its Shipment.
+
+    Called once the paid session is found to fit (the verdict checked it); the payment's `amount` follows.
+    The order's tax is its lines' (`goods_tax`, kept with the quote) and the chosen option's.
+    """
+    shipping = _shipping_paid(payment, session)
+    if shipping is None or shipping.option is None or shipping.problem:
+        return
+    option = shipping.option
+    if order.shipping_amount != option.amount:
+        previous = order.shipping_amount
+        quote = payment.shipping_quote or {}
+        goods_tax = quote.get("goods_tax")
+        if goods_tax is None:  # a quote kept before shipping was taxed: its tax was the lines' alone
+            goods_tax = order.tax_amount
+        order.tax_amount = int(goods_tax) + shipping.tax
+        order.total_amount = shipping.expected
+        order.shipping_amount = option.amount
+        order.save(update_fields=["shipping_amount", "tax_amount", "total_amount", "updated_at"])
+        audit(
+            actor=actor,
+            action="order.shipping_chosen",
+            obj=order,
+            order=order,
+            data={"option": option.display_name, "shipping": option.amount, "was": previous},
+        )
+    payment.amount = shipping.expected
+    shipment_record(
+        order=order,
+        name=shipping.name,
+        address=shipping.address,
+        option=option,
+        stripe_rate=shipping.stripe_rate,
+        actor=actor,
+    )
 
 
 def _paid_amount(session: dict[str, Any]) -> tuple[int, str]:
@@ -469,7 +572,7 @@ class _Confirmations:
         for payment in self.payments:
             payment.updated_at = now
         # One statement for the batch (see `bulk_update`): each payment's own status, intent and amount.
-        raw.bulk_update(self.payments, ["status", "payment_intent_id", "amount_received", "updated_at"])
+        raw.bulk_update(self.payments, ["status", "payment_intent_id", "amount", "amount_received", "updated_at"])
         if not self.orders:
             return
         lines = lines_with_holds_of(self.orders)

@@ -57,6 +57,16 @@ class SessionLine:
 
 
 @dataclass(frozen=True)
+class SessionShippingOption:
+    """A fixed-amount shipping option created inline with the session (`shipping_rate_data`)."""
+
+    display_name: str
+    amount: int
+    min_days: int | None = None
+    max_days: int | None = None
+
+
+@dataclass(frozen=True)
 class OpenedSession:
     """What checkout needs of a Checkout Session it just created: its id and the payment page's address."""
 
@@ -196,6 +206,8 @@ def create_checkout_session(
     success_url: str,
     cancel_url: str,
     metadata: Mapping[str, Any],
+    shipping_countries: Sequence[str] = (),
+    shipping_options: Sequence[SessionShippingOption] = (),
     policy: RetryPolicy = DEFAULT_RETRY,
 ) -> OpenedSession:
     """Create the session through the SDK's own requestor (auth, API version, idempotency, Stripe's errors).
@@ -227,6 +239,10 @@ def create_checkout_session(
             for line in lines
         ],
     }
+    if shipping_countries:
+        params["shipping_address_collection"] = {"allowed_countries": list(shipping_countries)}
+    if shipping_options:
+        params["shipping_options"] = [_shipping_rate_data(option, currency) for option in shipping_options]
     key = f"checkout:{order_code}:{attempt}"
     answer = call_with_retries(
         "checkout.sessions.create",
@@ -235,6 +251,20 @@ def create_checkout_session(
     )
     session = answer.data
     return OpenedSession(id=str(session["id"]), url=str(session.get("url") or ""))
+
+
+def _shipping_rate_data(option: SessionShippingOption, currency: str) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "type": "fixed_amount",
+        "display_name": option.display_name[:100],
+        "fixed_amount": {"amount": option.amount, "currency": currency},
+    }
+    if option.min_days and option.max_days:
+        data["delivery_estimate"] = {
+            "minimum": {"unit": "business_day", "value": option.min_days},
+            "maximum": {"unit": "business_day", "value": option.max_days},
+        }
+    return {"shipping_rate_data": data}
 
 
 def retrieve_session(session_id: str) -> stripe.checkout.Session:

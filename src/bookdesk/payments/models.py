@@ -36,6 +36,9 @@ class Payment(models.Model):
     amount_received = models.BigIntegerField(default=0)
     amount_refunded = models.BigIntegerField(default=0)
     expires_at = models.DateTimeField()
+    # Goods: the shipping options this attempt's session offered, in the session's order, and the goods'
+    # share of `amount` (`amount` = goods + the cheapest option; the buyer's choice settles it).
+    shipping_quote = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from bookdesk.orders.models import HoldStatus, Order, OrderLine, OrderStatus
+from bookdesk.orders.models import HoldStatus, Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
 
 # Orders whose lines a customer may cancel.
 CANCELLABLE_ORDERS = frozenset({OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_REFUNDED})
@@ -57,6 +57,7 @@ class LineFacts:
     downloads: int | None  # a license's downloads
     hold_status: str | None  # its booking's, reservation's or grant's status (goods: None)
     tax: int  # its tax as priced at checkout (stored on the line)
+    shipped: bool = False  # goods: the order's shipment has left (shipped or delivered)
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,9 @@ def shipping_charged(order: OrderFacts, lines: Sequence[LineFacts]) -> int:
 
 
 def _goods_refusal(line: LineFacts) -> str | None:
-    """Why these goods can no longer be cancelled: none yet. The shipment (`to_ship → shipped`) is the
-    goods' own part; once it exists this refuses a shipped line ("Shipped goods are refunded as a return")."""
+    """Why these goods can no longer be cancelled: they have shipped (the operator refunds a return)."""
+    if line.shipped:
+        return "These goods have shipped: send them back and the shop refunds them as a return."
     return None
 
 
@@ -122,7 +124,8 @@ def line_terms(order: OrderFacts, lines: Sequence[LineFacts], *, now: datetime |
     now = now or timezone.now()
     share = int(settings.CANCELLATION_REFUND_PERCENT)
     goods_left = {line.id for line in lines if line.goods and line.status == OrderLine.Status.ACTIVE}
-    shipping = shipping_charged(order, lines)
+    # Shipping goes back with the last goods line, unless the parcel left: a return refunds the goods only.
+    shipping = 0 if any(line.shipped for line in lines) else shipping_charged(order, lines)
     terms = {}
     for line in lines:
         reason: str | None
@@ -189,7 +192,7 @@ def order_facts(order: Order) -> OrderFacts:
     )
 
 
-def line_facts(line: OrderLine) -> LineFacts:
+def line_facts(line: OrderLine, *, shipped: bool = False) -> LineFacts:
     """A line's facts; its course, reservation and grant should be selected with it (`facts_of` does)."""
     hold = line.hold
     starts_at = None
@@ -208,13 +211,17 @@ def line_facts(line: OrderLine) -> LineFacts:
         downloads=getattr(hold, "download_count", None),
         hold_status=None if goods or hold is None else hold.status,
         tax=line.tax_amount,
+        shipped=goods and shipped,
     )
 
 
 def facts_of(order: Order) -> tuple[OrderFacts, list[LineFacts]]:
-    """The order's facts and all its lines' (one query for the lines)."""
-    lines = OrderLine.objects.filter(order=order).select_related("course", "reservation", "grant").order_by("pk")
-    return order_facts(order), [line_facts(line) for line in lines]
+    """The order's facts and all its lines' (one query for the lines, and one for the shipment of goods)."""
+    lines = list(OrderLine.objects.filter(order=order).select_related("course", "reservation", "grant").order_by("pk"))
+    shipped = any(line.kind == OrderLine.Kind.PRODUCT and line.license_id is None for line in lines) and (
+        Shipment.objects.filter(order=order, status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED]).exists()
+    )
+    return order_facts(order), [line_facts(line, shipped=shipped) for line in lines]
 
 
 def order_line_terms(order: Order, *, now: datetime | None = None) -> dict[int, LineTerms]:

@@ -21,6 +21,7 @@ from bookdesk.orders.audit import audit
 from bookdesk.orders.holds import cancel_holds, cancel_line_holds
 from bookdesk.orders.models import Order, OrderLine, OrderStatus
 from bookdesk.orders.services import order_transition
+from bookdesk.orders.shipping import shipment_cancel_unshipped
 from bookdesk.orders.states import REFUNDABLE
 from bookdesk.payments import events, gateway
 from bookdesk.payments.models import Payment, Refund
@@ -302,6 +303,7 @@ def _cancel_lines(*, order: Order, lines: Sequence[LineOutcome], actor: str, now
             data={"line": line.line_id, "description": line.description, "amount": line.amount, "tax": line.tax},
         )
     cancel_line_holds(line_ids=[line.line_id for line in lines])
+    shipment_cancel_unshipped(order=order, actor=actor)
 
 
 # --- a customer's cancellation of the whole order --------------------------------------------------------

@@ -10,7 +10,17 @@ GROUP = "operator"
 PERMISSIONS = {
     "catalog": {
         model: ("view", "add", "change")
-        for model in ("course", "resource", "openinghours", "service", "product", "license", "voicetag")
+        for model in (
+            "course",
+            "resource",
+            "openinghours",
+            "service",
+            "product",
+            "license",
+            "voicetag",
+            "shippingzone",
+            "shippingrate",
+        )
     },
     "orders": {
         "order": ("view", "change"),
@@ -19,6 +29,8 @@ PERMISSIONS = {
         "reservation": ("view",),
         "grant": ("view",),
         "auditentry": ("view",),
+        "stockhold": ("view",),
+        "shipment": ("view", "change"),
     },
     "payments": {
         "payment": ("view",),
@@ -59,9 +71,9 @@ class Migration(migrations.Migration):
         ("accounts", "0001_initial"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),
-        ("catalog", "0003_beats_audio_licence_terms"),
-        ("orders", "0007_shop_names_in_admin"),
-        ("payments", "0007_shop_names_in_admin"),
+        ("catalog", "0004_product_stock_weight_shipping_zones"),
+        ("orders", "0008_stock_holds_and_shipments"),
+        ("payments", "0008_payment_shipping_quote"),
         ("notifications", "0002_shop_names_in_admin"),
         ("ops", "0001_worker_heartbeat"),
     ]

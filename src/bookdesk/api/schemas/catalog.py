@@ -170,6 +170,19 @@ class ProductOut(Schema):
     def resolve_waveform(obj: Product) -> list[float]:
         return list(obj.waveform or [])
 
+    # Goods: units left to buy (stock minus units held and sold) and the weight of one; null for digital products.
+    stock_left: int | None = None
+    weight_grams: int | None = None
+    sold_out: bool = False
+
+    @staticmethod
+    def resolve_stock_left(obj: Product) -> int | None:
+        return getattr(obj, "stock_left", None) if obj.ships else None
+
+    @staticmethod
+    def resolve_sold_out(obj: Product) -> bool:
+        return obj.ships and (getattr(obj, "stock_left", None) or 0) <= 0
+
     @staticmethod
     def resolve_price(obj: Product) -> dict[str, Any] | None:
         if obj.price_amount is None:

@@ -11,7 +11,7 @@ from bookdesk.fields import ObjectId
 from bookdesk.money import money
 from bookdesk.orders import states
 from bookdesk.orders.downloads import grant_downloads
-from bookdesk.orders.models import Order, OrderLine
+from bookdesk.orders.models import Order, OrderLine, Shipment
 from bookdesk.payments.models import Payment
 from bookdesk.payments.policy import CANCELLABLE_ORDERS, LineTerms, order_line_terms
 from bookdesk.payments.refunds import Cancellation
@@ -56,6 +56,65 @@ class PaymentOut(Schema):
     created_at: datetime
 
 
+class AddressOut(Schema):
+    line1: str
+    line2: str
+    postal_code: str
+    city: str
+    state: str
+    country: str
+
+
+class ShippingRateOut(Schema):
+    name: str
+    amount: MoneyOut
+
+
+class ShippingOut(Schema):
+    """Where the order's goods go (from the payment page) and how far they got."""
+
+    name: str
+    address: AddressOut
+    rate: ShippingRateOut
+    status: str  # to_ship | shipped | delivered
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+
+    @staticmethod
+    def from_shipment(shipment: Shipment) -> ShippingOut:
+        return ShippingOut.model_construct(
+            name=shipment.name,
+            address=AddressOut.model_construct(
+                line1=shipment.line1,
+                line2=shipment.line2,
+                postal_code=shipment.postal_code,
+                city=shipment.city,
+                state=shipment.state,
+                country=shipment.country,
+            ),
+            rate=ShippingRateOut.model_construct(
+                name=shipment.rate_name,
+                amount=MoneyOut.model_construct(**money(shipment.rate_amount, shipment.currency)),
+            ),
+            status=shipment.status,
+            carrier=shipment.carrier,
+            tracking_number=shipment.tracking_number,
+            tracking_url=shipment.tracking_url,
+            shipped_at=shipment.shipped_at,
+            delivered_at=shipment.delivered_at,
+        )
+
+
+def _shipment_of(order: Order) -> Shipment | None:
+    """The order's shipment if it was read with it (`order_for` joins it); a new order has none."""
+    if not Order.shipment.is_cached(order):  # type: ignore[attr-defined]
+        return None
+    return getattr(order, "shipment", None)
+
+
 class OrderOut(Schema):
     code: str
     status: str
@@ -64,13 +123,15 @@ class OrderOut(Schema):
     email: str
     subtotal: MoneyOut
     tax: MoneyOut
-    shipping: MoneyOut
+    shipping_amount: MoneyOut
     total: MoneyOut
     amount_refunded: MoneyOut
     hold_expires_at: datetime
     created_at: datetime
     lines: list[OrderLineOut]
     payments: list[PaymentOut]
+    # Goods: the address, the chosen rate and the parcel's progress (DESIGN §10); null when nothing ships.
+    shipping: ShippingOut | None
     documents: list[DocumentOut] = []
     checkout_url: str | None = None  # the open attempt's payment page, while the order can be paid there
 
@@ -99,7 +160,7 @@ class OrderOut(Schema):
             email=order.email,
             subtotal=m(order.subtotal_amount),
             tax=m(order.tax_amount),
-            shipping=m(order.shipping_amount),
+            shipping_amount=m(order.shipping_amount),
             total=m(order.total_amount),
             amount_refunded=m(order.amount_refunded),
             hold_expires_at=order.hold_expires_at,
@@ -127,6 +188,7 @@ class OrderOut(Schema):
                 )
                 for p in payments
             ],
+            shipping=ShippingOut.from_shipment(shipment) if (shipment := _shipment_of(order)) is not None else None,
             documents=list(documents),
             checkout_url=open_page if payable else None,
         )

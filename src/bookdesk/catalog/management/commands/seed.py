@@ -30,6 +30,7 @@ from bookdesk.catalog.models import (
     VoiceTag,
 )
 from bookdesk.catalog.selectors import business_time_zone
+from bookdesk.catalog.shipping_defaults import zones_ensure_defaults
 
 CURRENCY = "eur"
 
@@ -192,6 +193,7 @@ BEATS = [
 ]  # fmt: skip
 
 VINYL = ("vinyl-night-sessions-lp", "Vinyl: Night Sessions LP", 2800)
+VINYL_STOCK, VINYL_WEIGHT_GRAMS = 25, 320  # a 180 g record in its sleeve and mailer
 
 # tier → (name, deliverables, streams, copies, music videos, radio stations, notes); None: unlimited.
 LICENSE_TIERS: dict[str, tuple[str, list[str], int | None, int | None, int | None, int | None, str]] = {
@@ -228,6 +230,7 @@ class Command(BaseCommand):
             resources, hours = self.seed_resources()
             services = self.seed_services(resources)
             products, licenses = self.seed_products()
+            zones_ensure_defaults()  # goods ship: the default zones, unless the operator has their own
         self.stdout.write(
             f"Seeded {courses} courses, {len(resources)} resources ({hours} opening hours), "
             f"{services} services, {products} products ({licenses} licenses)."
@@ -354,6 +357,8 @@ class Command(BaseCommand):
                 "description": "180 g vinyl, twelve instrumentals from the catalog, in a gatefold sleeve.",
                 "price_amount": price,
                 "currency": CURRENCY,
+                "stock": VINYL_STOCK,
+                "weight_grams": VINYL_WEIGHT_GRAMS,
                 "published": True,
             },
         )
