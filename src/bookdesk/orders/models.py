@@ -291,7 +291,8 @@ class Shipment(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(rate_amount__gte=0), name="shipment_rate_non_negative"),
             models.CheckConstraint(
-                condition=Q(status__in=["to_ship", "cancelled"]) | ~Q(tracking_number=""), name="shipment_shipped_has_tracking"
+                condition=Q(status__in=["to_ship", "cancelled"]) | ~Q(tracking_number=""),
+                name="shipment_shipped_has_tracking",
             ),
         ]
 
