@@ -1,5 +1,6 @@
-"""A record bought in Chromium: vinyl in the cart → the address and a shipping option on the sandbox's payment
-page → the order confirmed with that address → shipped from the admin → the tracking email arrives."""
+"""A record and a course seat bought in Chromium: both in the cart → the address and a shipping option on the
+sandbox's payment page → the order confirmed with that address → shipped → the tracking email arrives → the
+shipped record offers no Cancel, the seat does: cancelled, the order partially refunded with a credit note."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
-from bookdesk.catalog.models import Product
+from bookdesk.catalog.models import Course, Product
 from bookdesk.orders.models import Order, OrderStatus, Shipment
 from bookdesk.orders.shipping import shipment_mark_shipped
-from bookdesk.payments.models import Payment
+from bookdesk.payments.models import CreditNote, Payment
 from chromium import screenshotter, sign_in
 
 from .conftest import Shop
@@ -34,6 +35,10 @@ def test_a_record_ships_to_the_address_given_on_the_payment_page(page: Any, shop
     page.goto(f"{shop.url}/products/{vinyl.pk}")
     assert "In stock" in page.inner_text("#stock-left")
     page.fill("#quantity", "2")
+    page.get_by_role("button", name="Add to cart").click()
+    page.wait_for_selector(".message-success")
+    seat = Course.objects.get(slug="beatmaking-101")
+    page.goto(f"{shop.url}/courses/{seat.slug}")
     page.get_by_role("button", name="Add to cart").click()
     page.wait_for_selector(".message-success")
     page.goto(f"{shop.url}/checkout")
@@ -75,7 +80,7 @@ def test_a_record_ships_to_the_address_given_on_the_payment_page(page: Any, shop
     assert session_id
     order = Payment.objects.get(session_id=session_id[1]).order
     order = shop.wait(lambda: Order.objects.filter(pk=order.pk, status=OrderStatus.CONFIRMED).first(), "confirmed")
-    assert (order.shipping_amount, order.total_amount) == (990, 2 * 2800 + 990)
+    assert (order.shipping_amount, order.total_amount) == (990, 2 * 2800 + seat.price_amount + 990)
     page.reload()
     assert "12 rue de Rivoli" in page.inner_text("#shipment-address")
     assert "75004 Paris" in page.inner_text("#shipment-address")
@@ -92,3 +97,20 @@ def test_a_record_ships_to_the_address_given_on_the_payment_page(page: Any, shop
     page.goto(f"{shop.url}/orders/{order.code}")
     assert "00340434161094042557" in page.inner_text("#tracking-link")
     screenshot(page, "order-shipped")
+
+    # The record has left: no Cancel on its line, and why; the seat can still be cancelled, alone.
+    record = page.locator("li", has_text=vinyl.title).first
+    assert record.locator("[data-action=cancel-line]").count() == 0
+    assert "shipped" in record.inner_text()
+    page.locator("li", has_text=seat.title).first.locator("[data-action=cancel-line]").click()
+    page.wait_for_url(f"{shop.url}/orders/{order.code}/lines/*/cancel")
+    screenshot(page, "cancel-seat")
+    page.click("#confirm-cancel")
+    page.wait_for_url(f"{shop.url}/orders/{order.code}*")
+    assert page.inner_text("#order-status") == "Partially refunded"
+    order.refresh_from_db()
+    assert order.amount_refunded == seat.price_amount  # the seat with its tax (prices include it), no shipping
+    note = CreditNote.objects.get(invoice__order=order)
+    assert note.total_amount == seat.price_amount
+    assert note.number in page.inner_text("#documents-heading + ul")
+    screenshot(page, "seat-cancelled")

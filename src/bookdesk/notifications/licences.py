@@ -152,14 +152,24 @@ def licence_pdf(facts: AgreementFacts) -> bytes:
 def agreements_make(confirmed: Sequence[tuple[Order, Sequence[OrderLine]]], *, now: datetime | None = None) -> int:
     """Make and store the agreement of every confirmed grant that has none yet; returns how many were made."""
     now = now or timezone.now()
+    # Only licence lines have a grant (asking another line for one would cost a query each).
+    granted = [
+        (order, line, grant)
+        for order, lines in confirmed
+        for line in lines
+        if line.kind == OrderLine.Kind.PRODUCT
+        and line.license_id is not None
+        and (grant := getattr(line, "grant", None)) is not None
+        and grant.status == HoldStatus.CONFIRMED
+    ]
+    if not granted:
+        return 0
+    made_before = set(
+        LicenceAgreement.objects.filter(grant__in=[grant for _, _, grant in granted]).values_list("grant_id", flat=True)
+    )
     made = 0
-    for order, lines in confirmed:
-        for line in lines:
-            grant = getattr(line, "grant", None)
-            if grant is None or grant.status != HoldStatus.CONFIRMED:
-                continue
-            if LicenceAgreement.objects.filter(grant=grant).exists():
-                continue
+    for order, line, grant in granted:
+        if grant.pk not in made_before:
             facts = facts_for(grant, order, line, now=now)
             agreement = LicenceAgreement(grant=grant, number=facts.number, licensee=facts.licensee[:200])
             agreement.file.save(f"{facts.number}.pdf", ContentFile(licence_pdf(facts)), save=False)
