@@ -796,5 +796,5 @@ def test_success_page_gives_the_next_steps_and_the_timeline_names_who_acted(
     assert who("order.confirmed") == ["The payment provider"]
     assert who("line.cancelled") == ["You"]
     assert who("refund.created") == ["You", "The shop"]
-    assert who("order.holds_released") == ["bookdesk"]
+    assert who("order.holds_released") == ["bookdesk studio"]  # the shop's name (BOOKDESK_NAME)
     assert who("order.placed") == ["You"]

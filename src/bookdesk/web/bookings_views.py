@@ -232,7 +232,6 @@ class TimelineEntry:
 # Who acted, as the customer reads it (`AuditEntry.actor`): the provider's events, by webhook, by the success
 # page's check with it, or by reconciliation, are the payment provider's doing, not the customer's.
 PROVIDER_ACTORS = ("stripe", "webhook", "reconcile")
-SHOP_NAME_FOR_SYSTEM = "bookdesk"
 
 
 def _who(actor: str, order: Order) -> str:
@@ -242,7 +241,7 @@ def _who(actor: str, order: Order) -> str:
         return "The payment provider"
     if actor.startswith(("admin:", "staff:", "user:")):
         return "The shop"  # another account acting on the order is staff
-    return SHOP_NAME_FOR_SYSTEM  # system, worker: bookdesk itself (holds lapsing, sessions expiring)
+    return str(settings.BOOKDESK_NAME)  # system, worker: the shop's own machinery (holds lapsing, credit notes)
 
 
 def timeline_sentence(entry: AuditEntry, currency: str) -> str:
