@@ -21,7 +21,7 @@ from bookdesk.catalog.selectors import business_today
 from bookdesk.orders.audit import audit
 from bookdesk.orders.models import Order, OrderStatus
 from bookdesk.orders.services import ItemRequest, order_place
-from bookdesk.payments.models import Payment
+from bookdesk.payments.models import Invoice, Payment
 from factories import DEFAULT_PASSWORD, CourseFactory, StaffUserFactory, UserFactory, signed_in, verified_customer
 
 pytestmark = pytest.mark.django_db
@@ -779,6 +779,9 @@ def test_success_page_gives_the_next_steps_and_the_timeline_names_who_acted(
     assert re.search(r'href="[^"]*/downloads/[^"]*" data-action="download">Download</a> Night Drive', steps)
     assert f'href="/orders/{order.code}/calendar.ics" data-action="calendar">Add to calendar' in steps
     assert f'href="/orders/{order.code}" data-action="order">See your order' in steps
+    invoice = Invoice.objects.get(order=order)
+    assert f'href="/api/orders/{order.code}/documents/{invoice.number}" data-action="invoice">' in steps
+    assert client.get(f"/api/orders/{order.code}/documents/{invoice.number}")["Content-Type"] == "application/pdf"
     assert "Back to the catalog" in html
 
     # The customer acts, the shop acts, bookdesk itself acts: each is named as such on the timeline.

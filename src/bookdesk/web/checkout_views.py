@@ -44,14 +44,15 @@ from bookdesk.errors import BookdeskError, CartEmpty, InvalidInput, NotFound, Pa
 from bookdesk.ops.ratelimit import client_ip
 from bookdesk.orders import states
 from bookdesk.orders.availability import course_get
-from bookdesk.orders.downloads import download_url
+from bookdesk.orders.downloads import grant_downloads
 from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderStatus, Reservation
 from bookdesk.orders.selectors import order_for
 from bookdesk.orders.services import ItemRequest
 from bookdesk.payments import fulfilment, gateway
 from bookdesk.payments.checkout import book_course, cart_checkout, payment_retry
+from bookdesk.payments.documents import documents_of
 from bookdesk.payments.fulfilment import fulfil_checkout
-from bookdesk.payments.models import Payment
+from bookdesk.payments.models import DocumentKind, Payment
 from bookdesk.web.decorators import noindex, protected_page
 from bookdesk.web.errors import error_page
 
@@ -336,13 +337,23 @@ class Download:
 
 
 def _next_steps(order: Order) -> dict[str, Any]:
-    """After a confirmed payment: the files to download, the calendar file, and where the email went."""
+    """After a confirmed payment: the files to download (each deliverable of a licence, and its agreement),
+    the calendar file, the invoice, and where the email went."""
     confirmed = {"line__order": order, "status": HoldStatus.CONFIRMED}
-    grants = Grant.objects.filter(**confirmed).select_related("line").order_by("pk")
+    grants = Grant.objects.filter(**confirmed).select_related("line", "license", "product").order_by("pk")
     dated = Booking.objects.filter(**confirmed).exists() or Reservation.objects.filter(**confirmed).exists()
+    invoice = next((ref for ref in documents_of(order) if ref.kind == DocumentKind.INVOICE), None)
     return {
-        "downloads": [Download(grant.line.description, download_url(grant)) for grant in grants],
+        "downloads": [
+            Download(f"{grant.line.description}: {file.name}", file.url)
+            for grant in grants
+            for file in grant_downloads(grant)
+        ],
         "has_calendar": dated,
+        "invoice": invoice,
+        "invoice_url": (
+            reverse("api:order_document", kwargs={"code": order.code, "number": invoice.number}) if invoice else None
+        ),
         "emailed_to": order.email,
     }
 
