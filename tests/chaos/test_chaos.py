@@ -52,7 +52,7 @@ def test_a_seeded_chaos_run_keeps_every_invariant(chaos_database: str, tmp_path:
     kills = int(re.search(r"(\d+) workers killed", output).group(1))  # type: ignore[union-attr]
     assert kills >= 2, "no worker was killed: the run proves less than it claims"
     paid = int(re.search(r"(\d+) paid sessions", output).group(1))  # type: ignore[union-attr]
-    # Few of the 80 tries pay while a dropped webhook still blocks a customer's next checkout ("has just been
-    # paid"; issue 16's lost-webhook worry): a handful of paid sessions is what the run can promise for now.
-    assert paid >= 3, output[-3000:]
+    # A dropped webhook no longer blocks the customer's next checkout (it applies the paid session at once), so
+    # most tries pay: the seeded run pays about 40 sessions; half of that proves the path is not blocked again.
+    assert paid >= 20, output[-3000:]
     assert "fixed:" in output or "dropped" in output  # reconciliation found what the dropped deliveries lost
