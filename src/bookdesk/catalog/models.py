@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -394,10 +395,10 @@ class License(models.Model):
     def deliverable_list(self) -> list[str]:
         """The deliverables in their canonical order (mp3, wav, stems)."""
         chosen = set(self.deliverables or [])
-        return [kind for kind in Deliverable.values if kind in chosen]
+        return [kind for kind in DELIVERABLE_ORDER if kind in chosen]
 
     @property
-    def terms_summary(self) -> dict[str, object]:
+    def terms_summary(self) -> dict[str, Any]:
         return {
             "streams": self.streams_limit,
             "copies": self.copies_limit,
@@ -412,6 +413,9 @@ class Deliverable(models.TextChoices):
     MP3 = "mp3", "MP3 (320 kbps)"
     WAV = "wav", "WAV (untagged master)"
     STEMS = "stems", "Stems (ZIP)"
+
+
+DELIVERABLE_ORDER = tuple(Deliverable.values)  # read per licence shown: the enum builds its list each time
 
 
 def deliverables_problem(value: object) -> str | None:

@@ -208,3 +208,43 @@ class ProductOut(Schema):
     @staticmethod
     def resolve_url(obj: Product) -> str:
         return obj.get_absolute_url()
+
+    @staticmethod
+    def from_product(obj: Product) -> ProductOut:
+        """The product as the API shows it, built from its typed fields without a validation pass (a list page
+        of beats spent a third of its time validating what the resolvers above already typed)."""
+        money_out = MoneyOut.model_construct
+        return ProductOut.model_construct(
+            id=obj.pk,
+            title=obj.title,
+            slug=obj.slug,
+            kind=obj.kind,
+            description=obj.description,
+            ships=obj.ships,
+            price=None if obj.price_amount is None else money_out(**money(obj.price_amount, obj.currency)),
+            licenses=[
+                LicenseOut.model_construct(
+                    id=license.pk,
+                    tier=license.tier,
+                    name=license.name,
+                    price=money_out(**money(license.price_amount, obj.currency)),
+                    exclusive=license.exclusive,
+                    available=license_available(obj, license),
+                    deliverables=license.deliverable_list,
+                    terms=LicenseTermsOut.model_construct(**license.terms_summary),
+                )
+                for license in obj.licenses.all()
+            ],
+            url=obj.get_absolute_url(),
+            genre=obj.genre or None,
+            mood=obj.mood or None,
+            bpm=obj.bpm,
+            key=obj.musical_key or None,
+            duration_seconds=obj.duration_seconds,
+            cover_url=obj.cover_url,
+            preview_url=obj.preview_url,
+            waveform=list(obj.waveform or []),
+            stock_left=ProductOut.resolve_stock_left(obj),
+            weight_grams=obj.weight_grams,
+            sold_out=ProductOut.resolve_sold_out(obj),
+        )
