@@ -98,14 +98,19 @@ FROM generate_series(0, %(services)s - 1) AS s;
 INSERT INTO catalog_service_resources (service_id, resource_id)
 SELECT r %% %(services)s, r FROM generate_series(0, %(studios)s - 1) AS r;
 
-INSERT INTO catalog_product (id, title, slug, kind, description, file, price_amount, currency, published, created_at)
-SELECT p, 'Beat ' || p, 'beat-' || p, 'digital', '', '', NULL, 'eur', true, now() - interval '3 years'
+INSERT INTO catalog_product (id, title, slug, kind, description, file, price_amount, currency, published, created_at,
+                             audio_status, audio_error, cover, genre, master, mood, mp3, musical_key, preview, stems,
+                             waveform)
+SELECT p, 'Beat ' || p, 'beat-' || p, 'digital', '', '', NULL, 'eur', true, now() - interval '3 years',
+       'none', '', '', '', '', '', '', '', '', '', '[]'
 FROM generate_series(0, %(beats)s - 1) AS p;
 
-INSERT INTO catalog_license (id, tier, name, terms, price_amount, exclusive, active, product_id)
+INSERT INTO catalog_license (id, tier, name, terms, price_amount, exclusive, active, product_id, credit_required,
+                             deliverables)
 SELECT p * 3 + t, (ARRAY['basic', 'premium', 'exclusive'])[t + 1],
        (ARRAY['Basic lease', 'Premium lease', 'Exclusive'])[t + 1],
-       '', (ARRAY[2999, 7999, 49900])[t + 1], t = 2, true, p
+       '', (ARRAY[2999, 7999, 49900])[t + 1], t = 2, true, p, true,
+       (ARRAY['["mp3"]', '["mp3", "wav", "stems"]', '["mp3", "wav", "stems"]'])[t + 1]::jsonb
 FROM generate_series(0, %(beats)s - 1) AS p, generate_series(0, 2) AS t;
 """
 
@@ -149,7 +154,7 @@ SELECT n, 'BD-B' || n, 'customer' || user_id || '@bench.invalid',
 FROM bench_item;
 
 INSERT INTO orders_orderline (id, kind, description, quantity, unit_amount, total_amount, course_id, license_id,
-                              order_id, product_id, service_id)
+                              order_id, product_id, service_id, tax_rate, tax_amount, amount_refunded, status)
 SELECT n, kind,
        CASE kind WHEN 'course' THEN 'Course ' || course_id WHEN 'service' THEN 'Session type '
             || (n %% %(studios)s %% %(services)s) ELSE 'Beat ' || (n %% %(beats)s) END,
@@ -158,7 +163,10 @@ SELECT n, kind,
        CASE WHEN kind = 'product' THEN (n %% %(beats)s) * 3 + n %% 2 END,
        n,
        CASE WHEN kind = 'product' THEN n %% %(beats)s END,
-       CASE WHEN kind = 'service' THEN n %% %(studios)s %% %(services)s END
+       CASE WHEN kind = 'service' THEN n %% %(studios)s %% %(services)s END,
+       1900, price - (price * 10000 + 5950) / 11900,  -- 19 %% included, as orders.pricing rounds it
+       CASE WHEN order_status = 'refunded' THEN price ELSE 0 END,
+       CASE WHEN order_status = 'refunded' THEN 'cancelled' ELSE 'active' END
 FROM bench_item;
 
 INSERT INTO orders_booking (id, status, created_at, course_id, user_id, line_id)

@@ -68,8 +68,9 @@ SELECT %(first)s + k, 'BD-R' || k, 'customer' || (k + 1) || '@bench.invalid', 'c
 FROM generate_series(0, %(big)s - 1) AS k;
 
 INSERT INTO orders_orderline (id, kind, description, quantity, unit_amount, total_amount, course_id, license_id,
-                              order_id, product_id, service_id)
-SELECT %(first)s + k, 'course', 'Open day', 1, 4900, 4900, %(course)s, NULL, %(first)s + k, NULL, NULL
+                              order_id, product_id, service_id, tax_rate, tax_amount, amount_refunded, status)
+SELECT %(first)s + k, 'course', 'Open day', 1, 4900, 4900, %(course)s, NULL, %(first)s + k, NULL, NULL,
+       1900, 782, 0, 'active'
 FROM generate_series(0, %(big)s - 1) AS k;
 
 INSERT INTO orders_booking (id, status, created_at, course_id, user_id, line_id, checked_in_at)
