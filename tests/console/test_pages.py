@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from bookdesk.bookings import agenda as agenda_module
 from bookdesk.catalog.selectors import business_today
 from bookdesk.orders.models import Order, OrderStatus, Shipment, ShipmentStatus
 from factories import PhysicalProductFactory
@@ -34,6 +35,20 @@ def test_the_agenda_shows_today_s_course_with_its_seats_and_tomorrow_s_sessions(
     assert session.code in text
     assert f"/admin/orders/order/{session.pk}/change/" in response.content.decode()
     assert f"/console/courses/{course.pk}/roster" in response.content.decode()
+
+
+def test_a_busy_day_lists_its_first_sessions_and_counts_the_rest(operator: Client, monkeypatch: Any) -> None:
+    monkeypatch.setattr(agenda_module, "SESSIONS_PER_DAY", 2)
+    shop = fill_shop(5)  # five studio sessions tomorrow, 9:00 to 13:00
+
+    response = operator.get("/console/")
+
+    html = response.content.decode()
+    first = min(shop["sessions"], key=lambda order: order.lines.get().reservation.starts_at)
+    assert first.code in html
+    assert sum(order.code in html for order in shop["sessions"]) == 2
+    assert 'data-more-sessions="3"' in html
+    assert "And 3 more studio sessions this day" in _text(response)
 
 
 def test_the_agenda_explains_a_bad_date_and_shows_today(operator: Client) -> None:

@@ -25,6 +25,8 @@ AGENDA_DAYS = 7
 MAX_AGENDA_DAYS = 31
 # Something starting within this is "starting soon".
 SOON = dt.timedelta(hours=2)
+# Studio sessions listed per day; the rest are counted ("and 180 more"), the calendar shows them by room.
+SESSIONS_PER_DAY = 20
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class AgendaDay:
     day: dt.date
     courses: list[CourseSlot] = field(default_factory=list)
     sessions: list[StudioSession] = field(default_factory=list)
+    more_sessions: int = 0  # beyond SESSIONS_PER_DAY, not listed
 
     @property
     def empty(self) -> bool:
@@ -166,4 +169,7 @@ def agenda(*, first: dt.date, days: int = AGENDA_DAYS, now: dt.datetime | None =
                 starting_soon=_starting_soon(reservation.starts_at, reservation.ends_at, now),
             )
         )
+    for day in by_day.values():  # the earliest of a busy day are listed (they include what starts soon)
+        day.more_sessions = max(0, len(day.sessions) - SESSIONS_PER_DAY)
+        del day.sessions[SESSIONS_PER_DAY:]
     return Agenda(first=first, days=list(by_day.values()), zone=zone.key, now=now)

@@ -71,7 +71,11 @@ class Order(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["user", "-created_at"], name="order_user_recent")]
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="order_user_recent"),
+            # The console's attention list: orders under review, oldest change first.
+            models.Index(fields=["status", "updated_at"], name="order_status_updated"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(subtotal_amount__gte=0, tax_amount__gte=0, shipping_amount__gte=0, amount_refunded__gte=0),
