@@ -26,7 +26,8 @@ ON_ROSTER = (HoldStatus.CONFIRMED, HoldStatus.HELD, HoldStatus.CANCELLED)
 # Orders whose seat's price is in our account (a partial refund aside, which the order's status tells).
 PAID = frozenset({OrderStatus.PAID, OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_REFUNDED, OrderStatus.NEEDS_REVIEW})
 CSV_HEADER = ("name", "email", "seat", "order", "order status", "paid", "currency", "checked in at")
-CSV_CHUNK = 2000
+# Rows read per round trip: the CSV holds at most this many in memory (500 rows ≈ 0.5 MB), however long the roster.
+CSV_CHUNK = 500
 PAGE_SIZE = 100
 MAX_QUERY = 100
 
