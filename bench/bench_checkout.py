@@ -269,7 +269,7 @@ def bench(args: argparse.Namespace, seconds: float, levels: list[int], pg: str, 
             top = max(levels)
             with Cpu(groups, probes) as parts:
                 capacity = run_load(checkout_maker(web, pairs), top, seconds)
-            status = report(results, args.latency_ms)
+            status = report(results, args.latency_ms, goods=args.goods)
             at_top, top_parts = results[-1][3], cpu[-1][2]
             print(
                 f"\nwith the sandbox at 0 ms, {top} clients: {capacity.rate:.1f} sessions/s, p50 "
@@ -396,7 +396,7 @@ def report_cpu(cpu: list[tuple[int, Run, Cpu]], labels: list[str]) -> None:
         )
 
 
-def report(results: list[tuple[int, Run, Run, Run]], latency_ms: int) -> int:
+def report(results: list[tuple[int, Run, Run, Run]], latency_ms: int, *, goods: bool = False) -> int:
     print_header(
         f"{'conc':>4}  {'endpoint':<28}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}"
         f"{'own p50':>9}{'own p95':>9}{'errors':>8}{'rate/hz':>9}{'p50/hz':>8}"
@@ -409,7 +409,7 @@ def report(results: list[tuple[int, Run, Run, Run]], latency_ms: int) -> int:
             ("GET /healthz", health, "", ""),
             ("sandbox sessions.create", direct, "", ""),
             (
-                "POST /api/stripe/checkout",
+                "POST /api/checkout (goods)" if goods else "POST /api/stripe/checkout",
                 checkout,
                 ms(checkout.percentile(0.5, stripe_p50)),
                 ms(checkout.percentile(0.95, stripe_p50)),
