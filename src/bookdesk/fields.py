@@ -6,6 +6,10 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, BeforeValidator, Field
 
+# Text from the address (a query or path parameter): anything but NUL, which no request may carry (the
+# middleware refuses it with 400 before any view; the document says so, so a client is never surprised).
+AddressText = Annotated[str, Field(pattern=r"^[^\x00]*$")]
+
 # A primary key: positive and within a 64-bit column, so a fuzzed id is a 422, never an overflow.
 ObjectId = Annotated[int, Field(gt=0, le=2**63 - 1)]
 

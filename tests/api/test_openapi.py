@@ -31,3 +31,23 @@ def test_docs_page_renders(client: Client) -> None:
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
     assert b"/api/openapi.json" in response.content
+
+
+@pytest.mark.django_db
+def test_free_text_in_the_address_is_documented_without_nul_and_a_nul_is_a_400(client: Client) -> None:
+    """No request may carry NUL (the middleware answers 400 first): every free-text query or path parameter's
+    schema says so, or a schema-valid request would be refused (schemathesis found `q=…%00…` on courses)."""
+    document = client.get("/api/openapi.json").json()
+    free_text = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for parameter in operation.get("parameters", []):
+                schema = parameter["schema"]
+                for option in schema.get("anyOf", [schema]):
+                    if option.get("type") == "string" and not {"enum", "format", "$ref"} & set(option):
+                        free_text.append((method, path, parameter["name"], option.get("pattern")))
+    assert {name for _, _, name, _ in free_text} >= {"q", "code", "number"}
+    assert all(pattern == "^[^\\x00]*$" for *_, pattern in free_text), free_text
+    answer = client.get("/api/courses", {"q": "a\x00b"})
+    assert answer.status_code == 400
+    assert answer["Content-Type"] == "application/problem+json"

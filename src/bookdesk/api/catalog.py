@@ -12,6 +12,7 @@ from bookdesk.catalog import selectors
 from bookdesk.catalog.models import Course, Product, Service
 from bookdesk.catalog.search import beat_filters_parse
 from bookdesk.errors import Problem, problems
+from bookdesk.fields import AddressText
 from bookdesk.orders import availability
 from bookdesk.paging import Page, PageParams, page_of, paginate
 
@@ -25,7 +26,7 @@ def list_courses(
     request: HttpRequest,
     paging: Query[PageParams],
     upcoming: bool | None = None,
-    q: str | None = None,
+    q: AddressText | None = None,
 ) -> Page[Course]:
     """Courses with `seats_left`, by start.
 

@@ -15,6 +15,7 @@ from ninja import Router
 from bookdesk.accounts.auth import user_auth
 from bookdesk.api.schemas.orders import DocumentOut
 from bookdesk.errors import problems
+from bookdesk.fields import AddressText
 from bookdesk.orders.models import Order
 from bookdesk.orders.selectors import order_for
 from bookdesk.payments import documents
@@ -51,7 +52,7 @@ def _pdf(document: documents.Document) -> HttpResponse:
     url_name="order_document",
     summary="An invoice or credit note of one of the caller's orders (PDF)",
 )
-def order_document(request: HttpRequest, code: str, number: str) -> HttpResponse:
+def order_document(request: HttpRequest, code: AddressText, number: AddressText) -> HttpResponse:
     order = order_for(code=code, user=request.auth)  # type: ignore[attr-defined]
     return _pdf(documents.document_of_order(order, number))
 
@@ -62,6 +63,6 @@ def order_document(request: HttpRequest, code: str, number: str) -> HttpResponse
     url_name="order_invoice",
     summary="The invoice of one of the caller's orders (PDF); 409 not_invoiced before it is paid",
 )
-def order_invoice(request: HttpRequest, code: str) -> HttpResponse:
+def order_invoice(request: HttpRequest, code: AddressText) -> HttpResponse:
     order = order_for(code=code, user=request.auth)  # type: ignore[attr-defined]
     return _pdf(documents.invoice_of_order(order))

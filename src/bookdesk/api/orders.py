@@ -17,7 +17,7 @@ from bookdesk.api.schemas.orders import (
     OrderOut,
 )
 from bookdesk.errors import PAYING_PROBLEMS, Conflict, NotFound, problems
-from bookdesk.fields import ObjectId
+from bookdesk.fields import AddressText, ObjectId
 from bookdesk.ops.ratelimit import rate_limit_request
 from bookdesk.orders.models import Order
 from bookdesk.orders.selectors import order_for
@@ -34,7 +34,7 @@ def order_answer(order: Order) -> OrderOut:
 
 
 @router.get("/orders/{code}", response={200: OrderOut, **problems(401, 404)}, summary="One of the caller's orders")
-def order_detail(request: HttpRequest, code: str) -> OrderOut:
+def order_detail(request: HttpRequest, code: AddressText) -> OrderOut:
     order = order_for(code=code, user=request.auth)  # type: ignore[attr-defined]
     return order_answer(order)
 
@@ -44,7 +44,7 @@ def order_detail(request: HttpRequest, code: str) -> OrderOut:
     response={200: CheckoutOut, 201: CheckoutOut, **PAYING_PROBLEMS},
     summary="Start a new payment attempt",
 )
-def order_retry_payment(request: HttpRequest, code: str) -> Status[CheckoutOut]:
+def order_retry_payment(request: HttpRequest, code: AddressText) -> Status[CheckoutOut]:
     """201: a new payment page (the open one is expired first). 200: the open page turned out to be paid (its
     webhook lost): the order is confirmed now, and `checkout_url` is the success page."""
     limit_checkout(request)
@@ -56,7 +56,7 @@ def order_retry_payment(request: HttpRequest, code: str) -> Status[CheckoutOut]:
 @router.post(
     "/orders/{code}/refresh", response={200: OrderOut, **PAYING_PROBLEMS}, summary="Ask Stripe how the order stands"
 )
-def order_refresh_from_stripe(request: HttpRequest, code: str) -> OrderOut:
+def order_refresh_from_stripe(request: HttpRequest, code: AddressText) -> OrderOut:
     """Re-read the order's Checkout Sessions from Stripe and apply what they say (paid: confirmed; expired: the
     hold released), as their webhooks would: the way out when a webhook was lost. Changes nothing when
     everything is applied already."""
@@ -71,7 +71,7 @@ def _with_cancellation(order: OrderOut, cancellation: CancellationOut | None) ->
 
 
 @router.post("/orders/{code}/cancel", response={200: OrderCancelOut, **PAYING_PROBLEMS}, summary="Cancel an order")
-def order_cancel(request: HttpRequest, code: str) -> OrderCancelOut:
+def order_cancel(request: HttpRequest, code: AddressText) -> OrderCancelOut:
     """Before payment: releases everything. Once paid: every line its kind's policy allows is cancelled and
     refunded, line by line; `cancellation` lists what was refunded and what was refused, with the reasons.
     Nothing refundable at all: 409 `not_cancellable` with the reasons, and nothing changes."""
@@ -93,7 +93,7 @@ def order_cancel(request: HttpRequest, code: str) -> OrderCancelOut:
     response={200: LineCancelOut, **PAYING_PROBLEMS},
     summary="Cancel one line of an order",
 )
-def order_line_cancel(request: HttpRequest, code: str, line_id: ObjectId) -> LineCancelOut:
+def order_line_cancel(request: HttpRequest, code: AddressText, line_id: ObjectId) -> LineCancelOut:
     """Cancel one line under its kind's policy and refund its price with its tax (and the shipping with the
     last goods line). Refused: 409 `not_refundable` with the reason, and nothing changes. Another
     customer's order or line: 404."""

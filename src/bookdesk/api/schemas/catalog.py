@@ -9,6 +9,7 @@ from ninja import Field, Schema
 
 from bookdesk.catalog.models import BPM_MAX, BPM_MIN, Course, Genre, Mood, MusicalKey, Product, Service
 from bookdesk.catalog.search import MAX_PRICE, MAX_QUERY_LENGTH, BeatSort
+from bookdesk.fields import AddressText
 from bookdesk.money import money
 from bookdesk.orders.availability import license_available
 
@@ -27,7 +28,9 @@ class ProductFiltersIn(Schema):
         None, ge=0, le=MAX_PRICE, description="Minor units of the cheapest licence (a good's own price)."
     )
     price_max: int | None = Field(None, ge=0, le=MAX_PRICE)
-    q: str | None = Field(None, max_length=MAX_QUERY_LENGTH, description="Free text: title, description, genre, mood.")
+    q: AddressText | None = Field(
+        None, max_length=MAX_QUERY_LENGTH, description="Free text: title, description, genre, mood."
+    )
     sort: BeatSort | None = Field(None, description="`title` when not given.")
 
 
