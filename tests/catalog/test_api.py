@@ -394,8 +394,8 @@ def test_openapi_documents_the_catalog_responses(client):
 
 
 def test_each_product_of_the_list_is_what_its_detail_answers(client, settings, tmp_path):
-    """The list builds its items typed, without a validation pass (`ProductOut.from_product`); the detail goes
-    through the schema's resolvers: the two agree field for field on the whole demo catalog."""
+    """The list reads its products with `product_list`'s annotations (stock left, exclusive sold), the detail
+    with `product_get`'s: the two agree field for field on the whole demo catalog."""
     from django.core.management import call_command
 
     settings.MEDIA_ROOT = tmp_path / "media"

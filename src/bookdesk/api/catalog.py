@@ -89,5 +89,5 @@ def list_products(request: HttpRequest, paging: Query[PageParams], filters: Quer
 
 
 @router.get("/products/{product_id}", response={200: ProductOut, 404: Problem}, summary="One product")
-def get_product(request: HttpRequest, product_id: int) -> Product:
-    return availability.product_get(product_id=product_id)
+def get_product(request: HttpRequest, product_id: int) -> ProductOut:
+    return ProductOut.from_product(availability.product_get(product_id=product_id))
