@@ -140,10 +140,15 @@ class OrderLine(models.Model):
         return f"{self.description} × {self.quantity}"
 
     @property
+    def is_goods(self) -> bool:
+        """A product that ships (no licence): held as units of stock, refunded until shipped."""
+        return self.kind == OrderLine.Kind.PRODUCT and self.license_id is None
+
+    @property
     def hold(self) -> Booking | Reservation | Grant | StockHold | None:
         """What the line holds, by its kind: its booking, reservation or grant, or the units of goods it holds."""
         hold = getattr(self, LINE_HOLDS[self.kind], None)
-        if hold is None and self.kind == OrderLine.Kind.PRODUCT and self.license_id is None:
+        if hold is None and self.is_goods:
             return getattr(self, "stock_hold", None)
         return hold
 

@@ -206,7 +206,7 @@ def _shipping_of(order: Order, order_lines: list[OrderLine], payment: Payment) -
     taxed at the default rate: with exclusive prices an option's session amount carries its tax, so the
     goods' share is the lines and their tax, and `goods_tax` is the order's tax less shipping's.
     """
-    if order.kind in NO_GOODS or not any(line.product_id and line.license_id is None for line in order_lines):
+    if order.kind in NO_GOODS or not any(line.is_goods for line in order_lines):
         return None
     quote = order_quote(order, OrderLine.objects.filter(order=order).select_related("product").order_by("pk"))
     if not quote.options:

@@ -200,7 +200,7 @@ def line_facts(line: OrderLine, *, shipped: bool = False) -> LineFacts:
         starts_at = line.course.starts_at
     elif line.kind == OrderLine.Kind.SERVICE and hold is not None:
         starts_at = hold.starts_at  # type: ignore[union-attr]
-    goods = line.kind == OrderLine.Kind.PRODUCT and line.license_id is None
+    goods = line.is_goods
     return LineFacts(
         id=line.pk,
         kind=line.kind,
@@ -218,7 +218,7 @@ def line_facts(line: OrderLine, *, shipped: bool = False) -> LineFacts:
 def facts_of(order: Order) -> tuple[OrderFacts, list[LineFacts]]:
     """The order's facts and all its lines' (one query for the lines, and one for the shipment of goods)."""
     lines = list(OrderLine.objects.filter(order=order).select_related("course", "reservation", "grant").order_by("pk"))
-    shipped = any(line.kind == OrderLine.Kind.PRODUCT and line.license_id is None for line in lines) and (
+    shipped = any(line.is_goods for line in lines) and (
         Shipment.objects.filter(order=order, status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED]).exists()
     )
     return order_facts(order), [line_facts(line, shipped=shipped) for line in lines]
