@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 
 from bookdesk.bookings import agenda as agenda_module
@@ -148,7 +149,11 @@ PAGE_QUERIES = {
     "calendar": OVERHEAD + 3,
     "roster": OVERHEAD + 3,
     "attention": OVERHEAD + 5,
-    "sales": OVERHEAD + 4,
+    # The roll-up brought up to date (a savepoint and its release, the state row, the changed days, the state saved;
+    # the shop was just written, so its days are summed again: a delete and an INSERT … SELECT per table), then
+    # five reads of it in a savepoint, planned for their values on PostgreSQL (SET LOCAL). With nothing changed
+    # the refresh is 3 queries (tests/console/test_sales_rollup.py).
+    "sales": OVERHEAD + 2 + 3 + 6 + 2 + 5 + (connection.vendor == "postgresql"),
     "health": OVERHEAD + 5,
 }
 
@@ -173,6 +178,8 @@ def test_each_page_takes_a_fixed_number_of_queries(
     operator: Client, django_assert_num_queries: Any, rows: int, page: str
 ) -> None:
     path = _paths(fill_shop(rows))[page]
+    if page == "sales":
+        operator.get(path)  # the first view sums every day into the roll-up
     with django_assert_num_queries(PAGE_QUERIES[page]):
         response = operator.get(path)
     assert response.status_code == 200

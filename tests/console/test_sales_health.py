@@ -17,7 +17,7 @@ from django.utils import timezone
 from bookdesk.catalog.selectors import business_today
 from bookdesk.ops.heartbeats import heartbeat_beat
 from bookdesk.ops.models import WorkerHeartbeat
-from bookdesk.payments.models import Payment, ReconcileRun, Refund, WebhookEvent
+from bookdesk.payments.models import Payment, ReconcileRun, Refund, SalesRollup, WebhookEvent
 from bookdesk.worker.loop import reconcile_once, run
 
 from .conftest import course_today, local, seat_order
@@ -122,6 +122,7 @@ def test_the_worker_loop_writes_its_heartbeat_and_takes_it_away_when_it_stops(se
         while WorkerHeartbeat.objects.get().seen_at == first.seen_at and time.monotonic() < deadline:
             time.sleep(0.05)
         assert WorkerHeartbeat.objects.get().seen_at > first.seen_at  # it beats again, not once
+        assert SalesRollup.objects.exists()  # the sales roll-up was brought up to date at start
     finally:
         stop.set()
         worker.join(timeout=10)

@@ -76,3 +76,14 @@ def bulk_update(objs: Sequence[Model], fields: Sequence[str]) -> int:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
+
+
+def custom_plans() -> None:
+    """Within the open transaction, plan each statement for its own values (PostgreSQL; nothing elsewhere).
+
+    The settings make psycopg prepare statements, and PostgreSQL switches a prepared statement to a generic
+    plan after five runs. For a read over a range of days or a list of items, the generic plan cannot see
+    the range and scans the table: the sales' best sellers took 1,100 ms with it and 25 ms without."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")

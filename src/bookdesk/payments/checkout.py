@@ -164,7 +164,7 @@ def checkout_start(*, order: Order, actor: str, payment: Payment | None = None) 
         CHECKOUTS.labels(outcome="refused" if exc.permanent else "provider_error").inc()
         if exc.permanent:
             with transaction.atomic():
-                Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.FAILED)
+                Payment.objects.filter(pk=payment.pk).update(status=Payment.Status.FAILED, updated_at=timezone.now())
                 audit(
                     actor="system",
                     action="payment.refused",

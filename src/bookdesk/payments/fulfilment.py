@@ -700,7 +700,7 @@ def apply_refund_updated(refund: Any, *, actor: str = "stripe") -> Outcome:
     if found.status == status:
         return Outcome.ALREADY_APPLIED
     found.status = status
-    found.save(update_fields=["status"])
+    found.save(update_fields=["status", "updated_at"])
     order = found.payment.order
     audit(actor=actor, action=f"refund.{status}", obj=found, order=order, data={"refund": found.stripe_refund_id})
     if status == Refund.Status.FAILED:

@@ -53,6 +53,8 @@ class Payment(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_non_negative"),
         ]
+        # The sales roll-up finds the days that changed since it last looked (payments/sales_days.py).
+        indexes = [models.Index(fields=["updated_at"], name="payment_updated")]
 
     def __str__(self) -> str:
         return f"{self.order.code} attempt {self.attempt} ({self.status})"
@@ -72,10 +74,13 @@ class Refund(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     reason = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
+        # The sales roll-up finds the days that changed since it last looked (payments/sales_days.py).
+        indexes = [models.Index(fields=["updated_at"], name="refund_updated")]
 
     def __str__(self) -> str:
         return f"{self.stripe_refund_id} ({format_money(self.amount, self.currency)})"
@@ -217,3 +222,84 @@ class ReconcileRun(models.Model):
 
     def __str__(self) -> str:
         return f"reconcile {self.started_at:%Y-%m-%d %H:%M:%S} ({self.fixed} fixed, {self.errors} errors)"
+
+
+# --- The sales roll-up (payments/sales_days.py): each business day's payments, refunds and items, summed ----------
+
+
+class SalesRollup(models.Model):
+    """The roll-up's own state, one row: the zone its days are in, and when it last looked for changes."""
+
+    zone = models.CharField(max_length=64)
+    checked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sales roll-up in {self.zone}, checked {self.checked_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PaymentsDay(models.Model):
+    """The payments created on one day (business zone) in one currency with one status: how many, money received."""
+
+    day = models.DateField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    status = models.CharField(max_length=16, choices=Payment.Status.choices)
+    count = models.IntegerField()
+    received = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["currency", "day", "status"], name="payments_day_unique")]
+        indexes = [models.Index(fields=["day"], name="payments_day_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency} {self.status}: {self.count}"
+
+
+class RefundsDay(models.Model):
+    """The refunds made (pending or succeeded) on one day in one currency: their sum."""
+
+    day = models.DateField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    amount = models.BigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["currency", "day"], name="refunds_day_unique")]
+        indexes = [models.Index(fields=["day"], name="refunds_day_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency} refunds: {format_money(self.amount, self.currency)}"
+
+
+# How many of each day's first items are candidates for the best sellers of a range.
+ITEMS_DAY_CANDIDATES = 20
+
+
+class ItemsDay(models.Model):
+    """One item's lines in the paid orders created on one day in one currency: quantity and money, and the item's
+    place among that day's items by money (1 = most), so the best sellers of a range start from each day's first."""
+
+    day = models.DateField()
+    currency = models.CharField(max_length=3, choices=CURRENCY_CHOICES)
+    kind = models.CharField(max_length=16)
+    # The item as one number: 4 × the course's id, 4 × the service's + 1, 4 × the licence's + 2, 4 × the goods' + 3.
+    item = models.BigIntegerField()
+    course = models.ForeignKey("catalog.Course", null=True, on_delete=models.CASCADE, related_name="+")
+    service = models.ForeignKey("catalog.Service", null=True, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("catalog.Product", null=True, on_delete=models.CASCADE, related_name="+")
+    license = models.ForeignKey("catalog.License", null=True, on_delete=models.CASCADE, related_name="+")
+    quantity = models.BigIntegerField()
+    revenue = models.BigIntegerField()
+    rank = models.IntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["day"], name="items_day_day"),
+            # Each day's first items (rank ≤ ITEMS_DAY_CANDIDATES). Not a partial index: a prepared statement's
+            # generic plan could not prove that its rank parameter fits the index's condition.
+            models.Index(fields=["currency", "rank", "day"], include=["item", "revenue"], name="items_day_first"),
+            models.Index(fields=["currency", "item", "day"], include=["quantity", "revenue"], name="items_day_item"),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.day} {self.currency} item {self.item}: {self.quantity}, {format_money(self.revenue, self.currency)}"
+        )

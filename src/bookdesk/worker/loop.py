@@ -5,7 +5,7 @@ the email outbox, and the beats whose audio waits to be derived (`Product.audio_
 worker applies the due webhook events (oldest first), then sends the due emails, then derives one beat;
 it sleeps `--interval` only when a round found nothing to do. Every `--sweep-interval` it releases lapsed
 holds; at start and on each sweep it reconciles with Stripe when a run is due (`RECONCILE_INTERVAL_SECONDS`
-after the last run recorded in the database, by whichever worker).
+after the last run recorded in the database, by whichever worker), and brings the sales roll-up up to date.
 
 Run as many as you like on PostgreSQL: rows are claimed with SELECT … FOR UPDATE SKIP LOCKED, and every
 sweep is idempotent, so two workers at once do no harm. SIGTERM or Ctrl-C lets the current batch finish.
@@ -26,6 +26,7 @@ from bookdesk.notifications.services import emails_send_due
 from bookdesk.ops.heartbeats import heartbeat_beat, heartbeat_forget, heartbeat_seconds
 from bookdesk.payments.checkout import holds_sweep
 from bookdesk.payments.reconcile import reconcile_if_due
+from bookdesk.payments.sales_days import sales_days_refresh
 from bookdesk.payments.webhooks import process_due
 
 logger = logging.getLogger("bookdesk.worker")
@@ -61,6 +62,16 @@ def work_once() -> dict[str, int]:
 def sweep_once() -> dict[str, int]:
     """Everything the worker does, once: lapsed holds released, then a round over the queues."""
     return {"holds expired": _guarded("hold sweep", holds_sweep), **work_once()}
+
+
+def sales_days_once() -> int:
+    """Bring the sales roll-up up to date (payments/sales_days.py), so the console's sales page finds little to
+    sum: at start it sums every day once, on each sweep the days changed since. Returns the days summed again."""
+    summed = sales_days_refresh()
+    if summed is None:
+        logger.info("sales roll-up: every day summed")
+        return 0
+    return summed
 
 
 def reconcile_once() -> None:
@@ -110,6 +121,7 @@ def run(stop: threading.Event, *, interval: float, sweep_interval: float, thread
     last_beat = time.monotonic()
     try:
         reconcile_once()  # at start, when due: a worker restarted often still reconciles
+        _guarded("sales roll-up", sales_days_once)
         while not stop.is_set():
             done = work_once()
             now = time.monotonic()
@@ -120,6 +132,7 @@ def run(stop: threading.Event, *, interval: float, sweep_interval: float, thread
                 last_sweep = now
                 done["holds expired"] = _guarded("hold sweep", holds_sweep)
                 reconcile_once()  # asks the database whether a run is due (one query when not)
+                done["sales days summed"] = _guarded("sales roll-up", sales_days_once)
             if any(done.values()):
                 logger.info("worker: %s", _report(done))
             else:

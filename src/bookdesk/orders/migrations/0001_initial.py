@@ -8,181 +8,446 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(default=bookdesk.orders.models.new_order_code, editable=False, max_length=16, unique=True)),
-                ('email', models.EmailField(max_length=254)),
-                ('kind', models.CharField(choices=[('course_booking', 'Course booking'), ('reservation_payment', 'Studio reservation'), ('beats_only', 'Products'), ('mixed_cart', 'Mixed cart')], max_length=24)),
-                ('status', models.CharField(choices=[('pending', 'Awaiting payment'), ('processing', 'Payment processing'), ('paid', 'Paid'), ('confirmed', 'Confirmed'), ('failed', 'Payment failed'), ('expired', 'Expired'), ('cancelled', 'Cancelled'), ('refunded', 'Refunded'), ('partially_refunded', 'Partially refunded'), ('needs_review', 'Needs review')], default='pending', max_length=24)),
-                ('currency', models.CharField(choices=[('aud', 'AUD'), ('brl', 'BRL'), ('cad', 'CAD'), ('chf', 'CHF'), ('czk', 'CZK'), ('dkk', 'DKK'), ('eur', 'EUR'), ('gbp', 'GBP'), ('hkd', 'HKD'), ('huf', 'HUF'), ('idr', 'IDR'), ('inr', 'INR'), ('jpy', 'JPY'), ('krw', 'KRW'), ('mxn', 'MXN'), ('nok', 'NOK'), ('nzd', 'NZD'), ('pln', 'PLN'), ('ron', 'RON'), ('sek', 'SEK'), ('sgd', 'SGD'), ('thb', 'THB'), ('twd', 'TWD'), ('usd', 'USD'), ('vnd', 'VND')], max_length=3)),
-                ('subtotal_amount', models.BigIntegerField()),
-                ('tax_amount', models.BigIntegerField(default=0)),
-                ('shipping_amount', models.BigIntegerField(default=0)),
-                ('total_amount', models.BigIntegerField()),
-                ('amount_refunded', models.BigIntegerField(default=0)),
-                ('hold_expires_at', models.DateTimeField(db_index=True)),
-                ('review_reason', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "code",
+                    models.CharField(
+                        default=bookdesk.orders.models.new_order_code, editable=False, max_length=16, unique=True
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("course_booking", "Course booking"),
+                            ("reservation_payment", "Studio reservation"),
+                            ("beats_only", "Products"),
+                            ("mixed_cart", "Mixed cart"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Awaiting payment"),
+                            ("processing", "Payment processing"),
+                            ("paid", "Paid"),
+                            ("confirmed", "Confirmed"),
+                            ("failed", "Payment failed"),
+                            ("expired", "Expired"),
+                            ("cancelled", "Cancelled"),
+                            ("refunded", "Refunded"),
+                            ("partially_refunded", "Partially refunded"),
+                            ("needs_review", "Needs review"),
+                        ],
+                        default="pending",
+                        max_length=24,
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("aud", "AUD"),
+                            ("brl", "BRL"),
+                            ("cad", "CAD"),
+                            ("chf", "CHF"),
+                            ("czk", "CZK"),
+                            ("dkk", "DKK"),
+                            ("eur", "EUR"),
+                            ("gbp", "GBP"),
+                            ("hkd", "HKD"),
+                            ("huf", "HUF"),
+                            ("idr", "IDR"),
+                            ("inr", "INR"),
+                            ("jpy", "JPY"),
+                            ("krw", "KRW"),
+                            ("mxn", "MXN"),
+                            ("nok", "NOK"),
+                            ("nzd", "NZD"),
+                            ("pln", "PLN"),
+                            ("ron", "RON"),
+                            ("sek", "SEK"),
+                            ("sgd", "SGD"),
+                            ("thb", "THB"),
+                            ("twd", "TWD"),
+                            ("usd", "USD"),
+                            ("vnd", "VND"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                ("subtotal_amount", models.BigIntegerField()),
+                ("tax_amount", models.BigIntegerField(default=0)),
+                ("shipping_amount", models.BigIntegerField(default=0)),
+                ("total_amount", models.BigIntegerField()),
+                ("amount_refunded", models.BigIntegerField(default=0)),
+                ("hold_expires_at", models.DateTimeField(db_index=True)),
+                ("review_reason", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="orders", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='AuditEntry',
+            name="AuditEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('actor', models.CharField(help_text='user:<id>, system, stripe, worker, admin:<id>…', max_length=120)),
-                ('action', models.CharField(help_text='Dotted, such as order.paid.', max_length=64)),
-                ('object_type', models.CharField(max_length=64)),
-                ('object_id', models.CharField(max_length=64)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='audit_entries', to='orders.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("actor", models.CharField(help_text="user:<id>, system, stripe, worker, admin:<id>…", max_length=120)),
+                ("action", models.CharField(help_text="Dotted, such as order.paid.", max_length=64)),
+                ("object_type", models.CharField(max_length=64)),
+                ("object_id", models.CharField(max_length=64)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="audit_entries",
+                        to="orders.order",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'audit entries',
-                'ordering': ['at', 'id'],
+                "verbose_name_plural": "audit entries",
+                "ordering": ["at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='OrderLine',
+            name="OrderLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('course', 'Course seat'), ('service', 'Studio time'), ('product', 'Product')], max_length=16)),
-                ('description', models.CharField(max_length=300)),
-                ('quantity', models.PositiveIntegerField(default=1)),
-                ('unit_amount', models.BigIntegerField()),
-                ('total_amount', models.BigIntegerField()),
-                ('course', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.course')),
-                ('license', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.license')),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='orders.order')),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.product')),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.service')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("course", "Course seat"), ("service", "Studio time"), ("product", "Product")],
+                        max_length=16,
+                    ),
+                ),
+                ("description", models.CharField(max_length=300)),
+                ("quantity", models.PositiveIntegerField(default=1)),
+                ("unit_amount", models.BigIntegerField()),
+                ("total_amount", models.BigIntegerField()),
+                (
+                    "course",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.course",
+                    ),
+                ),
+                (
+                    "license",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.license",
+                    ),
+                ),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="lines", to="orders.order"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.product",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
+                "ordering": ["id"],
             },
         ),
         migrations.CreateModel(
-            name='Grant',
+            name="Grant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('exclusive', models.BooleanField(default=False)),
-                ('status', models.CharField(choices=[('held', 'Held'), ('confirmed', 'Confirmed'), ('released', 'Released'), ('cancelled', 'Cancelled')], default='held', max_length=16)),
-                ('download_count', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('license', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='catalog.license')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to='catalog.product')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='grants', to=settings.AUTH_USER_MODEL)),
-                ('line', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='grant', to='orders.orderline')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("exclusive", models.BooleanField(default=False)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("held", "Held"),
+                            ("confirmed", "Confirmed"),
+                            ("released", "Released"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="held",
+                        max_length=16,
+                    ),
+                ),
+                ("download_count", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "license",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="grants", to="catalog.license"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="grants", to="catalog.product"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="grants", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "line",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="grant", to="orders.orderline"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Booking',
+            name="Booking",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('held', 'Held'), ('confirmed', 'Confirmed'), ('released', 'Released'), ('cancelled', 'Cancelled')], default='held', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('course', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bookings', to='catalog.course')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bookings', to=settings.AUTH_USER_MODEL)),
-                ('line', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='booking', to='orders.orderline')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("held", "Held"),
+                            ("confirmed", "Confirmed"),
+                            ("released", "Released"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="held",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "course",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="bookings", to="catalog.course"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bookings",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "line",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="booking", to="orders.orderline"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='Reservation',
+            name="Reservation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('starts_at', models.DateTimeField()),
-                ('ends_at', models.DateTimeField()),
-                ('status', models.CharField(choices=[('held', 'Held'), ('confirmed', 'Confirmed'), ('released', 'Released'), ('cancelled', 'Cancelled')], default='held', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('line', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='reservation', to='orders.orderline')),
-                ('resource', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reservations', to='catalog.resource')),
-                ('service', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reservations', to='catalog.service')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='reservations', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("starts_at", models.DateTimeField()),
+                ("ends_at", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("held", "Held"),
+                            ("confirmed", "Confirmed"),
+                            ("released", "Released"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="held",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "line",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="reservation", to="orders.orderline"
+                    ),
+                ),
+                (
+                    "resource",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="reservations", to="catalog.resource"
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="reservations", to="catalog.service"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reservations",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['starts_at', 'id'],
+                "ordering": ["starts_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['user', '-created_at'], name='order_user_recent'),
+            model_name="order",
+            index=models.Index(fields=["user", "-created_at"], name="order_user_recent"),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_refunded__gte', 0), ('shipping_amount__gte', 0), ('subtotal_amount__gte', 0), ('tax_amount__gte', 0)), name='order_amounts_non_negative'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("amount_refunded__gte", 0),
+                    ("shipping_amount__gte", 0),
+                    ("subtotal_amount__gte", 0),
+                    ("tax_amount__gte", 0),
+                ),
+                name="order_amounts_non_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('total_amount__gte', django.db.models.expressions.CombinedExpression(models.F('subtotal_amount'), '+', models.F('shipping_amount')))), name='order_total_covers_subtotal_and_shipping'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "total_amount__gte",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("subtotal_amount"), "+", models.F("shipping_amount")
+                        ),
+                    )
+                ),
+                name="order_total_covers_subtotal_and_shipping",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_refunded__lte', models.F('total_amount'))), name='order_refund_within_total'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_refunded__lte", models.F("total_amount"))), name="order_refund_within_total"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='order_line_quantity_positive'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="order_line_quantity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('unit_amount__gte', 0)), name='order_line_price_non_negative'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unit_amount__gte", 0)), name="order_line_price_non_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('total_amount', django.db.models.expressions.CombinedExpression(models.F('unit_amount'), '*', models.F('quantity')))), name='order_line_total_is_unit_times_quantity'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "total_amount",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("unit_amount"), "*", models.F("quantity")
+                        ),
+                    )
+                ),
+                name="order_line_total_is_unit_times_quantity",
+            ),
         ),
         migrations.AddIndex(
-            model_name='grant',
-            index=models.Index(fields=['user', '-created_at'], name='grant_user_recent'),
+            model_name="grant",
+            index=models.Index(fields=["user", "-created_at"], name="grant_user_recent"),
         ),
         migrations.AddConstraint(
-            model_name='grant',
-            constraint=models.UniqueConstraint(condition=models.Q(('exclusive', True), ('status__in', ('held', 'confirmed'))), fields=('product',), name='grant_exclusive_once_per_product'),
+            model_name="grant",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("exclusive", True), ("status__in", ("held", "confirmed"))),
+                fields=("product",),
+                name="grant_exclusive_once_per_product",
+            ),
         ),
         migrations.AddIndex(
-            model_name='booking',
-            index=models.Index(fields=['course', 'status'], name='booking_course_status'),
+            model_name="booking",
+            index=models.Index(fields=["course", "status"], name="booking_course_status"),
         ),
         migrations.AddIndex(
-            model_name='booking',
-            index=models.Index(fields=['user', '-created_at'], name='booking_user_recent'),
+            model_name="booking",
+            index=models.Index(fields=["user", "-created_at"], name="booking_user_recent"),
         ),
         migrations.AddConstraint(
-            model_name='booking',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ('held', 'confirmed'))), fields=('course', 'user'), name='booking_one_active_per_customer_and_course'),
+            model_name="booking",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ("held", "confirmed"))),
+                fields=("course", "user"),
+                name="booking_one_active_per_customer_and_course",
+            ),
         ),
         migrations.AddIndex(
-            model_name='reservation',
-            index=models.Index(fields=['resource', 'starts_at'], name='reservation_resource_start'),
+            model_name="reservation",
+            index=models.Index(fields=["resource", "starts_at"], name="reservation_resource_start"),
         ),
         migrations.AddIndex(
-            model_name='reservation',
-            index=models.Index(fields=['user', '-created_at'], name='reservation_user_recent'),
+            model_name="reservation",
+            index=models.Index(fields=["user", "-created_at"], name="reservation_user_recent"),
         ),
         migrations.AddConstraint(
-            model_name='reservation',
-            constraint=models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='reservation_ends_after_start'),
+            model_name="reservation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("ends_at__gt", models.F("starts_at"))), name="reservation_ends_after_start"
+            ),
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0003_bookings_list_indexes'),
+        ("orders", "0003_bookings_list_indexes"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='orderline',
-            name='tax_amount',
+            model_name="orderline",
+            name="tax_amount",
             field=models.BigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='tax_rate',
+            model_name="orderline",
+            name="tax_rate",
             field=models.PositiveIntegerField(default=0),
         ),
     ]

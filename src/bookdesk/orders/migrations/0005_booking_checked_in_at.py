@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0004_tax_rates'),
+        ("orders", "0004_tax_rates"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='booking',
-            name='checked_in_at',
+            model_name="booking",
+            name="checked_in_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -4,30 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0002_tax_rates'),
-        ('orders', '0005_booking_checked_in_at'),
+        ("catalog", "0002_tax_rates"),
+        ("orders", "0005_booking_checked_in_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='orderline',
-            name='amount_refunded',
+            model_name="orderline",
+            name="amount_refunded",
             field=models.BigIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='cancelled_at',
+            model_name="orderline",
+            name="cancelled_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='orderline',
-            name='status',
-            field=models.CharField(choices=[('active', 'Active'), ('cancelled', 'Cancelled')], default='active', max_length=16),
+            model_name="orderline",
+            name="status",
+            field=models.CharField(
+                choices=[("active", "Active"), ("cancelled", "Cancelled")], default="active", max_length=16
+            ),
         ),
         migrations.AddConstraint(
-            model_name='orderline',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_refunded__gte', 0)), name='order_line_refund_non_negative'),
+            model_name="orderline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_refunded__gte", 0)), name="order_line_refund_non_negative"
+            ),
         ),
     ]

@@ -4,22 +4,25 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0006_order_line_cancellation'),
+        ("orders", "0006_order_line_cancellation"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='booking',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'course seat'},
+            name="booking",
+            options={"ordering": ["-created_at", "-id"], "verbose_name": "course seat"},
         ),
         migrations.AlterModelOptions(
-            name='grant',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'license sold', 'verbose_name_plural': 'licenses sold'},
+            name="grant",
+            options={
+                "ordering": ["-created_at", "-id"],
+                "verbose_name": "license sold",
+                "verbose_name_plural": "licenses sold",
+            },
         ),
         migrations.AlterModelOptions(
-            name='reservation',
-            options={'ordering': ['starts_at', 'id'], 'verbose_name': 'studio booking'},
+            name="reservation",
+            options={"ordering": ["starts_at", "id"], "verbose_name": "studio booking"},
         ),
     ]

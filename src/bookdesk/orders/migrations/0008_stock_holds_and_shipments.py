@@ -6,59 +6,150 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0004_product_stock_weight_shipping_zones'),
-        ('orders', '0007_shop_names_in_admin'),
+        ("catalog", "0004_product_stock_weight_shipping_zones"),
+        ("orders", "0007_shop_names_in_admin"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Shipment',
+            name="Shipment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('line1', models.CharField(max_length=200)),
-                ('line2', models.CharField(blank=True, max_length=200)),
-                ('postal_code', models.CharField(blank=True, max_length=20)),
-                ('city', models.CharField(max_length=100)),
-                ('state', models.CharField(blank=True, max_length=100)),
-                ('country', models.CharField(help_text='ISO country code.', max_length=2)),
-                ('rate_name', models.CharField(help_text='The shipping option the buyer chose.', max_length=120)),
-                ('rate_amount', models.BigIntegerField()),
-                ('currency', models.CharField(choices=[('aud', 'AUD'), ('brl', 'BRL'), ('cad', 'CAD'), ('chf', 'CHF'), ('czk', 'CZK'), ('dkk', 'DKK'), ('eur', 'EUR'), ('gbp', 'GBP'), ('hkd', 'HKD'), ('huf', 'HUF'), ('idr', 'IDR'), ('inr', 'INR'), ('jpy', 'JPY'), ('krw', 'KRW'), ('mxn', 'MXN'), ('nok', 'NOK'), ('nzd', 'NZD'), ('pln', 'PLN'), ('ron', 'RON'), ('sek', 'SEK'), ('sgd', 'SGD'), ('thb', 'THB'), ('twd', 'TWD'), ('usd', 'USD'), ('vnd', 'VND')], max_length=3)),
-                ('stripe_shipping_rate', models.CharField(blank=True, max_length=255)),
-                ('status', models.CharField(choices=[('to_ship', 'To ship'), ('shipped', 'Shipped'), ('delivered', 'Delivered'), ('cancelled', 'Cancelled (every item refunded before shipping)')], default='to_ship', max_length=16)),
-                ('carrier', models.CharField(blank=True, max_length=40)),
-                ('tracking_number', models.CharField(blank=True, max_length=100)),
-                ('tracking_url', models.URLField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('shipped_at', models.DateTimeField(blank=True, null=True)),
-                ('delivered_at', models.DateTimeField(blank=True, null=True)),
-                ('order', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='shipment', to='orders.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200)),
+                ("line1", models.CharField(max_length=200)),
+                ("line2", models.CharField(blank=True, max_length=200)),
+                ("postal_code", models.CharField(blank=True, max_length=20)),
+                ("city", models.CharField(max_length=100)),
+                ("state", models.CharField(blank=True, max_length=100)),
+                ("country", models.CharField(help_text="ISO country code.", max_length=2)),
+                ("rate_name", models.CharField(help_text="The shipping option the buyer chose.", max_length=120)),
+                ("rate_amount", models.BigIntegerField()),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("aud", "AUD"),
+                            ("brl", "BRL"),
+                            ("cad", "CAD"),
+                            ("chf", "CHF"),
+                            ("czk", "CZK"),
+                            ("dkk", "DKK"),
+                            ("eur", "EUR"),
+                            ("gbp", "GBP"),
+                            ("hkd", "HKD"),
+                            ("huf", "HUF"),
+                            ("idr", "IDR"),
+                            ("inr", "INR"),
+                            ("jpy", "JPY"),
+                            ("krw", "KRW"),
+                            ("mxn", "MXN"),
+                            ("nok", "NOK"),
+                            ("nzd", "NZD"),
+                            ("pln", "PLN"),
+                            ("ron", "RON"),
+                            ("sek", "SEK"),
+                            ("sgd", "SGD"),
+                            ("thb", "THB"),
+                            ("twd", "TWD"),
+                            ("usd", "USD"),
+                            ("vnd", "VND"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                ("stripe_shipping_rate", models.CharField(blank=True, max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("to_ship", "To ship"),
+                            ("shipped", "Shipped"),
+                            ("delivered", "Delivered"),
+                            ("cancelled", "Cancelled (every item refunded before shipping)"),
+                        ],
+                        default="to_ship",
+                        max_length=16,
+                    ),
+                ),
+                ("carrier", models.CharField(blank=True, max_length=40)),
+                ("tracking_number", models.CharField(blank=True, max_length=100)),
+                ("tracking_url", models.URLField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("shipped_at", models.DateTimeField(blank=True, null=True)),
+                ("delivered_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "order",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="shipment", to="orders.order"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
-                'indexes': [models.Index(fields=['status', 'created_at'], name='shipment_status_recent')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('rate_amount__gte', 0)), name='shipment_rate_non_negative'), models.CheckConstraint(condition=models.Q(('status__in', ['to_ship', 'cancelled']), models.Q(('tracking_number', ''), _negated=True), _connector='OR'), name='shipment_shipped_has_tracking')],
+                "ordering": ["created_at", "id"],
+                "indexes": [models.Index(fields=["status", "created_at"], name="shipment_status_recent")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("rate_amount__gte", 0)), name="shipment_rate_non_negative"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status__in", ["to_ship", "cancelled"]),
+                            models.Q(("tracking_number", ""), _negated=True),
+                            _connector="OR",
+                        ),
+                        name="shipment_shipped_has_tracking",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StockHold',
+            name="StockHold",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('quantity', models.PositiveIntegerField()),
-                ('status', models.CharField(choices=[('held', 'Held'), ('confirmed', 'Confirmed'), ('released', 'Released'), ('cancelled', 'Cancelled')], default='held', max_length=16)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('line', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='stock_hold', to='orders.orderline')),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stock_holds', to='catalog.product')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='stock_holds', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("quantity", models.PositiveIntegerField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("held", "Held"),
+                            ("confirmed", "Confirmed"),
+                            ("released", "Released"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="held",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "line",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="stock_hold", to="orders.orderline"
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="stock_holds", to="catalog.product"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="stock_holds",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['product', 'status'], name='stock_hold_product_status')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='stock_hold_quantity_positive')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [models.Index(fields=["product", "status"], name="stock_hold_product_status")],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("quantity__gt", 0)), name="stock_hold_quantity_positive")
+                ],
             },
         ),
     ]

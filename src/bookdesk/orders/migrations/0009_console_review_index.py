@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0008_stock_holds_and_shipments'),
+        ("orders", "0008_stock_holds_and_shipments"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='order',
-            index=models.Index(fields=['status', 'updated_at'], name='order_status_updated'),
+            model_name="order",
+            index=models.Index(fields=["status", "updated_at"], name="order_status_updated"),
         ),
     ]

@@ -5,65 +5,171 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('orders', '0001_initial'),
+        ("orders", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('attempt', models.PositiveIntegerField()),
-                ('session_id', models.CharField(blank=True, max_length=255, null=True, unique=True)),
-                ('checkout_url', models.URLField(blank=True, max_length=2000)),
-                ('payment_intent_id', models.CharField(blank=True, db_index=True, max_length=255)),
-                ('status', models.CharField(choices=[('creating', 'Creating session'), ('open', 'Open'), ('processing', 'Processing'), ('paid', 'Paid'), ('failed', 'Failed'), ('expired', 'Expired'), ('refunded', 'Refunded')], default='creating', max_length=16)),
-                ('amount', models.BigIntegerField()),
-                ('currency', models.CharField(choices=[('aud', 'AUD'), ('brl', 'BRL'), ('cad', 'CAD'), ('chf', 'CHF'), ('czk', 'CZK'), ('dkk', 'DKK'), ('eur', 'EUR'), ('gbp', 'GBP'), ('hkd', 'HKD'), ('huf', 'HUF'), ('idr', 'IDR'), ('inr', 'INR'), ('jpy', 'JPY'), ('krw', 'KRW'), ('mxn', 'MXN'), ('nok', 'NOK'), ('nzd', 'NZD'), ('pln', 'PLN'), ('ron', 'RON'), ('sek', 'SEK'), ('sgd', 'SGD'), ('thb', 'THB'), ('twd', 'TWD'), ('usd', 'USD'), ('vnd', 'VND')], max_length=3)),
-                ('amount_received', models.BigIntegerField(default=0)),
-                ('expires_at', models.DateTimeField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='payments', to='orders.order')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("attempt", models.PositiveIntegerField()),
+                ("session_id", models.CharField(blank=True, max_length=255, null=True, unique=True)),
+                ("checkout_url", models.URLField(blank=True, max_length=2000)),
+                ("payment_intent_id", models.CharField(blank=True, db_index=True, max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("creating", "Creating session"),
+                            ("open", "Open"),
+                            ("processing", "Processing"),
+                            ("paid", "Paid"),
+                            ("failed", "Failed"),
+                            ("expired", "Expired"),
+                            ("refunded", "Refunded"),
+                        ],
+                        default="creating",
+                        max_length=16,
+                    ),
+                ),
+                ("amount", models.BigIntegerField()),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("aud", "AUD"),
+                            ("brl", "BRL"),
+                            ("cad", "CAD"),
+                            ("chf", "CHF"),
+                            ("czk", "CZK"),
+                            ("dkk", "DKK"),
+                            ("eur", "EUR"),
+                            ("gbp", "GBP"),
+                            ("hkd", "HKD"),
+                            ("huf", "HUF"),
+                            ("idr", "IDR"),
+                            ("inr", "INR"),
+                            ("jpy", "JPY"),
+                            ("krw", "KRW"),
+                            ("mxn", "MXN"),
+                            ("nok", "NOK"),
+                            ("nzd", "NZD"),
+                            ("pln", "PLN"),
+                            ("ron", "RON"),
+                            ("sek", "SEK"),
+                            ("sgd", "SGD"),
+                            ("thb", "THB"),
+                            ("twd", "TWD"),
+                            ("usd", "USD"),
+                            ("vnd", "VND"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                ("amount_received", models.BigIntegerField(default=0)),
+                ("expires_at", models.DateTimeField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="payments", to="orders.order"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['order', 'attempt'],
+                "ordering": ["order", "attempt"],
             },
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_refund_id', models.CharField(max_length=255, unique=True)),
-                ('amount', models.BigIntegerField()),
-                ('currency', models.CharField(choices=[('aud', 'AUD'), ('brl', 'BRL'), ('cad', 'CAD'), ('chf', 'CHF'), ('czk', 'CZK'), ('dkk', 'DKK'), ('eur', 'EUR'), ('gbp', 'GBP'), ('hkd', 'HKD'), ('huf', 'HUF'), ('idr', 'IDR'), ('inr', 'INR'), ('jpy', 'JPY'), ('krw', 'KRW'), ('mxn', 'MXN'), ('nok', 'NOK'), ('nzd', 'NZD'), ('pln', 'PLN'), ('ron', 'RON'), ('sek', 'SEK'), ('sgd', 'SGD'), ('thb', 'THB'), ('twd', 'TWD'), ('usd', 'USD'), ('vnd', 'VND')], max_length=3)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('canceled', 'Canceled')], default='pending', max_length=16)),
-                ('reason', models.CharField(max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='payments.payment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("stripe_refund_id", models.CharField(max_length=255, unique=True)),
+                ("amount", models.BigIntegerField()),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("aud", "AUD"),
+                            ("brl", "BRL"),
+                            ("cad", "CAD"),
+                            ("chf", "CHF"),
+                            ("czk", "CZK"),
+                            ("dkk", "DKK"),
+                            ("eur", "EUR"),
+                            ("gbp", "GBP"),
+                            ("hkd", "HKD"),
+                            ("huf", "HUF"),
+                            ("idr", "IDR"),
+                            ("inr", "INR"),
+                            ("jpy", "JPY"),
+                            ("krw", "KRW"),
+                            ("mxn", "MXN"),
+                            ("nok", "NOK"),
+                            ("nzd", "NZD"),
+                            ("pln", "PLN"),
+                            ("ron", "RON"),
+                            ("sek", "SEK"),
+                            ("sgd", "SGD"),
+                            ("thb", "THB"),
+                            ("twd", "TWD"),
+                            ("usd", "USD"),
+                            ("vnd", "VND"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("canceled", "Canceled"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("reason", models.CharField(max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="refunds", to="payments.payment"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(fields=('order', 'attempt'), name='payment_attempt_unique_per_order'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(fields=("order", "attempt"), name="payment_attempt_unique_per_order"),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(condition=models.Q(('status__in', ['creating', 'open'])), fields=('order',), name='payment_one_open_attempt_per_order'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status__in", ["creating", "open"])),
+                fields=("order",),
+                name="payment_one_open_attempt_per_order",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gte', 0)), name='payment_amount_non_negative'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gte", 0)), name="payment_amount_non_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='refund_amount_positive'),
+            model_name="refund",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="refund_amount_positive"),
         ),
     ]

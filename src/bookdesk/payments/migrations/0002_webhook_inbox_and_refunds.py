@@ -4,42 +4,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0001_initial'),
+        ("payments", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='payment',
-            name='amount_refunded',
+            model_name="payment",
+            name="amount_refunded",
             field=models.BigIntegerField(default=0),
         ),
         migrations.AlterField(
-            model_name='payment',
-            name='status',
-            field=models.CharField(choices=[('creating', 'Creating session'), ('open', 'Open'), ('processing', 'Processing'), ('paid', 'Paid'), ('refunding', 'Being refunded'), ('failed', 'Failed'), ('expired', 'Expired'), ('refunded', 'Refunded')], default='creating', max_length=16),
+            model_name="payment",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("creating", "Creating session"),
+                    ("open", "Open"),
+                    ("processing", "Processing"),
+                    ("paid", "Paid"),
+                    ("refunding", "Being refunded"),
+                    ("failed", "Failed"),
+                    ("expired", "Expired"),
+                    ("refunded", "Refunded"),
+                ],
+                default="creating",
+                max_length=16,
+            ),
         ),
         migrations.CreateModel(
-            name='WebhookEvent',
+            name="WebhookEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stripe_id', models.CharField(max_length=255, unique=True)),
-                ('type', models.CharField(db_index=True, max_length=100)),
-                ('payload', models.JSONField()),
-                ('livemode', models.BooleanField(default=False)),
-                ('stripe_created', models.DateTimeField()),
-                ('status', models.CharField(choices=[('received', 'Received'), ('processed', 'Processed'), ('ignored', 'Ignored'), ('failed', 'Failed (will retry)'), ('dead', 'Dead')], default='received', max_length=16)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField()),
-                ('last_error', models.TextField(blank=True)),
-                ('outcome', models.CharField(blank=True, help_text='What processing did, in a few words.', max_length=300)),
-                ('received_at', models.DateTimeField(auto_now_add=True)),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("stripe_id", models.CharField(max_length=255, unique=True)),
+                ("type", models.CharField(db_index=True, max_length=100)),
+                ("payload", models.JSONField()),
+                ("livemode", models.BooleanField(default=False)),
+                ("stripe_created", models.DateTimeField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("received", "Received"),
+                            ("processed", "Processed"),
+                            ("ignored", "Ignored"),
+                            ("failed", "Failed (will retry)"),
+                            ("dead", "Dead"),
+                        ],
+                        default="received",
+                        max_length=16,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField()),
+                ("last_error", models.TextField(blank=True)),
+                (
+                    "outcome",
+                    models.CharField(blank=True, help_text="What processing did, in a few words.", max_length=300),
+                ),
+                ("received_at", models.DateTimeField(auto_now_add=True)),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-received_at', '-id'],
-                'indexes': [models.Index(fields=['status', 'next_attempt_at'], name='webhook_due')],
+                "ordering": ["-received_at", "-id"],
+                "indexes": [models.Index(fields=["status", "next_attempt_at"], name="webhook_due")],
             },
         ),
     ]

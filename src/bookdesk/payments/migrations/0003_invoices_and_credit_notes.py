@@ -6,87 +6,192 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('orders', '0004_tax_rates'),
-        ('payments', '0002_webhook_inbox_and_refunds'),
+        ("orders", "0004_tax_rates"),
+        ("payments", "0002_webhook_inbox_and_refunds"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DocumentCounter',
+            name="DocumentCounter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('invoice', 'Invoice'), ('credit_note', 'Credit note')], max_length=16)),
-                ('year', models.PositiveIntegerField()),
-                ('last_number', models.PositiveIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(choices=[("invoice", "Invoice"), ("credit_note", "Credit note")], max_length=16),
+                ),
+                ("year", models.PositiveIntegerField()),
+                ("last_number", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('kind', 'year'), name='document_counter_unique_kind_year')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("kind", "year"), name="document_counter_unique_kind_year")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Invoice',
+            name="Invoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveIntegerField()),
-                ('sequence', models.PositiveIntegerField()),
-                ('number', models.CharField(max_length=40, unique=True)),
-                ('issued_at', models.DateTimeField()),
-                ('currency', models.CharField(choices=[('aud', 'AUD'), ('brl', 'BRL'), ('cad', 'CAD'), ('chf', 'CHF'), ('czk', 'CZK'), ('dkk', 'DKK'), ('eur', 'EUR'), ('gbp', 'GBP'), ('hkd', 'HKD'), ('huf', 'HUF'), ('idr', 'IDR'), ('inr', 'INR'), ('jpy', 'JPY'), ('krw', 'KRW'), ('mxn', 'MXN'), ('nok', 'NOK'), ('nzd', 'NZD'), ('pln', 'PLN'), ('ron', 'RON'), ('sek', 'SEK'), ('sgd', 'SGD'), ('thb', 'THB'), ('twd', 'TWD'), ('usd', 'USD'), ('vnd', 'VND')], max_length=3)),
-                ('seller', models.JSONField()),
-                ('buyer', models.JSONField()),
-                ('lines', models.JSONField()),
-                ('net_amount', models.BigIntegerField()),
-                ('tax_amount', models.BigIntegerField()),
-                ('total_amount', models.BigIntegerField()),
-                ('pdf', models.BinaryField(blank=True, null=True)),
-                ('order', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='invoice', to='orders.order')),
-                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='payments.payment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("year", models.PositiveIntegerField()),
+                ("sequence", models.PositiveIntegerField()),
+                ("number", models.CharField(max_length=40, unique=True)),
+                ("issued_at", models.DateTimeField()),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("aud", "AUD"),
+                            ("brl", "BRL"),
+                            ("cad", "CAD"),
+                            ("chf", "CHF"),
+                            ("czk", "CZK"),
+                            ("dkk", "DKK"),
+                            ("eur", "EUR"),
+                            ("gbp", "GBP"),
+                            ("hkd", "HKD"),
+                            ("huf", "HUF"),
+                            ("idr", "IDR"),
+                            ("inr", "INR"),
+                            ("jpy", "JPY"),
+                            ("krw", "KRW"),
+                            ("mxn", "MXN"),
+                            ("nok", "NOK"),
+                            ("nzd", "NZD"),
+                            ("pln", "PLN"),
+                            ("ron", "RON"),
+                            ("sek", "SEK"),
+                            ("sgd", "SGD"),
+                            ("thb", "THB"),
+                            ("twd", "TWD"),
+                            ("usd", "USD"),
+                            ("vnd", "VND"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                ("seller", models.JSONField()),
+                ("buyer", models.JSONField()),
+                ("lines", models.JSONField()),
+                ("net_amount", models.BigIntegerField()),
+                ("tax_amount", models.BigIntegerField()),
+                ("total_amount", models.BigIntegerField()),
+                ("pdf", models.BinaryField(blank=True, null=True)),
+                (
+                    "order",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="invoice", to="orders.order"
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="payments.payment"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['year', 'sequence'],
-                'abstract': False,
+                "ordering": ["year", "sequence"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='CreditNote',
+            name="CreditNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveIntegerField()),
-                ('sequence', models.PositiveIntegerField()),
-                ('number', models.CharField(max_length=40, unique=True)),
-                ('issued_at', models.DateTimeField()),
-                ('currency', models.CharField(choices=[('aud', 'AUD'), ('brl', 'BRL'), ('cad', 'CAD'), ('chf', 'CHF'), ('czk', 'CZK'), ('dkk', 'DKK'), ('eur', 'EUR'), ('gbp', 'GBP'), ('hkd', 'HKD'), ('huf', 'HUF'), ('idr', 'IDR'), ('inr', 'INR'), ('jpy', 'JPY'), ('krw', 'KRW'), ('mxn', 'MXN'), ('nok', 'NOK'), ('nzd', 'NZD'), ('pln', 'PLN'), ('ron', 'RON'), ('sek', 'SEK'), ('sgd', 'SGD'), ('thb', 'THB'), ('twd', 'TWD'), ('usd', 'USD'), ('vnd', 'VND')], max_length=3)),
-                ('seller', models.JSONField()),
-                ('buyer', models.JSONField()),
-                ('lines', models.JSONField()),
-                ('net_amount', models.BigIntegerField()),
-                ('tax_amount', models.BigIntegerField()),
-                ('total_amount', models.BigIntegerField()),
-                ('pdf', models.BinaryField(blank=True, null=True)),
-                ('stripe_refund_id', models.CharField(max_length=255, unique=True)),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='credit_notes', to='payments.invoice')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("year", models.PositiveIntegerField()),
+                ("sequence", models.PositiveIntegerField()),
+                ("number", models.CharField(max_length=40, unique=True)),
+                ("issued_at", models.DateTimeField()),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("aud", "AUD"),
+                            ("brl", "BRL"),
+                            ("cad", "CAD"),
+                            ("chf", "CHF"),
+                            ("czk", "CZK"),
+                            ("dkk", "DKK"),
+                            ("eur", "EUR"),
+                            ("gbp", "GBP"),
+                            ("hkd", "HKD"),
+                            ("huf", "HUF"),
+                            ("idr", "IDR"),
+                            ("inr", "INR"),
+                            ("jpy", "JPY"),
+                            ("krw", "KRW"),
+                            ("mxn", "MXN"),
+                            ("nok", "NOK"),
+                            ("nzd", "NZD"),
+                            ("pln", "PLN"),
+                            ("ron", "RON"),
+                            ("sek", "SEK"),
+                            ("sgd", "SGD"),
+                            ("thb", "THB"),
+                            ("twd", "TWD"),
+                            ("usd", "USD"),
+                            ("vnd", "VND"),
+                        ],
+                        max_length=3,
+                    ),
+                ),
+                ("seller", models.JSONField()),
+                ("buyer", models.JSONField()),
+                ("lines", models.JSONField()),
+                ("net_amount", models.BigIntegerField()),
+                ("tax_amount", models.BigIntegerField()),
+                ("total_amount", models.BigIntegerField()),
+                ("pdf", models.BinaryField(blank=True, null=True)),
+                ("stripe_refund_id", models.CharField(max_length=255, unique=True)),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="credit_notes", to="payments.invoice"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['year', 'sequence'],
-                'abstract': False,
+                "ordering": ["year", "sequence"],
+                "abstract": False,
             },
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(fields=('year', 'sequence'), name='invoice_sequence_unique_per_year'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(fields=("year", "sequence"), name="invoice_sequence_unique_per_year"),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('total_amount', django.db.models.expressions.CombinedExpression(models.F('net_amount'), '+', models.F('tax_amount')))), name='invoice_total_is_net_plus_tax'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "total_amount",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("net_amount"), "+", models.F("tax_amount")
+                        ),
+                    )
+                ),
+                name="invoice_total_is_net_plus_tax",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditnote',
-            constraint=models.UniqueConstraint(fields=('year', 'sequence'), name='credit_note_sequence_unique_per_year'),
+            model_name="creditnote",
+            constraint=models.UniqueConstraint(
+                fields=("year", "sequence"), name="credit_note_sequence_unique_per_year"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditnote',
-            constraint=models.CheckConstraint(condition=models.Q(('total_amount', django.db.models.expressions.CombinedExpression(models.F('net_amount'), '+', models.F('tax_amount')))), name='credit_note_total_is_net_plus_tax'),
+            model_name="creditnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "total_amount",
+                        django.db.models.expressions.CombinedExpression(
+                            models.F("net_amount"), "+", models.F("tax_amount")
+                        ),
+                    )
+                ),
+                name="credit_note_total_is_net_plus_tax",
+            ),
         ),
     ]

@@ -4,27 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0003_invoices_and_credit_notes'),
+        ("payments", "0003_invoices_and_credit_notes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ReconcileRun',
+            name="ReconcileRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(db_index=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('since', models.DateTimeField(help_text='The start of the window it compared.')),
-                ('events_seen', models.PositiveIntegerField(default=0)),
-                ('sessions_seen', models.PositiveIntegerField(default=0)),
-                ('fixed', models.PositiveIntegerField(default=0)),
-                ('errors', models.PositiveIntegerField(default=0)),
-                ('report', models.TextField(blank=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("started_at", models.DateTimeField(db_index=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("since", models.DateTimeField(help_text="The start of the window it compared.")),
+                ("events_seen", models.PositiveIntegerField(default=0)),
+                ("sessions_seen", models.PositiveIntegerField(default=0)),
+                ("fixed", models.PositiveIntegerField(default=0)),
+                ("errors", models.PositiveIntegerField(default=0)),
+                ("report", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
     ]

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0005_payment_intent_nullable'),
+        ("payments", "0005_payment_intent_nullable"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='payment',
-            name='payment_intent_id',
+            model_name="payment",
+            name="payment_intent_id",
             field=models.CharField(blank=True, max_length=255, null=True, unique=True),
         ),
     ]

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0006_payment_intent_unique'),
+        ("payments", "0006_payment_intent_unique"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='webhookevent',
-            options={'ordering': ['-received_at', '-id'], 'verbose_name': 'Stripe event'},
+            name="webhookevent",
+            options={"ordering": ["-received_at", "-id"], "verbose_name": "Stripe event"},
         ),
     ]

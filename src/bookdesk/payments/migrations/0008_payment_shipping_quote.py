@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('payments', '0007_shop_names_in_admin'),
+        ("payments", "0007_shop_names_in_admin"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='payment',
-            name='shipping_quote',
+            model_name="payment",
+            name="shipping_quote",
             field=models.JSONField(blank=True, null=True),
         ),
     ]
