@@ -28,7 +28,7 @@ from bookdesk.errors import BookdeskError, NotFound
 from bookdesk.money import format_money
 from bookdesk.notifications.ics import CONTENT_TYPE as ICS_CONTENT_TYPE
 from bookdesk.notifications.ics import calendar_for
-from bookdesk.orders.downloads import Download, download_url, grant_downloads
+from bookdesk.orders.downloads import Download, grant_downloads
 from bookdesk.orders.models import AuditEntry, Grant, HoldStatus, Order, OrderLine, OrderStatus
 from bookdesk.payments.documents import documents_of
 from bookdesk.payments.policy import CANCELLABLE_ORDERS, LineTerms, order_line_terms, refund_of_all
@@ -279,7 +279,6 @@ class DetailLine:
     hold: Any
     badge: Badge | None
     starts_at: datetime | None
-    download_url: str | None
     downloads: list[Download]
     terms: LineTerms | None = None  # the refund policy's, for the owner of an order whose lines may be cancelled
 
@@ -292,10 +291,6 @@ def _line_badge(line: OrderLine, hold: Any, order: Order) -> Badge | None:
 
 def _terms_for(order: Order, *, owner: bool) -> dict[int, LineTerms]:
     return order_line_terms(order) if owner and order.status in CANCELLABLE_ORDERS else {}
-
-
-def _download_link(hold: Any) -> str | None:
-    return download_url(hold) if isinstance(hold, Grant) and hold.status == HoldStatus.CONFIRMED else None
 
 
 def _downloads(hold: Any) -> list[Download]:
@@ -313,7 +308,6 @@ def _detail_lines(order: Order, terms: dict[int, LineTerms] | None = None) -> li
                 hold=hold,
                 badge=_line_badge(line, hold, order),
                 starts_at=starts_at,
-                download_url=_download_link(hold),
                 downloads=_downloads(hold),
                 terms=(terms or {}).get(line.pk),
             )
