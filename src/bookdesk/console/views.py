@@ -17,6 +17,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_safe
 
 from bookdesk.bookings import agenda as agenda_model
@@ -241,33 +242,34 @@ def review_resolve(request: HttpRequest, order_id: int) -> HttpResponse:
 # --- 5. sales and health ----------------------------------------------------------------------------
 
 
-def _sales_charts(sales: sales_model.Sales) -> dict[str, charts.Chart]:
+def _sales_charts(sales: sales_model.Sales) -> dict[str, SafeString]:
     labels = [period.label for period in sales.periods]
 
     def money(amount: int) -> str:
         return format_money(amount, sales.currency)
 
+    money_chart = charts.bar_chart(
+        labels,
+        [
+            charts.Series("Revenue", "series-revenue", [p.revenue for p in sales.periods]),
+            charts.Series("Refunds", "series-refunds", [p.refunds for p in sales.periods]),
+        ],
+        fmt=money,
+    )
+    orders_chart = charts.bar_chart(
+        labels, [charts.Series("Orders", "series-orders", [p.orders for p in sales.periods])], fmt=str, counts=True
+    )
+    success_chart = charts.line_chart(
+        labels,
+        charts.Series("Payment success", "series-success", [p.success_permille for p in sales.periods]),
+        top=1000,
+        fmt=lambda value: f"{value // 10}%",
+    )
+    by = f" by {sales.grain}"
     return {
-        "money": charts.bar_chart(
-            labels,
-            [
-                charts.Series("Revenue", "series-revenue", [p.revenue for p in sales.periods]),
-                charts.Series("Refunds", "series-refunds", [p.refunds for p in sales.periods]),
-            ],
-            fmt=money,
-        ),
-        "orders": charts.bar_chart(
-            labels,
-            [charts.Series("Orders", "series-orders", [p.orders for p in sales.periods])],
-            fmt=str,
-            counts=True,
-        ),
-        "success": charts.line_chart(
-            labels,
-            charts.Series("Payment success", "series-success", [p.success_permille for p in sales.periods]),
-            top=1000,
-            fmt=lambda value: f"{value // 10}%",
-        ),
+        "money": charts.svg(money_chart, html_id="chart-money", title=f"Revenue and refunds{by}"),
+        "orders": charts.svg(orders_chart, html_id="chart-orders", title=f"Orders{by}"),
+        "success": charts.svg(success_chart, html_id="chart-success", title=f"Payment success rate{by}"),
     }
 
 

@@ -40,9 +40,3 @@ def span(value: dt.timedelta | None) -> str:
 @register.simple_tag
 def order_admin_url(order_id: int | None) -> str:
     return reverse("admin:orders_order_change", args=[order_id]) if order_id else ""
-
-
-@register.filter
-def fmt(value: float) -> str:
-    """A coordinate for SVG, short and locale-free."""
-    return f"{float(value):.1f}"
