@@ -84,6 +84,7 @@ def test_a_record_ships_to_the_address_given_on_the_payment_page(page: Any, shop
     page.reload()
     assert "12 rue de Rivoli" in page.inner_text("#shipment-address")
     assert "75004 Paris" in page.inner_text("#shipment-address")
+    assert "France" in page.inner_text("#shipment-address")  # the country by its name, not "FR"
     screenshot(page, "success-with-address")
 
     shipment = Shipment.objects.get(order=order)

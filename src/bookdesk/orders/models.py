@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from bookdesk.catalog.models import Course, License, Product, Resource, Service
+from bookdesk.countries import country_name
 from bookdesk.money import CURRENCY_CHOICES
 
 # Unambiguous characters for public order codes (no 0/O, 1/I/L).
@@ -312,9 +313,10 @@ class Shipment(models.Model):
 
     @property
     def address_lines(self) -> list[str]:
-        """The address as it goes on a parcel."""
+        """The address as it goes on a parcel, the country by its name."""
         place = " ".join(part for part in (self.postal_code, self.city) if part)
-        return [part for part in (self.name, self.line1, self.line2, place, self.state, self.country) if part]
+        country = country_name(self.country) if self.country else ""
+        return [part for part in (self.name, self.line1, self.line2, place, self.state, country) if part]
 
 
 class AuditEntry(models.Model):
