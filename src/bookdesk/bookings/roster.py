@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from bookdesk.catalog.models import Course
@@ -19,7 +19,7 @@ from bookdesk.catalog.selectors import business_time_zone
 from bookdesk.errors import NotFound
 from bookdesk.money import decimals
 from bookdesk.orders.checkin import check_in_open
-from bookdesk.orders.models import Booking, HoldStatus, OrderStatus
+from bookdesk.orders.models import Booking, HoldStatus, OrderLine, OrderStatus
 
 # Seats on the roster: the ones taken or given back (a lapsed, never-paid hold is not an attendee).
 ON_ROSTER = (HoldStatus.CONFIRMED, HoldStatus.HELD, HoldStatus.CANCELLED)
@@ -163,29 +163,52 @@ def plain_amount(amount: int, currency: str) -> str:
     return f"{whole}.{minor:0{places}d}" if places else str(whole)
 
 
+def _line_field(field: str) -> Subquery:
+    return Subquery(OrderLine.objects.filter(pk=OuterRef("line_id")).values(field)[:1])
+
+
 def roster_csv_rows(*, course: Course) -> Iterator[tuple[str, ...]]:
-    """The roster as CSV rows (header first), read from a cursor `CSV_CHUNK` rows at a time."""
+    """The roster as CSV rows (header first), read from a cursor `CSV_CHUNK` rows at a time.
+
+    Each seat's order is read by a subquery, not a join: a cursor's plan is never parallel, and joined,
+    PostgreSQL chose to hash the whole order-line table (a second for a 10,000-seat roster) over looking up
+    10,000 lines by id."""
     zone = business_time_zone()
+    currency = course.currency.upper()
+    seat_labels, order_labels = dict(HoldStatus.choices), dict(OrderStatus.choices)
+    amounts: dict[int, str] = {}  # a roster holds a few prices: each written once
     yield CSV_HEADER
-    rows = _seats(course.pk).values_list(
-        "user__first_name",
-        "user__last_name",
-        "user__email",
-        "status",
-        "line__order__code",
-        "line__order__status",
-        "line__total_amount",
-        "checked_in_at",
+    rows = (
+        _seats(course.pk)
+        .annotate(
+            order_code=_line_field("order__code"),
+            order_status=_line_field("order__status"),
+            line_total=_line_field("total_amount"),
+        )
+        .values_list(
+            "user__first_name",
+            "user__last_name",
+            "user__email",
+            "status",
+            "order_code",
+            "order_status",
+            "line_total",
+            "checked_in_at",
+        )
     )
     for first, last, email, status, code, order_status, total, checked_in_at in rows.iterator(chunk_size=CSV_CHUNK):
         paid = _paid(order_status, total)
+        if paid not in amounts:
+            if len(amounts) > MAX_QUERY:
+                amounts.clear()  # constant memory, whatever the prices
+            amounts[paid] = plain_amount(paid, course.currency)
         yield (
             f"{first} {last}".strip() or email,
             email,
-            HoldStatus(status).label,
+            seat_labels[status],
             code,
-            OrderStatus(order_status).label,
-            plain_amount(paid, course.currency),
-            course.currency.upper(),
+            order_labels[order_status],
+            amounts[paid],
+            currency,
             checked_in_at.astimezone(zone).isoformat(timespec="seconds") if checked_in_at else "",
         )
