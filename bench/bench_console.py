@@ -81,7 +81,7 @@ FROM generate_series(0, %(big)s - 1) AS k;
 INSERT INTO payments_payment (attempt, session_id, checkout_url, payment_intent_id, status, amount, currency,
                               amount_received, amount_refunded, expires_at, created_at, updated_at, order_id)
 SELECT 1, 'cs_test_roster_' || k, '', 'pi_roster_' || k, 'paid', 4900, 'eur', 4900, 0,
-       now(), now() - k * interval '3 minutes', now(), %(first)s + k
+       now(), now() - k * interval '3 minutes', now() - k * interval '3 minutes', %(first)s + k
 FROM generate_series(0, %(big)s - 1) AS k;
 
 UPDATE orders_order SET status = 'needs_review', review_reason = 'dispute du_bench: fraudulent'

@@ -76,8 +76,10 @@ class Order(models.Model):
             models.Index(fields=["user", "-created_at"], name="order_user_recent"),
             # The console's attention list: orders under review, oldest change first.
             models.Index(fields=["status", "updated_at"], name="order_status_updated"),
-            # The sales roll-up finds the days that changed since it last looked (payments/sales_days.py).
+            # The sales roll-up finds the days that changed since it last looked, and sums those days again
+            # (payments/sales_days.py).
             models.Index(fields=["updated_at"], name="order_updated"),
+            models.Index(fields=["created_at"], name="order_created"),
         ]
         constraints = [
             models.CheckConstraint(

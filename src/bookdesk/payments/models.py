@@ -53,8 +53,12 @@ class Payment(models.Model):
             ),
             models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_non_negative"),
         ]
-        # The sales roll-up finds the days that changed since it last looked (payments/sales_days.py).
-        indexes = [models.Index(fields=["updated_at"], name="payment_updated")]
+        # The sales roll-up finds the days that changed since it last looked, and sums those days again
+        # (payments/sales_days.py).
+        indexes = [
+            models.Index(fields=["updated_at"], name="payment_updated"),
+            models.Index(fields=["created_at"], name="payment_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.order.code} attempt {self.attempt} ({self.status})"
@@ -79,8 +83,11 @@ class Refund(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="refund_amount_positive")]
-        # The sales roll-up finds the days that changed since it last looked (payments/sales_days.py).
-        indexes = [models.Index(fields=["updated_at"], name="refund_updated")]
+        # The sales roll-up finds the days that changed since it last looked, and sums those days again.
+        indexes = [
+            models.Index(fields=["updated_at"], name="refund_updated"),
+            models.Index(fields=["created_at"], name="refund_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.stripe_refund_id} ({format_money(self.amount, self.currency)})"

@@ -6,63 +6,142 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('catalog', '0001_initial'),
-        ('orders', '0002_reservation_no_overlap'),
+        ("catalog", "0001_initial"),
+        ("orders", "0002_reservation_no_overlap"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Cart',
+            name="Cart",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('session_key', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='orders.order')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='cart', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("session_key", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="orders.order",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="cart",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CartItem',
+            name="CartItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('course', 'Course seat'), ('service', 'Studio time'), ('product', 'Product')], max_length=16)),
-                ('starts_at', models.DateTimeField(blank=True, null=True)),
-                ('quantity', models.PositiveIntegerField(default=1)),
-                ('added_at', models.DateTimeField(auto_now_add=True)),
-                ('cart', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='items', to='cart.cart')),
-                ('course', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.course')),
-                ('license', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.license')),
-                ('product', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.product')),
-                ('service', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='catalog.service')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("course", "Course seat"), ("service", "Studio time"), ("product", "Product")],
+                        max_length=16,
+                    ),
+                ),
+                ("starts_at", models.DateTimeField(blank=True, null=True)),
+                ("quantity", models.PositiveIntegerField(default=1)),
+                ("added_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "cart",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="items", to="cart.cart"
+                    ),
+                ),
+                (
+                    "course",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="catalog.course",
+                    ),
+                ),
+                (
+                    "license",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="catalog.license",
+                    ),
+                ),
+                (
+                    "product",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="catalog.product",
+                    ),
+                ),
+                (
+                    "service",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="catalog.service",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['added_at', 'id'],
+                "ordering": ["added_at", "id"],
             },
         ),
         migrations.AddConstraint(
-            model_name='cart',
-            constraint=models.CheckConstraint(condition=models.Q(('user__isnull', False), ('session_key__isnull', False), _connector='OR'), name='cart_has_an_owner'),
+            model_name="cart",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("user__isnull", False), ("session_key__isnull", False), _connector="OR"),
+                name="cart_has_an_owner",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cartitem',
-            constraint=models.CheckConstraint(condition=models.Q(('quantity__gt', 0)), name='cart_item_quantity_positive'),
+            model_name="cartitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("quantity__gt", 0)), name="cart_item_quantity_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cartitem',
-            constraint=models.UniqueConstraint(condition=models.Q(('course__isnull', False)), fields=('cart', 'course'), name='cart_item_course_once'),
+            model_name="cartitem",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("course__isnull", False)), fields=("cart", "course"), name="cart_item_course_once"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cartitem',
-            constraint=models.UniqueConstraint(condition=models.Q(('service__isnull', False)), fields=('cart', 'service', 'starts_at'), name='cart_item_slot_once'),
+            model_name="cartitem",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("service__isnull", False)),
+                fields=("cart", "service", "starts_at"),
+                name="cart_item_slot_once",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='cartitem',
-            constraint=models.UniqueConstraint(condition=models.Q(('product__isnull', False)), fields=('cart', 'product'), name='cart_item_product_once'),
+            model_name="cartitem",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("product__isnull", False)),
+                fields=("cart", "product"),
+                name="cart_item_product_once",
+            ),
         ),
     ]

@@ -5,114 +5,408 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Resource',
+            name="Resource",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120, unique=True)),
-                ('kind', models.CharField(choices=[('room', 'Room'), ('person', 'Person')], default='room', max_length=16)),
-                ('description', models.TextField(blank=True)),
-                ('active', models.BooleanField(default=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120, unique=True)),
+                (
+                    "kind",
+                    models.CharField(choices=[("room", "Room"), ("person", "Person")], default="room", max_length=16),
+                ),
+                ("description", models.TextField(blank=True)),
+                ("active", models.BooleanField(default=True)),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Course',
+            name="Course",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=200, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('starts_at', models.DateTimeField(db_index=True)),
-                ('ends_at', models.DateTimeField()),
-                ('location', models.CharField(blank=True, max_length=200)),
-                ('capacity', models.PositiveIntegerField()),
-                ('price_amount', models.BigIntegerField(help_text='Price in minor units (cents).')),
-                ('currency', models.CharField(choices=[('aud', 'AUD'), ('brl', 'BRL'), ('cad', 'CAD'), ('chf', 'CHF'), ('czk', 'CZK'), ('dkk', 'DKK'), ('eur', 'EUR'), ('gbp', 'GBP'), ('hkd', 'HKD'), ('huf', 'HUF'), ('idr', 'IDR'), ('inr', 'INR'), ('jpy', 'JPY'), ('krw', 'KRW'), ('mxn', 'MXN'), ('nok', 'NOK'), ('nzd', 'NZD'), ('pln', 'PLN'), ('ron', 'RON'), ('sek', 'SEK'), ('sgd', 'SGD'), ('thb', 'THB'), ('twd', 'TWD'), ('usd', 'USD'), ('vnd', 'VND')], default='eur', max_length=3)),
-                ('published', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=200, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("starts_at", models.DateTimeField(db_index=True)),
+                ("ends_at", models.DateTimeField()),
+                ("location", models.CharField(blank=True, max_length=200)),
+                ("capacity", models.PositiveIntegerField()),
+                ("price_amount", models.BigIntegerField(help_text="Price in minor units (cents).")),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("aud", "AUD"),
+                            ("brl", "BRL"),
+                            ("cad", "CAD"),
+                            ("chf", "CHF"),
+                            ("czk", "CZK"),
+                            ("dkk", "DKK"),
+                            ("eur", "EUR"),
+                            ("gbp", "GBP"),
+                            ("hkd", "HKD"),
+                            ("huf", "HUF"),
+                            ("idr", "IDR"),
+                            ("inr", "INR"),
+                            ("jpy", "JPY"),
+                            ("krw", "KRW"),
+                            ("mxn", "MXN"),
+                            ("nok", "NOK"),
+                            ("nzd", "NZD"),
+                            ("pln", "PLN"),
+                            ("ron", "RON"),
+                            ("sek", "SEK"),
+                            ("sgd", "SGD"),
+                            ("thb", "THB"),
+                            ("twd", "TWD"),
+                            ("usd", "USD"),
+                            ("vnd", "VND"),
+                        ],
+                        default="eur",
+                        max_length=3,
+                    ),
+                ),
+                ("published", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['starts_at', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('capacity__gt', 0)), name='course_capacity_positive'), models.CheckConstraint(condition=models.Q(('price_amount__gte', 0)), name='course_price_non_negative'), models.CheckConstraint(condition=models.Q(('currency__in', ('aud', 'brl', 'cad', 'chf', 'czk', 'dkk', 'eur', 'gbp', 'hkd', 'huf', 'idr', 'inr', 'jpy', 'krw', 'mxn', 'nok', 'nzd', 'pln', 'ron', 'sek', 'sgd', 'thb', 'twd', 'usd', 'vnd'))), name='course_currency_valid'), models.CheckConstraint(condition=models.Q(('ends_at__gt', models.F('starts_at'))), name='course_ends_after_start')],
+                "ordering": ["starts_at", "id"],
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("capacity__gt", 0)), name="course_capacity_positive"),
+                    models.CheckConstraint(
+                        condition=models.Q(("price_amount__gte", 0)), name="course_price_non_negative"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "currency__in",
+                                (
+                                    "aud",
+                                    "brl",
+                                    "cad",
+                                    "chf",
+                                    "czk",
+                                    "dkk",
+                                    "eur",
+                                    "gbp",
+                                    "hkd",
+                                    "huf",
+                                    "idr",
+                                    "inr",
+                                    "jpy",
+                                    "krw",
+                                    "mxn",
+                                    "nok",
+                                    "nzd",
+                                    "pln",
+                                    "ron",
+                                    "sek",
+                                    "sgd",
+                                    "thb",
+                                    "twd",
+                                    "usd",
+                                    "vnd",
+                                ),
+                            )
+                        ),
+                        name="course_currency_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("ends_at__gt", models.F("starts_at"))), name="course_ends_after_start"
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Product',
+            name="Product",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=200)),
-                ('slug', models.SlugField(max_length=200, unique=True)),
-                ('kind', models.CharField(choices=[('digital', 'Digital'), ('physical', 'Physical')], default='digital', max_length=16)),
-                ('description', models.TextField(blank=True)),
-                ('file', models.FileField(blank=True, help_text='The delivered file of a digital product.', upload_to='products/')),
-                ('price_amount', models.BigIntegerField(blank=True, help_text='Price of a physical product in minor units; digital ones are priced by license.', null=True)),
-                ('currency', models.CharField(choices=[('aud', 'AUD'), ('brl', 'BRL'), ('cad', 'CAD'), ('chf', 'CHF'), ('czk', 'CZK'), ('dkk', 'DKK'), ('eur', 'EUR'), ('gbp', 'GBP'), ('hkd', 'HKD'), ('huf', 'HUF'), ('idr', 'IDR'), ('inr', 'INR'), ('jpy', 'JPY'), ('krw', 'KRW'), ('mxn', 'MXN'), ('nok', 'NOK'), ('nzd', 'NZD'), ('pln', 'PLN'), ('ron', 'RON'), ('sek', 'SEK'), ('sgd', 'SGD'), ('thb', 'THB'), ('twd', 'TWD'), ('usd', 'USD'), ('vnd', 'VND')], default='eur', max_length=3)),
-                ('published', models.BooleanField(default=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=200)),
+                ("slug", models.SlugField(max_length=200, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("digital", "Digital"), ("physical", "Physical")], default="digital", max_length=16
+                    ),
+                ),
+                ("description", models.TextField(blank=True)),
+                (
+                    "file",
+                    models.FileField(
+                        blank=True, help_text="The delivered file of a digital product.", upload_to="products/"
+                    ),
+                ),
+                (
+                    "price_amount",
+                    models.BigIntegerField(
+                        blank=True,
+                        help_text="Price of a physical product in minor units; digital ones are priced by license.",
+                        null=True,
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("aud", "AUD"),
+                            ("brl", "BRL"),
+                            ("cad", "CAD"),
+                            ("chf", "CHF"),
+                            ("czk", "CZK"),
+                            ("dkk", "DKK"),
+                            ("eur", "EUR"),
+                            ("gbp", "GBP"),
+                            ("hkd", "HKD"),
+                            ("huf", "HUF"),
+                            ("idr", "IDR"),
+                            ("inr", "INR"),
+                            ("jpy", "JPY"),
+                            ("krw", "KRW"),
+                            ("mxn", "MXN"),
+                            ("nok", "NOK"),
+                            ("nzd", "NZD"),
+                            ("pln", "PLN"),
+                            ("ron", "RON"),
+                            ("sek", "SEK"),
+                            ("sgd", "SGD"),
+                            ("thb", "THB"),
+                            ("twd", "TWD"),
+                            ("usd", "USD"),
+                            ("vnd", "VND"),
+                        ],
+                        default="eur",
+                        max_length=3,
+                    ),
+                ),
+                ("published", models.BooleanField(default=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'ordering': ['title', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('price_amount__isnull', True), ('price_amount__gte', 0), _connector='OR'), name='product_price_non_negative'), models.CheckConstraint(condition=models.Q(('currency__in', ('aud', 'brl', 'cad', 'chf', 'czk', 'dkk', 'eur', 'gbp', 'hkd', 'huf', 'idr', 'inr', 'jpy', 'krw', 'mxn', 'nok', 'nzd', 'pln', 'ron', 'sek', 'sgd', 'thb', 'twd', 'usd', 'vnd'))), name='product_currency_valid'), models.CheckConstraint(condition=models.Q(('kind', 'digital'), ('price_amount__isnull', False), _connector='OR'), name='product_physical_has_price')],
+                "ordering": ["title", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("price_amount__isnull", True), ("price_amount__gte", 0), _connector="OR"),
+                        name="product_price_non_negative",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "currency__in",
+                                (
+                                    "aud",
+                                    "brl",
+                                    "cad",
+                                    "chf",
+                                    "czk",
+                                    "dkk",
+                                    "eur",
+                                    "gbp",
+                                    "hkd",
+                                    "huf",
+                                    "idr",
+                                    "inr",
+                                    "jpy",
+                                    "krw",
+                                    "mxn",
+                                    "nok",
+                                    "nzd",
+                                    "pln",
+                                    "ron",
+                                    "sek",
+                                    "sgd",
+                                    "thb",
+                                    "twd",
+                                    "usd",
+                                    "vnd",
+                                ),
+                            )
+                        ),
+                        name="product_currency_valid",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("kind", "digital"), ("price_amount__isnull", False), _connector="OR"),
+                        name="product_physical_has_price",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='License',
+            name="License",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tier', models.CharField(choices=[('basic', 'Basic lease'), ('premium', 'Premium lease'), ('exclusive', 'Exclusive')], max_length=16)),
-                ('name', models.CharField(max_length=120)),
-                ('terms', models.TextField(blank=True)),
-                ('price_amount', models.BigIntegerField(help_text="Price in minor units, in the product's currency.")),
-                ('exclusive', models.BooleanField(default=False)),
-                ('active', models.BooleanField(default=True)),
-                ('product', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='licenses', to='catalog.product')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "tier",
+                    models.CharField(
+                        choices=[("basic", "Basic lease"), ("premium", "Premium lease"), ("exclusive", "Exclusive")],
+                        max_length=16,
+                    ),
+                ),
+                ("name", models.CharField(max_length=120)),
+                ("terms", models.TextField(blank=True)),
+                ("price_amount", models.BigIntegerField(help_text="Price in minor units, in the product's currency.")),
+                ("exclusive", models.BooleanField(default=False)),
+                ("active", models.BooleanField(default=True)),
+                (
+                    "product",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="licenses", to="catalog.product"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['product', 'price_amount', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('product', 'tier'), name='license_one_per_tier'), models.CheckConstraint(condition=models.Q(('price_amount__gte', 0)), name='license_price_non_negative'), models.CheckConstraint(condition=models.Q(models.Q(('tier', 'exclusive'), _negated=True), ('exclusive', True), _connector='OR'), name='license_exclusive_tier_is_exclusive')],
+                "ordering": ["product", "price_amount", "id"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("product", "tier"), name="license_one_per_tier"),
+                    models.CheckConstraint(
+                        condition=models.Q(("price_amount__gte", 0)), name="license_price_non_negative"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("tier", "exclusive"), _negated=True), ("exclusive", True), _connector="OR"
+                        ),
+                        name="license_exclusive_tier_is_exclusive",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='OpeningHours',
+            name="OpeningHours",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('weekday', models.PositiveSmallIntegerField(choices=[(0, 'Monday'), (1, 'Tuesday'), (2, 'Wednesday'), (3, 'Thursday'), (4, 'Friday'), (5, 'Saturday'), (6, 'Sunday')])),
-                ('opens_at', models.TimeField()),
-                ('closes_at', models.TimeField()),
-                ('resource', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='opening_hours', to='catalog.resource')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "weekday",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (0, "Monday"),
+                            (1, "Tuesday"),
+                            (2, "Wednesday"),
+                            (3, "Thursday"),
+                            (4, "Friday"),
+                            (5, "Saturday"),
+                            (6, "Sunday"),
+                        ]
+                    ),
+                ),
+                ("opens_at", models.TimeField()),
+                ("closes_at", models.TimeField()),
+                (
+                    "resource",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="opening_hours", to="catalog.resource"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'opening hours',
-                'ordering': ['resource', 'weekday', 'opens_at'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('weekday__gte', 0), ('weekday__lte', 6)), name='opening_hours_weekday_valid'), models.CheckConstraint(condition=models.Q(('closes_at__gt', models.F('opens_at'))), name='opening_hours_close_after_open')],
+                "verbose_name_plural": "opening hours",
+                "ordering": ["resource", "weekday", "opens_at"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("weekday__gte", 0), ("weekday__lte", 6)), name="opening_hours_weekday_valid"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("closes_at__gt", models.F("opens_at"))),
+                        name="opening_hours_close_after_open",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Service',
+            name="Service",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=120)),
-                ('slug', models.SlugField(max_length=120, unique=True)),
-                ('description', models.TextField(blank=True)),
-                ('duration_minutes', models.PositiveIntegerField()),
-                ('price_amount', models.BigIntegerField(help_text='Price per slot in minor units.')),
-                ('currency', models.CharField(choices=[('aud', 'AUD'), ('brl', 'BRL'), ('cad', 'CAD'), ('chf', 'CHF'), ('czk', 'CZK'), ('dkk', 'DKK'), ('eur', 'EUR'), ('gbp', 'GBP'), ('hkd', 'HKD'), ('huf', 'HUF'), ('idr', 'IDR'), ('inr', 'INR'), ('jpy', 'JPY'), ('krw', 'KRW'), ('mxn', 'MXN'), ('nok', 'NOK'), ('nzd', 'NZD'), ('pln', 'PLN'), ('ron', 'RON'), ('sek', 'SEK'), ('sgd', 'SGD'), ('thb', 'THB'), ('twd', 'TWD'), ('usd', 'USD'), ('vnd', 'VND')], default='eur', max_length=3)),
-                ('published', models.BooleanField(default=True)),
-                ('resources', models.ManyToManyField(related_name='services', to='catalog.resource')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=120)),
+                ("slug", models.SlugField(max_length=120, unique=True)),
+                ("description", models.TextField(blank=True)),
+                ("duration_minutes", models.PositiveIntegerField()),
+                ("price_amount", models.BigIntegerField(help_text="Price per slot in minor units.")),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("aud", "AUD"),
+                            ("brl", "BRL"),
+                            ("cad", "CAD"),
+                            ("chf", "CHF"),
+                            ("czk", "CZK"),
+                            ("dkk", "DKK"),
+                            ("eur", "EUR"),
+                            ("gbp", "GBP"),
+                            ("hkd", "HKD"),
+                            ("huf", "HUF"),
+                            ("idr", "IDR"),
+                            ("inr", "INR"),
+                            ("jpy", "JPY"),
+                            ("krw", "KRW"),
+                            ("mxn", "MXN"),
+                            ("nok", "NOK"),
+                            ("nzd", "NZD"),
+                            ("pln", "PLN"),
+                            ("ron", "RON"),
+                            ("sek", "SEK"),
+                            ("sgd", "SGD"),
+                            ("thb", "THB"),
+                            ("twd", "TWD"),
+                            ("usd", "USD"),
+                            ("vnd", "VND"),
+                        ],
+                        default="eur",
+                        max_length=3,
+                    ),
+                ),
+                ("published", models.BooleanField(default=True)),
+                ("resources", models.ManyToManyField(related_name="services", to="catalog.resource")),
             ],
             options={
-                'ordering': ['name', 'id'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('duration_minutes__gt', 0)), name='service_duration_positive'), models.CheckConstraint(condition=models.Q(('price_amount__gte', 0)), name='service_price_non_negative'), models.CheckConstraint(condition=models.Q(('currency__in', ('aud', 'brl', 'cad', 'chf', 'czk', 'dkk', 'eur', 'gbp', 'hkd', 'huf', 'idr', 'inr', 'jpy', 'krw', 'mxn', 'nok', 'nzd', 'pln', 'ron', 'sek', 'sgd', 'thb', 'twd', 'usd', 'vnd'))), name='service_currency_valid')],
+                "ordering": ["name", "id"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("duration_minutes__gt", 0)), name="service_duration_positive"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("price_amount__gte", 0)), name="service_price_non_negative"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "currency__in",
+                                (
+                                    "aud",
+                                    "brl",
+                                    "cad",
+                                    "chf",
+                                    "czk",
+                                    "dkk",
+                                    "eur",
+                                    "gbp",
+                                    "hkd",
+                                    "huf",
+                                    "idr",
+                                    "inr",
+                                    "jpy",
+                                    "krw",
+                                    "mxn",
+                                    "nok",
+                                    "nzd",
+                                    "pln",
+                                    "ron",
+                                    "sek",
+                                    "sgd",
+                                    "thb",
+                                    "twd",
+                                    "usd",
+                                    "vnd",
+                                ),
+                            )
+                        ),
+                        name="service_currency_valid",
+                    ),
+                ],
             },
         ),
     ]

@@ -4,25 +4,36 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0001_initial'),
+        ("catalog", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='course',
-            name='tax_rate',
-            field=models.PositiveIntegerField(blank=True, help_text='Tax rate in basis points (1900 = 19 %); empty: the default rate (TAX_RATE_DEFAULT).', null=True),
+            model_name="course",
+            name="tax_rate",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Tax rate in basis points (1900 = 19 %); empty: the default rate (TAX_RATE_DEFAULT).",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='product',
-            name='tax_rate',
-            field=models.PositiveIntegerField(blank=True, help_text='Tax rate in basis points (1900 = 19 %); empty: the default rate (TAX_RATE_DEFAULT).', null=True),
+            model_name="product",
+            name="tax_rate",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Tax rate in basis points (1900 = 19 %); empty: the default rate (TAX_RATE_DEFAULT).",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='service',
-            name='tax_rate',
-            field=models.PositiveIntegerField(blank=True, help_text='Tax rate in basis points (1900 = 19 %); empty: the default rate (TAX_RATE_DEFAULT).', null=True),
+            model_name="service",
+            name="tax_rate",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Tax rate in basis points (1900 = 19 %); empty: the default rate (TAX_RATE_DEFAULT).",
+                null=True,
+            ),
         ),
     ]

@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0001_initial'),
+        ("notifications", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='outgoingemail',
-            options={'ordering': ['-created_at', '-id'], 'verbose_name': 'email'},
+            name="outgoingemail",
+            options={"ordering": ["-created_at", "-id"], "verbose_name": "email"},
         ),
     ]

@@ -5,25 +5,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0002_shop_names_in_admin'),
-        ('orders', '0003_bookings_list_indexes'),
+        ("notifications", "0002_shop_names_in_admin"),
+        ("orders", "0003_bookings_list_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='LicenceAgreement',
+            name="LicenceAgreement",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(help_text='The licence number printed on the agreement.', max_length=40, unique=True)),
-                ('licensee', models.CharField(max_length=200)),
-                ('file', models.FileField(upload_to='licences/')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('grant', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='agreement', to='orders.grant')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "number",
+                    models.CharField(
+                        help_text="The licence number printed on the agreement.", max_length=40, unique=True
+                    ),
+                ),
+                ("licensee", models.CharField(max_length=200)),
+                ("file", models.FileField(upload_to="licences/")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "grant",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="agreement", to="orders.grant"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
     ]

@@ -4,26 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='WorkerHeartbeat',
+            name="WorkerHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(help_text='host:pid of the worker process.', max_length=200, unique=True)),
-                ('host', models.CharField(max_length=150)),
-                ('pid', models.PositiveIntegerField()),
-                ('started_at', models.DateTimeField()),
-                ('seen_at', models.DateTimeField(db_index=True)),
-                ('reconciled_at', models.DateTimeField(blank=True, help_text='When it last reconciled with Stripe.', null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(help_text="host:pid of the worker process.", max_length=200, unique=True)),
+                ("host", models.CharField(max_length=150)),
+                ("pid", models.PositiveIntegerField()),
+                ("started_at", models.DateTimeField()),
+                ("seen_at", models.DateTimeField(db_index=True)),
+                (
+                    "reconciled_at",
+                    models.DateTimeField(blank=True, help_text="When it last reconciled with Stripe.", null=True),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
     ]

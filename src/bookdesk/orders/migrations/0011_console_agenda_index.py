@@ -5,16 +5,17 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('catalog', '0004_product_stock_weight_shipping_zones'),
-        ('orders', '0010_order_updated_index'),
+        ("catalog", "0004_product_stock_weight_shipping_zones"),
+        ("orders", "0010_order_updated_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='reservation',
-            index=models.Index(fields=['starts_at'], include=('id', 'ends_at', 'status', 'resource', 'line'), name='reservation_starts'),
+            model_name="reservation",
+            index=models.Index(
+                fields=["starts_at"], include=("id", "ends_at", "status", "resource", "line"), name="reservation_starts"
+            ),
         ),
     ]
