@@ -65,11 +65,11 @@ def handle(
             if len(idempotency_key) > 255:
                 raise invalid("Idempotency keys can be at most 255 characters.", "Idempotency-Key")
             fingerprint = _fingerprint(method, path, params)
-            scope = f"{api_key}:{idempotency_key}"
-            replay = _claim(state, scope, fingerprint, idempotency_key)
+            key_scope = f"{api_key}:{idempotency_key}"
+            replay = _claim(state, key_scope, fingerprint, idempotency_key)
             if replay is not None:
-                scope = None
                 return replay
+            scope = key_scope  # claimed: this request now releases or stores it (a refused one holds nothing)
         _inject_faults(state)
         status, payload = handler(state, Params(params), ctx, path_args)
         response = json_reply(status, payload, base_headers)

@@ -87,9 +87,15 @@ def test_concurrent_use_of_a_key_is_a_409(sandbox: Sandbox, base_url: str) -> No
     with pytest.raises(stripe.APIError) as caught:
         client.v1.checkout.sessions.create(params=session_params(), options={"idempotency_key": "busy"})  # type: ignore[arg-type]
     assert time.monotonic() - started < 0.5  # refused at once, not queued behind the first
+    # Being refused must not free the first's claim: a third try while the first still runs is refused too,
+    # never run beside it (it would make a second session under the same key).
+    assert sandbox.state.in_flight
+    with pytest.raises(stripe.APIError) as again:
+        client.v1.checkout.sessions.create(params=session_params(), options={"idempotency_key": "busy"})  # type: ignore[arg-type]
     thread.join()
     assert caught.value.http_status == 409
     assert caught.value.error.code == "idempotency_key_in_use"
+    assert again.value.http_status == 409
     assert outcomes["first"].status == "open"
 
     control(base_url, "DELETE", "/_sandbox/faults")
