@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +28,34 @@ ThreadedWSGIServer.request_queue_size = 256
 def api_client(client):  # type: ignore[no-untyped-def]
     """Django's test client, for calling /api/ as a browser would (session cookie)."""
     return client
+
+
+# --- the demo catalog's files ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def demo_files_made(tmp_path_factory: Any) -> Path:
+    """The files `bookdesk seed` refers to (masters, covers, stems, the voice tag), synthesised once per test
+    process: making them takes seconds."""
+    from django.test import override_settings
+
+    from bookdesk.catalog.management.commands.seed import demo_files
+
+    root = tmp_path_factory.mktemp("demo-files")
+    with override_settings(MEDIA_ROOT=root):
+        demo_files()
+    return Path(root)
+
+
+@pytest.fixture
+def demo_media(settings: Any, tmp_path: Path, demo_files_made: Path) -> Path:
+    """This test's own MEDIA_ROOT, holding the demo files already (hard links to the ones made once), so
+    `bookdesk seed` finds them and makes none. Storage never writes into an existing file, so no test changes
+    another's."""
+    root = tmp_path / "media"
+    shutil.copytree(demo_files_made, root, copy_function=os.link)
+    settings.MEDIA_ROOT = root
+    return root
 
 
 # --- the Stripe sandbox, over HTTP, driven by the real SDK ---------------------------------------

@@ -26,7 +26,7 @@ def session_headers(db: None) -> dict[str, str]:
 
 
 @pytest.fixture
-def api_schema(db: None, session_headers: dict[str, str], stripe_sandbox: Any) -> Iterator[Any]:
+def api_schema(db: None, session_headers: dict[str, str], stripe_sandbox: Any, demo_media: Any) -> Iterator[Any]:
     from bookdesk.wsgi import application
 
     call_command("seed", verbosity=0)  # a few courses, services and products to read back

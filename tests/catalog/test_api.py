@@ -393,12 +393,11 @@ def test_openapi_documents_the_catalog_responses(client):
     assert {"page", "page_size", "upcoming", "q"} <= parameters
 
 
-def test_each_product_of_the_list_is_what_its_detail_answers(client, settings, tmp_path):
+def test_each_product_of_the_list_is_what_its_detail_answers(client, demo_media):
     """The list reads its products with `product_list`'s annotations (stock left, exclusive sold), the detail
     with `product_get`'s: the two agree field for field on the whole demo catalog."""
     from django.core.management import call_command
 
-    settings.MEDIA_ROOT = tmp_path / "media"
     call_command("seed", verbosity=0)
     listed = client.get("/api/products?page_size=100").json()["items"]
 

@@ -18,7 +18,7 @@ from bookdesk.orders.models import Grant
 from chromium import new_page, pay_by_card, screenshotter, sign_in
 
 from .conftest import Shop
-from .test_journeys import confirmed, demo_catalog, demo_media_root, derive, order_of_page  # noqa: F401 (fixtures)
+from .test_journeys import confirmed, demo_catalog, derive, order_of_page  # noqa: F401 (fixtures)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -24,8 +24,7 @@ screenshot = screenshotter("documents")
 
 
 @pytest.fixture(autouse=True)
-def demo_catalog(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
+def demo_catalog(settings: Any, demo_media: Any) -> None:
     settings.SELLER_LEGAL_NAME = "bookdesk studio GmbH"
     settings.SELLER_VAT_ID = "DE123456789"
     call_command("seed", verbosity=0)

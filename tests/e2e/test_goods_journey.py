@@ -24,8 +24,7 @@ screenshot = screenshotter("e2e-goods")
 
 
 @pytest.fixture(autouse=True)
-def demo_catalog(settings: Any, tmp_path: Any) -> None:
-    settings.MEDIA_ROOT = tmp_path / "media"
+def demo_catalog(demo_media: Any) -> None:
     call_command("seed", verbosity=0)
 
 

@@ -31,15 +31,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 screenshot = screenshotter("e2e")
 
 
-@pytest.fixture(scope="module")
-def demo_media_root(tmp_path_factory: Any) -> Any:
-    """One media folder for the module: the seed's synthesised masters, covers and stems are made once."""
-    return tmp_path_factory.mktemp("media")
-
-
 @pytest.fixture(autouse=True)
-def demo_catalog(settings: Any, demo_media_root: Any) -> None:
-    settings.MEDIA_ROOT = demo_media_root
+def demo_catalog(demo_media: Any) -> None:
     call_command("seed", verbosity=0)
     # The worker would derive every seeded beat's audio in turn; a journey derives the beat it plays.
     Product.objects.filter(audio_status=AudioStatus.PENDING).update(audio_status=AudioStatus.NONE)

@@ -108,8 +108,7 @@ def shop_records() -> Shop:
 
 
 @pytest.fixture
-def shop(settings: Any, tmp_path: Any) -> Shop:
-    settings.MEDIA_ROOT = tmp_path / "media"
+def shop(demo_media: Any) -> Shop:
     return shop_records()
 
 

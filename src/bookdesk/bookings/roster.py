@@ -29,7 +29,9 @@ CSV_HEADER = ("name", "email", "seat", "order", "order status", "paid", "currenc
 # Rows read per round trip: the CSV holds at most this many in memory (500 rows ≈ 0.5 MB), however long the roster.
 CSV_CHUNK = 500
 PAGE_SIZE = 100
-MAX_QUERY = 100
+MAX_QUERY = 100  # characters of a roster search
+# Prices the CSV keeps written out: a roster holds a few (its course's price, refunds, 0); more are written again.
+CSV_PRICES_KEPT = 64
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,7 @@ def roster_csv_rows(*, course: Course) -> Iterator[tuple[str, ...]]:
     for first, last, email, status, code, order_status, total, checked_in_at in rows.iterator(chunk_size=CSV_CHUNK):
         paid = _paid(order_status, total)
         if paid not in amounts:
-            if len(amounts) > MAX_QUERY:
+            if len(amounts) >= CSV_PRICES_KEPT:
                 amounts.clear()  # constant memory, whatever the prices
             amounts[paid] = plain_amount(paid, course.currency)
         yield (

@@ -299,13 +299,7 @@ class Command(BaseCommand):
         self.seed_voice_tag()
         keys = dict(MusicalKey.choices)
         for index, seed in enumerate(BEATS):
-            master, new_master = ensure_file(f"masters/{seed.slug}.wav", partial(_master, seed, index))
-            subtitle = f"{seed.bpm} BPM · {keys[seed.key]}"
-            cover, _ = ensure_file(
-                f"covers/{seed.slug}.png",
-                partial(demo_media.cover_png, title=seed.title, subtitle=subtitle, seed=index),
-            )
-            stems, _ = ensure_file(f"stems/{seed.slug}-stems.zip", partial(_stems_zip, seed))
+            (master, new_master), (cover, _), (stems, _) = beat_files(seed, index, keys)
             product, _ = Product.objects.update_or_create(
                 slug=seed.slug,
                 defaults={
@@ -365,11 +359,36 @@ class Command(BaseCommand):
         return len(BEATS) + 1, license_count
 
     def seed_voice_tag(self) -> None:
-        name, _ = ensure_file("voice-tags/demo-tag.wav", lambda: demo_media.wav_bytes(demo_media.voice_tag()))
+        name, _ = voice_tag_file()
         tag = VoiceTag.objects.first() or VoiceTag(interval_seconds=8)
         if tag.file.name != name:
             tag.file.name = name
             tag.save()
+
+
+def voice_tag_file() -> tuple[str, bool]:
+    return ensure_file("voice-tags/demo-tag.wav", lambda: demo_media.wav_bytes(demo_media.voice_tag()))
+
+
+def beat_files(seed: BeatSeed, index: int, keys: dict[str, str]) -> list[tuple[str, bool]]:
+    """The beat's master, cover and stems under MEDIA_ROOT, made unless there: [(stored name, new?)] in that order."""
+    subtitle = f"{seed.bpm} BPM · {keys[seed.key]}"
+    return [
+        ensure_file(f"masters/{seed.slug}.wav", partial(_master, seed, index)),
+        ensure_file(
+            f"covers/{seed.slug}.png", partial(demo_media.cover_png, title=seed.title, subtitle=subtitle, seed=index)
+        ),
+        ensure_file(f"stems/{seed.slug}-stems.zip", partial(_stems_zip, seed)),
+    ]
+
+
+def demo_files() -> None:
+    """Every file the demo catalog refers to, made under MEDIA_ROOT unless there (no database needed): the
+    tests make them once and give each test a copy, as synthesising them takes seconds."""
+    voice_tag_file()
+    keys = dict(MusicalKey.choices)
+    for index, seed in enumerate(BEATS):
+        beat_files(seed, index, keys)
 
 
 def _master(seed: BeatSeed, index: int) -> bytes:
