@@ -18,7 +18,7 @@ from bookdesk.bookings.sales import MONEY_IN, Grain, period_start, sales
 from bookdesk.catalog.selectors import business_time_zone, business_today
 from bookdesk.orders.models import Order, OrderLine, OrderStatus
 from bookdesk.payments import sales_days
-from bookdesk.payments.models import ItemsDay, Payment, Refund
+from bookdesk.payments.models import ItemsDay, Payment, Refund, SalesRollup
 from bookdesk.payments.sales_days import ORDERS_PAID, REFUNDS_MADE, sales_days_refresh
 
 from .conftest import course_today, local, seat_order
@@ -192,6 +192,31 @@ def test_a_look_with_nothing_changed_reads_the_roll_up_only(django_assert_num_qu
         assert sales_days_refresh() == 1
     assert len(queries) == 5 + 6
     assert_agree()
+
+
+def test_a_write_seen_at_the_last_look_is_not_summed_again_but_one_committed_after_it_is() -> None:
+    spread_shop(random.Random(5), orders=8)
+    written_long_ago()
+    assert sales_days_refresh() is None
+    payment = Payment.objects.order_by("pk").first()
+    assert payment is not None
+    payment.save(update_fields=["updated_at"])  # a write now: the next look sums its day
+    assert sales_days_refresh() == 1
+    # Within the margin of that look, the write it saw is not summed again, look after look.
+    assert sales_days_refresh() == 0
+    assert sales_days_refresh() == 0
+    # A transaction still open at the last look commits now: its updated_at is before that look, its rows are
+    # new in the margin. Its day (an old one) is summed, with the margin's others.
+    last_look = SalesRollup.objects.get().checked_at
+    late = Payment.objects.exclude(pk=payment.pk).order_by("-pk").first()
+    assert late is not None
+    Payment.objects.filter(pk=late.pk).update(
+        status=Payment.Status.PAID, amount_received=late.amount, updated_at=last_look - dt.timedelta(seconds=30)
+    )
+    days = {created.astimezone(business_time_zone()).date() for created in (payment.created_at, late.created_at)}
+    assert sales_days_refresh() == len(days)
+    assert_agree()
+    assert sales_days_refresh() == 0
 
 
 def test_a_new_zone_sums_every_day_again(settings: Any) -> None:

@@ -239,6 +239,8 @@ class SalesRollup(models.Model):
 
     zone = models.CharField(max_length=64)
     checked_at = models.DateTimeField()
+    # The rows written within MARGIN before checked_at, as that look saw them (sales_days._digest); "" unknown.
+    margin_digest = models.CharField(max_length=64, blank=True, default="")
 
     def __str__(self) -> str:
         return f"sales roll-up in {self.zone}, checked {self.checked_at:%Y-%m-%d %H:%M:%S}"

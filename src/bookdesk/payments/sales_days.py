@@ -4,7 +4,9 @@ orders, summed, so that the console's sales of a month or a year read a few hund
 The roll-up is exact, not a cache that may be stale: before the sales are read, `sales_days_refresh` finds the
 days whose payments, refunds or orders changed since it last looked (their `updated_at`, indexed) and sums those
 days again from the source rows. It looks back `MARGIN` before its last look, so a change written by a
-transaction that was still open then is found too. The first look, or a change of the business's zone, sums
+transaction that was still open then is found too; the rows of that margin it saw at its last look are kept as a
+digest, so while that digest still matches, nothing written before the last look is summed twice (a shop's sales
+page read a minute after its last order sums nothing). The first look, or a change of the business's zone, sums
 every day. A test holds the roll-up equal to summing the source rows directly, after checkouts, payments,
 refunds and expiries spread over several days.
 
@@ -15,13 +17,14 @@ changed, whatever their number: for each table, delete those days and insert the
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from functools import reduce
 from operator import or_
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import CharField, Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
@@ -55,19 +58,32 @@ ITEM_KEY = ("kind", "course_id", "service_id", "product_id", "license_id")
 ITEM_NUMBER = Coalesce(F("course_id") * 4, F("service_id") * 4 + 1, F("license_id") * 4 + 2, F("product_id") * 4 + 3)
 
 
-def _days_changed(since: dt.datetime) -> set[dt.date]:
-    """The days (business zone) of the payments, refunds and orders written since `since` (one query)."""
+# A row version written to a source table: (table, id, updated_at, its day in the business zone).
+Written = tuple[str, int, dt.datetime, dt.date]
+
+
+def _written_since(since: dt.datetime) -> list[Written]:
+    """The payments, refunds and orders written since `since` (one query)."""
     zone = business_time_zone()
 
-    def days(model: type[Payment] | type[Refund] | type[Order]) -> QuerySet:  # type: ignore[type-arg]
+    def written(model: type[Payment] | type[Refund] | type[Order]) -> QuerySet:  # type: ignore[type-arg]
         return (
             model.objects.filter(updated_at__gte=since)
+            .annotate(table=Value(model._meta.model_name, output_field=CharField()))
             .annotate(day=TruncDate("created_at", tzinfo=zone))
             .order_by()
-            .values_list("day", flat=True)
+            .values_list("table", "pk", "updated_at", "day")
         )
 
-    return set(days(Payment).union(days(Refund), days(Order)))
+    return list(written(Payment).union(written(Refund), written(Order), all=True))
+
+
+def _digest(rows: Iterable[Written]) -> str:
+    """The row versions, as one value: equal digests, the same rows at the same `updated_at`."""
+    digest = hashlib.sha256()
+    for table, pk, updated_at, _day in sorted(rows):
+        digest.update(f"{table}:{pk}:{updated_at.isoformat()};".encode())
+    return digest.hexdigest()
 
 
 def _spans(days: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
@@ -157,7 +173,10 @@ def sales_days_refresh(*, now: dt.datetime | None = None) -> int | None:
     """Bring the roll-up up to date: sum again the days changed since the last look (every day on the first
     look, or when the business's zone changed). Returns how many days were summed again, None for all of them.
 
-    Concurrent callers take turns on the state row; the second finds nothing left to do."""
+    The rows written within `MARGIN` before the last look were summed then, unless a transaction still open at
+    that look wrote them: when they are the rows that look saw (its `margin_digest`), only the rows written since
+    count; otherwise their days are summed again too. Concurrent callers take turns on the state row; the second
+    finds nothing left to do."""
     now = now or timezone.now()
     zone = business_time_zone().key
     state, created = SalesRollup.objects.select_for_update().get_or_create(
@@ -166,12 +185,16 @@ def sales_days_refresh(*, now: dt.datetime | None = None) -> int | None:
     summed: int | None
     if created or state.zone != zone:
         _sum_again(None)
-        summed = None
+        summed, state.margin_digest = None, ""  # the margin is not read: the next look sums its days again
     else:
-        changed = _days_changed(state.checked_at - MARGIN)
+        written = _written_since(state.checked_at - MARGIN)
+        margin = [row for row in written if row[2] < state.checked_at]
+        unseen = written if _digest(margin) != state.margin_digest else [r for r in written if r[2] >= state.checked_at]
+        changed = {day for _table, _pk, _at, day in unseen}
         if changed:
             _sum_again(_spans(changed))
         summed = len(changed)
+        state.margin_digest = _digest(row for row in written if now - MARGIN <= row[2] < now)
     state.zone, state.checked_at = zone, now
     state.save()
     return summed
