@@ -113,9 +113,12 @@ def roster(*, course_id: int, page: int = 1, q: str = "", now: dt.datetime | Non
     pages = max(1, -(-int(totals["matching"]) // PAGE_SIZE))
     page = min(max(1, page), pages)
     start = (page - 1) * PAGE_SIZE
+    # The page's seats are found first (sorted by name, one page of ids), and only those joined to their lines and
+    # orders: joined before the sort, PostgreSQL read 10,000 lines and orders for 100 rows, or hashed whole tables.
+    page_ids = _seats(course_id).filter(found).values("pk")[start : start + PAGE_SIZE]
     rows = (
         _seats(course_id)
-        .filter(found)
+        .filter(pk__in=page_ids)
         .values_list(
             "pk",
             "user__first_name",
@@ -127,7 +130,7 @@ def roster(*, course_id: int, page: int = 1, q: str = "", now: dt.datetime | Non
             "line__order__status",
             "line__total_amount",
             "checked_in_at",
-        )[start : start + PAGE_SIZE]
+        )
     )
     attendees = [
         Attendee(
