@@ -123,9 +123,29 @@ def test_the_roster_csv_reads_its_rows_from_a_cursor_in_chunks(
     for _ in range(25):
         seat_order(course)
     response = operator.get(f"/console/courses/{course.pk}/roster?format=csv")
-    with django_assert_max_num_queries(3):  # the attendees' rows, read as the body streams
+    # The attendees' rows, read as the body streams (on PostgreSQL between switching its JIT off and back).
+    with django_assert_max_num_queries(3):
         rows = _csv(response)
     assert len(rows) == 26
+
+
+def test_the_roster_csv_leaves_the_connections_settings_as_it_found_them(operator: Client) -> None:
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("JIT is PostgreSQL's: SQLite has nothing to switch")
+    course = course_today(capacity=5)
+    seat_order(course)
+
+    def jit() -> str:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW jit")
+            return str(cursor.fetchone()[0])
+
+    before = jit()
+    rows = _csv(operator.get(f"/console/courses/{course.pk}/roster?format=csv"))
+    assert len(rows) == 2
+    assert jit() == before
 
 
 def test_a_long_roster_is_paged_and_searchable(operator: Client, settings: Any) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from bookdesk.catalog.models import Course
 from bookdesk.catalog.selectors import business_time_zone
+from bookdesk.db.raw import without_jit
 from bookdesk.errors import NotFound
 from bookdesk.money import decimals
 from bookdesk.orders.checkin import check_in_open
@@ -178,10 +180,6 @@ def roster_csv_rows(*, course: Course) -> Iterator[tuple[str, ...]]:
     Each seat's order is read by a subquery, not a join: a cursor's plan is never parallel, and joined,
     PostgreSQL chose to hash the whole order-line table (a second for a 10,000-seat roster) over looking up
     10,000 lines by id."""
-    zone = business_time_zone()
-    currency = course.currency.upper()
-    seat_labels, order_labels = dict(HoldStatus.choices), dict(OrderStatus.choices)
-    amounts: dict[int, str] = {}  # a roster holds a few prices: each written once
     yield CSV_HEADER
     rows = (
         _seats(course.pk)
@@ -201,7 +199,16 @@ def roster_csv_rows(*, course: Course) -> Iterator[tuple[str, ...]]:
             "checked_in_at",
         )
     )
-    for first, last, email, status, code, order_status, total, checked_in_at in rows.iterator(chunk_size=CSV_CHUNK):
+    with without_jit():
+        yield from _csv_lines(rows.iterator(chunk_size=CSV_CHUNK), course=course)
+
+
+def _csv_lines(rows: Iterator[tuple[Any, ...]], *, course: Course) -> Iterator[tuple[str, ...]]:
+    zone = business_time_zone()
+    currency = course.currency.upper()
+    seat_labels, order_labels = dict(HoldStatus.choices), dict(OrderStatus.choices)
+    amounts: dict[int, str] = {}  # a roster holds a few prices: each written once
+    for first, last, email, status, code, order_status, total, checked_in_at in rows:
         paid = _paid(order_status, total)
         if paid not in amounts:
             if len(amounts) >= CSV_PRICES_KEPT:
