@@ -200,7 +200,11 @@ def test_a_write_seen_at_the_last_look_is_not_summed_again_but_one_committed_aft
     assert sales_days_refresh() is None
     payment = Payment.objects.order_by("pk").first()
     assert payment is not None
-    payment.save(update_fields=["updated_at"])  # a write now: the next look sums its day
+    payment.save(update_fields=["updated_at"])  # a write now
+    SalesRollup.objects.update(zone="Asia/Tokyo")  # as if the zone had changed: every day is summed again
+    assert sales_days_refresh() is None
+    assert sales_days_refresh() == 0  # the write was summed with every day: not again
+    payment.save(update_fields=["updated_at"])  # another write: the next look sums its day
     assert sales_days_refresh() == 1
     # Within the margin of that look, the write it saw is not summed again, look after look.
     assert sales_days_refresh() == 0

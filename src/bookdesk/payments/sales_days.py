@@ -10,8 +10,8 @@ page read a minute after its last order sums nothing). The first look, or a chan
 every day. A test holds the roll-up equal to summing the source rows directly, after checkouts, payments,
 refunds and expiries spread over several days.
 
-Queries: 3 when nothing changed (the state row, locked; the changed days; the state saved), 6 more when days
-changed, whatever their number: for each table, delete those days and insert their sums (INSERT … SELECT).
+Queries: 3 when nothing changed (the state row, locked; the rows written lately; the state saved), 6 more when
+days changed, whatever their number: for each table, delete those days and insert their sums (INSERT … SELECT).
 """
 
 from __future__ import annotations
@@ -185,7 +185,7 @@ def sales_days_refresh(*, now: dt.datetime | None = None) -> int | None:
     summed: int | None
     if created or state.zone != zone:
         _sum_again(None)
-        summed, state.margin_digest = None, ""  # the margin is not read: the next look sums its days again
+        summed, written = None, _written_since(now - MARGIN)  # every row is summed: the margin's as seen now
     else:
         written = _written_since(state.checked_at - MARGIN)
         margin = [row for row in written if row[2] < state.checked_at]
@@ -194,7 +194,7 @@ def sales_days_refresh(*, now: dt.datetime | None = None) -> int | None:
         if changed:
             _sum_again(_spans(changed))
         summed = len(changed)
-        state.margin_digest = _digest(row for row in written if now - MARGIN <= row[2] < now)
+    state.margin_digest = _digest(row for row in written if now - MARGIN <= row[2] < now)
     state.zone, state.checked_at = zone, now
     state.save()
     return summed
