@@ -12,7 +12,7 @@ import pytest
 from django.http import StreamingHttpResponse
 from django.test import Client
 
-from bookdesk.orders.models import AuditEntry, Booking, OrderStatus
+from bookdesk.orders.models import AuditEntry, Booking, Order, OrderStatus
 from factories import CourseFactory, UserFactory
 
 from .conftest import course_today, seat_order
@@ -146,6 +146,58 @@ def test_the_roster_csv_leaves_the_connections_settings_as_it_found_them(operato
     rows = _csv(operator.get(f"/console/courses/{course.pk}/roster?format=csv"))
     assert len(rows) == 2
     assert jit() == before
+
+
+# Names a CSV must quote or keep as they are: a comma, quotes, a line break, a carriage return, spaces at the
+# ends, letters beyond ASCII, no name at all (the email stands in), a name of a space.
+AWKWARD_NAMES = [
+    ("Ada", "King, Jr."),
+    ('Bea "B"', "Lund"),
+    ("Cy\nline", "Zed"),
+    ("Dee\r", "Moss"),
+    ("  Eve", "Ng  "),
+    ("Łukasz", "Żółć 東京"),
+    ("", ""),
+    (" ", ""),
+    ("Fay", ""),
+    ("", "Gale"),
+    ("\\.", "Hu;Ip\t"),
+]
+
+
+@pytest.mark.parametrize(("currency", "price"), [("eur", 9900), ("jpy", 1500), ("usd", 5)])
+def test_postgresql_writes_the_roster_csv_byte_for_byte_as_python_does(
+    operator: Client, currency: str, price: int
+) -> None:
+    """roster_copy (PostgreSQL's COPY writes the CSV) against the plain path written in Python, on one roster
+    of awkward names, every seat and order status, check-ins in winter and in summer time, and money in
+    currencies of two decimals and of none, below one unit too."""
+    from django.db import connection
+
+    from bookdesk.bookings import roster
+
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's: on SQLite the CSV is only ever written in Python")
+    course = course_today(capacity=len(AWKWARD_NAMES) + 5, currency=currency, price_amount=price)
+    statuses = [OrderStatus.CONFIRMED, OrderStatus.PENDING, OrderStatus.REFUNDED]
+    for n, (first, last) in enumerate(AWKWARD_NAMES):
+        user = UserFactory(first_name=first, last_name=last, email=f'p{n}."x"@example.com')
+        seat_order(course, user, status=statuses[n % len(statuses)])
+    winter, summer = dt.datetime(2026, 1, 5, 7, 3, 9, tzinfo=dt.UTC), dt.datetime(2026, 7, 5, 23, 59, 1, tzinfo=dt.UTC)
+    seats = list(Booking.objects.filter(course=course, status="confirmed").order_by("pk"))
+    Booking.objects.filter(pk=seats[0].pk).update(checked_in_at=winter)
+    Booking.objects.filter(pk=seats[1].pk).update(checked_in_at=summer)
+    Order.objects.filter(lines__booking__in=seats[2:3]).update(status=OrderStatus.PARTIALLY_REFUNDED)
+    Order.objects.filter(lines__booking__in=seats[3:4]).update(status=OrderStatus.NEEDS_REVIEW)
+
+    copied = b"".join(roster.roster_csv(course=course, by_database=True))
+    assert copied == b"".join(roster.roster_csv(course=course, by_database=False))
+    rows = list(csv.reader(io.StringIO(copied.decode()[1:])))
+    assert len(rows) == len(AWKWARD_NAMES) + 1
+    assert {row[6] for row in rows[1:]} == {currency.upper()}
+    assert "Cy\nline Zed" in [row[0] for row in rows]
+    assert {row[7] for row in rows[1:]} == {"", "2026-01-05T08:03:09+01:00", "2026-07-06T01:59:01+02:00"}
+    assert 'p6."x"@example.com' in [row[0] for row in rows]  # no name: the email stands in
 
 
 def test_a_long_roster_is_paged_and_searchable(operator: Client, settings: Any) -> None:
