@@ -9,10 +9,11 @@ import io
 from typing import Any
 
 import pytest
+from django.db.models import F
 from django.http import StreamingHttpResponse
 from django.test import Client
 
-from bookdesk.orders.models import AuditEntry, Booking, Order, OrderStatus
+from bookdesk.orders.models import AuditEntry, Booking, Order, OrderLine, OrderStatus
 from factories import CourseFactory, UserFactory
 
 from .conftest import course_today, seat_order
@@ -115,6 +116,38 @@ def test_the_roster_csv_lists_every_attendee_with_plain_amounts(operator: Client
     assert len(rows) == 4
 
 
+def test_a_seat_counts_what_its_customer_paid_and_kept_paid(operator: Client) -> None:
+    """The price with tax when the order added it on top; less what a cancelled seat's line refunded, in an
+    order still paid for its other lines; nothing for a refunded order. The page, its total and the CSV agree."""
+    course = course_today(price_amount=9900)
+    kept = seat_order(course, UserFactory(first_name="Ann", last_name="A"))
+    on_top = seat_order(course, UserFactory(first_name="Ben", last_name="B"))
+    cancelled = seat_order(course, UserFactory(first_name="Cat", last_name="C"))
+    seat_order(course, UserFactory(first_name="Dan", last_name="D"), status=OrderStatus.REFUNDED)
+    Order.objects.filter(pk=on_top.pk).update(tax_amount=1881, total_amount=9900 + 1881)
+    OrderLine.objects.filter(order=on_top).update(tax_amount=1881)
+    OrderLine.objects.filter(order=cancelled).update(status=OrderLine.Status.CANCELLED, amount_refunded=4950)
+    Order.objects.filter(pk=cancelled.pk).update(status=OrderStatus.PARTIALLY_REFUNDED, amount_refunded=4950)
+    Booking.objects.filter(line__order=cancelled).update(status="cancelled")
+
+    roster = operator.get(f"/console/courses/{course.pk}/roster").context["roster"]
+    assert [(a.name, a.paid_amount) for a in roster.attendees] == [
+        ("Ann A", 9900),
+        ("Ben B", 11781),
+        ("Cat C", 4950),
+        ("Dan D", 0),
+    ]
+    assert roster.paid_total == 9900 + 11781 + 4950
+    assert kept.total_amount == 9900
+    rows = _csv(operator.get(f"/console/courses/{course.pk}/roster?format=csv"))
+    assert [(row[0], row[5]) for row in rows[1:]] == [
+        ("Ann A", "99.00"),
+        ("Ben B", "117.81"),
+        ("Cat C", "49.50"),
+        ("Dan D", "0.00"),
+    ]
+
+
 def test_the_roster_csv_reads_its_rows_from_a_cursor_in_chunks(
     operator: Client, django_assert_max_num_queries: Any, settings: Any
 ) -> None:
@@ -189,12 +222,16 @@ def test_postgresql_writes_the_roster_csv_byte_for_byte_as_python_does(
     Booking.objects.filter(pk=seats[1].pk).update(checked_in_at=summer)
     Order.objects.filter(lines__booking__in=seats[2:3]).update(status=OrderStatus.PARTIALLY_REFUNDED)
     Order.objects.filter(lines__booking__in=seats[3:4]).update(status=OrderStatus.NEEDS_REVIEW)
+    OrderLine.objects.filter(booking__in=seats[2:3]).update(amount_refunded=price // 3)  # a part refunded
+    Order.objects.filter(lines__booking__in=seats[3:4]).update(total_amount=F("total_amount") + 7)  # tax on top
+    OrderLine.objects.filter(booking__in=seats[3:4]).update(tax_amount=7)
 
     copied = b"".join(roster.roster_csv(course=course, by_database=True))
     assert copied == b"".join(roster.roster_csv(course=course, by_database=False))
     rows = list(csv.reader(io.StringIO(copied.decode()[1:])))
     assert len(rows) == len(AWKWARD_NAMES) + 1
     assert {row[6] for row in rows[1:]} == {currency.upper()}
+    assert len({row[5] for row in rows[1:]}) == 4  # a full price, a part refunded, tax on top, nothing
     assert "Cy\nline Zed" in [row[0] for row in rows]
     assert {row[7] for row in rows[1:]} == {"", "2026-01-05T08:03:09+01:00", "2026-07-06T01:59:01+02:00"}
     assert 'p6."x"@example.com' in [row[0] for row in rows]  # no name: the email stands in

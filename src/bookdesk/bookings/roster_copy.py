@@ -81,15 +81,14 @@ def csv_lines(
     *,
     seat_labels: Mapping[str, str],
     order_labels: Mapping[str, str],
-    paid_statuses: frozenset[str],
+    paid: Expression,
     currency: str,
     places: int,
     zone: str,
 ) -> Iterator[bytes]:
     """The seats' CSV rows (no header) as UTF-8, `CHUNK_BYTES` at a time, in the seats' order: name (first and
     last, else the email), email, seat, order code, order status, paid, currency, checked in at (ISO 8601 in
-    `zone`, with its offset)."""
-    paid = Case(When(line__order__status__in=sorted(paid_statuses), then=F("line__total_amount")), default=Value(0))
+    `zone`, with its offset). `paid` is the seat's paid amount in minor units, an expression on the seats."""
     rows = seats.values_list(
         Coalesce(
             NullIf(Trim(Concat(F("user__first_name"), Value(" "), F("user__last_name"))), Value("")),
