@@ -45,10 +45,9 @@ def test_no_admin_page_runs_off_a_laptop_screen(live_server: Any, shop: Shop, br
         response = page.goto(live_server.url + url)
         assert response is not None
         assert response.status == 200, url
-        name = url.strip("/").replace("/", "-")
-        screenshot(page, f"all-{name}")
         if (overflow := page.evaluate(OVERFLOW)) > 0:
             too_wide[url] = overflow
+            screenshot(page, "too-wide-" + url.strip("/").replace("/", "-"))
     assert not too_wide, str(too_wide)
     assert not page.problems, page.problems
     page.context.close()
