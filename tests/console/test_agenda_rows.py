@@ -101,6 +101,13 @@ def test_id_urls_reverse_as_reverse_does(name: str) -> None:
         assert url(pk) == reverse(name, args=[pk])
 
 
+def test_id_urls_with_leading_ids_reverse_as_reverse_does() -> None:
+    url = id_urls("console:check_in", 7)
+    for pk in (1, 42, 2**31):
+        assert url(pk) == reverse("console:check_in", args=[7, pk])
+    assert id_urls("console:check_in", 8)(3) == reverse("console:check_in", args=[8, 3])
+
+
 def test_id_urls_refuses_a_url_without_an_id() -> None:
     with pytest.raises(NoReverseMatch):
         id_urls("console:calendar")

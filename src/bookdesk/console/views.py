@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -152,7 +153,9 @@ def roster_page(request: HttpRequest, course_id: int) -> HttpResponseBase:
         roster = roster_model.roster(course_id=course_id, page=page, q=request.GET.get("q", ""))
     except NotFound:
         return _not_found(request, "course")
-    return render(request, "console/roster.html", {"roster": roster, "section": "agenda"})
+    # One CSRF field for the page's check-in forms, not one per row (each `{% csrf_token %}` masks the token anew).
+    context = {"roster": roster, "section": "agenda", "csrf_input": csrf_input(request)}
+    return render(request, "console/roster.html", context)
 
 
 @console_action(CHECK_IN)

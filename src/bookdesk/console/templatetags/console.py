@@ -16,19 +16,21 @@ register = template.Library()
 _STAND_IN = 987654321987
 
 
-@functools.lru_cache(maxsize=64)
-def _around_id(name: str, script_prefix: str, urlconf: str) -> tuple[str, str]:
-    head, found, tail = reverse(name, args=[_STAND_IN], urlconf=urlconf).partition(str(_STAND_IN))
+@functools.lru_cache(maxsize=256)
+def _around_id(name: str, leading: tuple[int, ...], script_prefix: str, urlconf: str) -> tuple[str, str]:
+    head, found, tail = reverse(name, args=[*leading, _STAND_IN], urlconf=urlconf).partition(str(_STAND_IN))
     if not found or str(_STAND_IN) in head + tail:
-        raise ValueError(f"{name} does not take one id")
+        raise ValueError(f"{name} does not end in one id")
     return head, tail
 
 
-def id_urls(name: str) -> Callable[[int], str]:
-    """`reverse(name, args=[pk])` as a function of `pk`, for a URL whose one argument is an integer id, reversed
-    once (not once per row: a console page lists hundreds, and `reverse` costs tens of microseconds each time).
-    tests/console/test_agenda_rows.py holds it to `reverse`."""
-    head, tail = _around_id(name, get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF)
+def id_urls(name: str, *leading: int) -> Callable[[int], str]:
+    """`reverse(name, args=[*leading, pk])` as a function of `pk`, for a URL whose last argument is an integer
+    id, reversed once (not once per row: a console page lists hundreds, and `reverse` costs tens of
+    microseconds each time). tests/console/test_agenda_rows.py holds it to `reverse`."""
+    head, tail = _around_id(
+        name, tuple(int(pk) for pk in leading), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
+    )
     return lambda pk: f"{head}{int(pk)}{tail}"
 
 
@@ -67,6 +69,12 @@ def order_admin_url(order_id: int | None) -> str:
 @register.filter
 def roster_url(course_id: int) -> str:
     return id_urls("console:roster")(course_id)
+
+
+@register.simple_tag
+def check_in_url(course_id: int, booking_id: int) -> str:
+    """`{% url 'console:check_in' course_id booking_id %}`, reversed once per course."""
+    return id_urls("console:check_in", course_id)(booking_id)
 
 
 @register.filter
