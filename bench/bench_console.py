@@ -8,8 +8,11 @@ every state, 20,011 courses over two years, 199 studios), plus, for the console:
 60 dead webhook events and 60 dead emails. An operator (staff with `orders.view_order`, not a superuser)
 is signed in with a session cookie. The production server (`bookdesk serve`, DEBUG off) answers; the bench
 prints, per concurrency, req/s and p50/p95 of GET /healthz (the bare endpoint), each console page and the
-10,000-seat roster as CSV, with ratios against /healthz; then each page's query count (run twice through
-the app, with little and with all the data) and the CSV's peak Python memory for 10,000 seats and for 100.
+10,000-seat roster as CSV, with ratios against /healthz and the CPU each request took (the machine's, the
+bench client's left out) with the floor it sets at that concurrency on this machine's cores; then each page's
+query count (run twice through the app, with little and with all the data) and the CSV's peak Python memory
+for 10,000 seats and for 100. The server runs with `bookdesk serve`'s defaults (2 processes per core, 16
+threads each).
 
 Target (DESIGN §8): p95 ≤ 50 ms for every page with a fixed number of queries; the CSV in constant memory.
 """
@@ -31,6 +34,7 @@ from benchkit import (
     BOOKDESK,
     SERVERS,
     BenchError,
+    Db,
     app_env,
     bench_database,
     exited,
@@ -44,7 +48,7 @@ from benchkit import (
     server_label,
     web_serving,
 )
-from benchload import Call, Connection, Run, run_load
+from benchload import Call, Connection, Cpu, Run, run_load, with_children
 
 DATABASE = "bookdesk_bench_console"
 TARGET_P95 = 0.050
@@ -190,8 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", default="1,8")
     parser.add_argument("--holds", type=int, default=1_000_000, help="the bookings bench's items (default 1M)")
     parser.add_argument("--server", choices=SERVERS, default="serve")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    workers = 2 * (os.cpu_count() or 1)  # bookdesk serve's own defaults (WEB_WORKERS, WEB_THREADS)
+    parser.add_argument("--workers", type=int, default=workers, help=f"web server processes (default {workers})")
+    parser.add_argument("--threads", type=int, default=16, help="web server threads per process (default 16)")
     parser.add_argument("--quick", action="store_true", help="200,000 items and 2 s runs")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--keep-logs", action="store_true")
@@ -273,12 +278,16 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
                 warm = run_load(make, 1, 1.0)
                 if warm.errors:
                     raise BenchError(f"warm-up: {warm.errors} errors, first: {warm.first_error}")
-            results: list[tuple[int, str, Run]] = []
+            results: list[tuple[int, str, Run, Cpu]] = []
             load_before = os.getloadavg()
-            for concurrency in levels:
-                for name, make in endpoints:
-                    results.append((concurrency, name, run_load(make, concurrency, seconds)))
-                exited(web_process, logs / "web.log", "the web server")
+            with Db(database_url) as db:
+                groups = {"web": lambda: with_children([web_process.pid]), "postgres": db.backend_pids}
+                for concurrency in levels:
+                    for name, make in endpoints:
+                        with Cpu(groups) as cpu:
+                            run = run_load(make, concurrency, seconds)
+                        results.append((concurrency, name, run, cpu))
+                    exited(web_process, logs / "web.log", "the web server")
         status = report(results)
         print(
             f"machine load (1-minute average) before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f} on "
@@ -287,20 +296,30 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
         return status
 
 
-def report(results: list[tuple[int, str, Run]]) -> int:
-    print_header(f"{'conc':>4}  {'page':<34}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'p95/hz':>8}")
+def report(results: list[tuple[int, str, Run, Cpu]]) -> int:
+    """Each run's rate and latencies, its p95 against /healthz's, and the CPU a request took (the whole machine's
+    busy time less the bench client's, over the requests answered: the server, its threads and PostgreSQL's
+    backends and parallel workers). On `cores` cores, `concurrency` clients that each wait for their answer can
+    be answered on average no sooner than concurrency × CPU per request / cores, however the server is arranged:
+    the "floor" column."""
+    cores = os.cpu_count() or 1
+    print_header(
+        f"{'conc':>4}  {'page':<34}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}{'p95/hz':>8}"
+        f"{'CPU ms':>8}{'floor':>7}"
+    )
     failed, worst = False, 0.0
-    health = {c: run for c, name, run in results if name == "GET /healthz"}
-    for concurrency, name, run in results:
+    health = {c: run for c, name, run, _ in results if name == "GET /healthz"}
+    for concurrency, name, run, cpu in results:
         base = health.get(concurrency)
         ratio = ""
         if name != "GET /healthz" and base and base.latencies:
             ratio = f"{run.percentile(0.95) / base.percentile(0.95):8.1f}"
             if "CSV" not in name:
                 worst = max(worst, run.percentile(0.95))
+        per_request = (cpu.spent["machine"] - cpu.spent["bench client"]) / max(1, len(run.latencies))
         print(
             f"{concurrency:>4}  {name:<34}{run.rate:8.1f}{ms(run.percentile(0.5)):>9}{ms(run.percentile(0.95)):>9}"
-            f"{run.errors:>8}{ratio}"
+            f"{run.errors:>8}{ratio or '':>8}{ms(per_request):>8}{ms(concurrency * per_request / cores):>7}"
         )
         if run.errors:
             failed = True
