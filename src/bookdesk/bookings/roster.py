@@ -1,8 +1,8 @@
 """A course's roster for the operator: who is coming, whether they paid, and whether they are checked in.
 
 The page is three queries whatever the roster's size (the course; its counts and the paid total; one page of
-`PAGE_SIZE` attendees by name, optionally those matching a search); the CSV streams every row from a database
-cursor in chunks, so a roster of any size is written in constant memory.
+`PAGE_SIZE` attendees by name, optionally those matching a search); the CSV streams in constant memory
+whatever the roster's size: written by PostgreSQL itself (roster_copy), or on SQLite from a cursor in chunks.
 """
 
 from __future__ import annotations
@@ -210,8 +210,7 @@ def roster_csv(*, course: Course, by_database: bool | None = None) -> Iterator[b
             zone=str(business_time_zone()),
         )
         return
-    rows = iter(roster_csv_rows(course=course))
-    next(rows)  # the header, written above
+    rows = _csv_rows(course=course)
     while chunk := list(itertools.islice(rows, CSV_CHUNK)):
         yield _csv_text(chunk)
 
@@ -224,10 +223,9 @@ def _csv_text(rows: list[tuple[str, ...]], *, bom: bool = False) -> bytes:
     return out.getvalue().encode()
 
 
-def roster_csv_rows(*, course: Course) -> Iterator[tuple[str, ...]]:
-    """The roster as CSV rows (header first), read from a cursor `CSV_CHUNK` rows at a time: the way written
-    in Python (SQLite's; on PostgreSQL the database writes it, roster_copy)."""
-    yield CSV_HEADER
+def _csv_rows(*, course: Course) -> Iterator[tuple[str, ...]]:
+    """The roster's CSV rows (no header), read from a cursor `CSV_CHUNK` rows at a time: the way written in
+    Python (SQLite's; on PostgreSQL the database writes it, roster_copy)."""
     rows = (
         _seats(course.pk)
         .annotate(paid=seat_paid())
