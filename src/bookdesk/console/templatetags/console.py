@@ -71,12 +71,6 @@ def roster_url(course_id: int) -> str:
     return id_urls("console:roster")(course_id)
 
 
-@register.simple_tag
-def check_in_url(course_id: int, booking_id: int) -> str:
-    """`{% url 'console:check_in' course_id booking_id %}`, reversed once per course."""
-    return id_urls("console:check_in", course_id)(booking_id)
-
-
 @register.filter
 def id_url(pk: int, name: str) -> str:
     """`{{ pk|id_url:"console:order_refund" }}`: `{% url name pk %}` for a URL of one id, at a fraction of the cost."""
