@@ -151,7 +151,9 @@ PAGE_QUERIES = {
     # sessions' details (ranking on the reservations alone, then reading twenty a day, beats one joined query).
     "agenda": OVERHEAD + 4,
     "calendar": OVERHEAD + 3,
-    "roster": OVERHEAD + 3,
+    # The course, its counts, a page of its seats, in a savepoint and its release, planned for their values on
+    # PostgreSQL (SET LOCAL).
+    "roster": OVERHEAD + 2 + 3 + (connection.vendor == "postgresql"),
     "attention": OVERHEAD + 5,
     # The roll-up brought up to date (a savepoint and its release, the state row, the rows written lately, the state
     # saved; the shop's payments were written again, so their days are summed again: a delete and an INSERT … SELECT

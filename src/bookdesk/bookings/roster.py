@@ -1,8 +1,9 @@
 """A course's roster for the operator: who is coming, whether they paid, and whether they are checked in.
 
 The page is three queries whatever the roster's size (the course; its counts and the paid total; one page of
-`PAGE_SIZE` attendees by name, optionally those matching a search); the CSV streams in constant memory
-whatever the roster's size: written by PostgreSQL itself (roster_copy), or on SQLite from a cursor in chunks.
+`PAGE_SIZE` attendees by name, optionally those matching a search), each planned for its course; the CSV streams
+in constant memory whatever the roster's size: written by PostgreSQL itself (roster_copy), or on SQLite from a
+cursor in chunks.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import transaction
 from django.db.models import BigIntegerField, Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.utils import timezone
 
 from bookdesk.bookings import roster_copy
 from bookdesk.catalog.models import Course
 from bookdesk.catalog.selectors import business_time_zone
+from bookdesk.db.raw import custom_plans
 from bookdesk.errors import NotFound
 from bookdesk.money import decimals
 from bookdesk.orders.checkin import check_in_open
@@ -121,8 +124,17 @@ def seat_paid() -> Case:
 
 
 def roster(*, course_id: int, page: int = 1, q: str = "", now: dt.datetime | None = None) -> Roster:
-    """The course, its counts, and one page of its attendees by name (three queries); NotFound for an unknown
-    course. `q` keeps the attendees whose name or email contains it."""
+    """The course, its counts, and one page of its attendees by name (three queries, planned for their values on
+    PostgreSQL: one more statement); NotFound for an unknown course. `q` keeps the attendees whose name or email
+    contains it."""
+    with transaction.atomic():
+        # A course of 10,000 seats and one of 20 want different plans: the generic plan PostgreSQL would keep
+        # for a prepared statement after five runs sorted every seat's customer for a page of 100 (11 ms, not 2).
+        custom_plans()
+        return _roster(course_id=course_id, page=page, q=q, now=now)
+
+
+def _roster(*, course_id: int, page: int, q: str, now: dt.datetime | None) -> Roster:
     course = course_for_roster(course_id)
     q = q.strip()[:MAX_QUERY]
     found = (

@@ -162,7 +162,8 @@ class Booking(models.Model):
     """A course seat held for, or confirmed to, a customer."""
 
     line = models.OneToOneField(OrderLine, on_delete=models.CASCADE, related_name="booking")
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="bookings")
+    # Indexed first in booking_course_status and booking_course_user, not on its own.
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="bookings", db_index=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bookings")
     status = models.CharField(max_length=16, choices=HoldStatus.choices, default=HoldStatus.HELD)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -174,6 +175,9 @@ class Booking(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["course", "status"], name="booking_course_status"),
+            # Whether a customer holds a seat of a course: a roster's page walks its customers by name (user_by_name)
+            # and looks each up here.
+            models.Index(fields=["course", "user"], include=["status"], name="booking_course_user"),
             # A customer's list, newest first (`bookings.queries.booking_keys`), answered from the index alone.
             models.Index(fields=["user", "-created_at", "-id"], include=["line", "status"], name="booking_user_page"),
         ]
