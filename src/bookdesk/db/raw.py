@@ -1,4 +1,5 @@
-"""Raw SQL with public Django API only: run a statement, make its placeholders, read its timestamps.
+"""Raw SQL with public Django API only: run a statement, make its placeholders, read its timestamps, set
+PostgreSQL's planner for a transaction or a block.
 
 For the few reads written in SQL because the ORM's CPU would cost more than the database's answer
 (placement's seat count, the bookings list). The SQL text is assembled from models' own table names and
@@ -79,31 +80,52 @@ def bulk_update(objs: Sequence[Model], fields: Sequence[str]) -> int:
         return cursor.rowcount
 
 
+# What PostgreSQL should take a random page read to cost, for the console's reads of one course among millions
+# of rows: its default (4, for spinning disks) priced a 10,000-seat roster's lookups of their order lines above a
+# scan of all million, which took 130 ms of a 250 ms CSV whenever the query was planned without parallel workers.
+# Data in memory or on SSD, as this shop's is, reads a random page about as fast as the next one.
+RANDOM_PAGE_COST = "1.1"
+
+
+def local_settings(**settings: str) -> None:
+    """`SET LOCAL` PostgreSQL's `settings` for the rest of the open transaction (one statement; nothing elsewhere)."""
+    if connection.vendor != "postgresql" or not settings:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(*_set_config(settings, local=True))
+
+
 def custom_plans() -> None:
     """Within the open transaction, plan each statement for its own values (PostgreSQL; nothing elsewhere).
 
     The settings make psycopg prepare statements, and PostgreSQL switches a prepared statement to a generic
     plan after five runs. For a read over a range of days or a list of items, the generic plan cannot see
     the range and scans the table: the sales' best sellers took 1,100 ms with it and 25 ms without."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+    local_settings(plan_cache_mode="force_custom_plan")
 
 
 @contextmanager
-def without_jit() -> Iterator[None]:
-    """Run the block's statements without PostgreSQL's JIT compilation (nothing elsewhere), then restore it.
-
-    The planner prices a subquery per row high: for the roster CSV's 10,000 rows it passed the JIT's threshold,
-    and compiling took 50 ms of a 125 ms query that runs in 75 without it. A session setting, not `SET LOCAL`,
-    as a streamed CSV reads its cursor outside a transaction."""
-    if connection.vendor != "postgresql":
+def session_settings(**settings: str) -> Iterator[None]:
+    """PostgreSQL's `settings` for the block's statements, then each put back as it was (two statements before,
+    one after; nothing elsewhere). Session settings, not `SET LOCAL`: a streamed CSV reads its cursor outside a
+    transaction."""
+    if connection.vendor != "postgresql" or not settings:
         yield
         return
+    names = list(settings)
     with connection.cursor() as cursor:
-        cursor.execute("SET jit = off")
+        found = ", ".join("current_setting(%s)" for _ in names)
+        cursor.execute(f"SELECT {found}", names)
+        before = dict(zip(names, cursor.fetchone(), strict=True))
+        cursor.execute(*_set_config(settings, local=False))
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            cursor.execute("RESET jit")
+            cursor.execute(*_set_config(before, local=False))
+
+
+def _set_config(settings: dict[str, str], *, local: bool) -> tuple[str, list[str]]:
+    """One statement setting each of `settings`: for the transaction (`local`) or the session."""
+    calls = ", ".join(f"set_config(%s, %s, {str(local).lower()})" for _ in settings)
+    return f"SELECT {calls}", [part for item in settings.items() for part in item]
