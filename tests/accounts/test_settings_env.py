@@ -23,7 +23,7 @@ OIDC_ENV = {
 }
 
 PRINT_SETTINGS = (
-    "import json, django; django.setup(); from django.conf import settings; "
+    "import json; import bookdesk.settings as settings; "  # the module alone: no apps loaded
     "print(json.dumps({'providers': settings.SOCIALACCOUNT_PROVIDERS, "
     "'verification': settings.ACCOUNT_EMAIL_VERIFICATION}))"
 )

@@ -14,7 +14,7 @@ from django.db import connection
 from bookdesk.catalog.models import Course
 
 PRINT_OPTIONS = (
-    "import json, django; django.setup(); from django.conf import settings; "
+    "import json; import bookdesk.settings as settings; "  # the module alone: no apps loaded
     "print(json.dumps(settings.DATABASES['default'].get('OPTIONS', {})))"
 )
 

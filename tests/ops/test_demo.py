@@ -4,6 +4,7 @@ web server and the worker with it — no process left behind, both ports free ag
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,8 +63,12 @@ def port_free(port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("demo")
+def data_dir(tmp_path_factory: pytest.TempPathFactory, demo_files_made: Path) -> Path:
+    """The demo's data directory, its media holding the demo files already (hard links to the ones the test
+    process made once): the first start's seed finds them and synthesises none."""
+    root = tmp_path_factory.mktemp("demo")
+    shutil.copytree(demo_files_made, root / "media", copy_function=os.link)
+    return root
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")

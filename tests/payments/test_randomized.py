@@ -54,14 +54,20 @@ def delivering_sandbox(stripe_sandbox: Any, stripe_client: stripe.StripeClient, 
     stripe_client.v1.webhook_endpoints.delete(endpoint.id)
 
 
-def settle(stripe_client: stripe.StripeClient, sandbox: Any, deadline: float = 20.0) -> None:
-    """Let delayed payments settle and deliveries (with their retries) land."""
+def settle(stripe_client: stripe.StripeClient, sandbox: Any, session_ids: list[str], deadline: float = 20.0) -> None:
+    """Let this run's delayed payments settle and deliveries (with their retries) land.
+
+    Only this run's payments are waited for: the sandbox is the test process's, and an earlier test may have
+    left a payment processing for good (waiting for it cost the whole deadline, 20 s, on some runs)."""
     end = time.monotonic() + deadline
+    intents = [
+        intent
+        for intent in (stripe_client.v1.checkout.sessions.retrieve(sid).payment_intent for sid in session_ids)
+        if intent
+    ]
     while time.monotonic() < end:
-        open_intents = [
-            p for p in stripe_client.v1.payment_intents.list(params={"limit": 100}).data if p.status == "processing"
-        ]
-        if not open_intents:
+        statuses = [stripe_client.v1.payment_intents.retrieve(str(intent)).status for intent in intents]
+        if "processing" not in statuses:
             break
         time.sleep(0.1)
     # Every delivery sent, held back for reordering or due for a retry has been attempted for good.
@@ -100,7 +106,7 @@ def test_every_paid_session_ends_confirmed_or_refunded_exactly_once(
         if rng.random() < 0.2:  # now and then the customer lands on the success page first
             client.get(f"/payment/success?session_id={answer['session_id']}")
 
-    settle(stripe_client, delivering_sandbox)
+    settle(stripe_client, delivering_sandbox, list(sessions))
     with urllib.request.urlopen(f"{delivering_sandbox.base_url}/_sandbox/deliveries", timeout=10) as answer:
         deliveries = json.loads(answer.read())
     errors = Counter(
