@@ -14,8 +14,8 @@ from html import escape
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 64, 8, 10, 28  # room for the axis labels
-MAX_X_LABELS = 8
+LEFT, RIGHT, TOP, BOTTOM = 72, 8, 12, 36  # room for the axis labels, at twice their size on a phone
+MAX_X_LABELS = 8  # on a phone, every other one (the rest are `wide-only`): its labels are drawn twice as large
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class Chart:
     lines: list[tuple[str, str]] = field(default_factory=list)  # (css, "x,y x,y …") for a polyline
     points: list[Point] = field(default_factory=list)
     y_ticks: list[tuple[float, str]] = field(default_factory=list)  # (y, label)
-    x_labels: list[tuple[float, str]] = field(default_factory=list)  # (x, label)
+    x_labels: list[tuple[float, str, bool]] = field(default_factory=list)  # (x, label, shown on a phone too)
     legend: list[tuple[str, str]] = field(default_factory=list)  # (css, name)
     plot_left: int = LEFT
     plot_right: int = WIDTH - RIGHT
@@ -73,25 +73,32 @@ def _nice_ceiling(value: int) -> int:
         step *= 10
 
 
-def _frame(labels: Sequence[str], top: int, fmt: Callable[[int], str]) -> tuple[Chart, float, float]:
+def _frame(labels: Sequence[str], top: int, ticks: Callable[[int], str]) -> tuple[Chart, float, float]:
     chart = Chart()
     plot_height = HEIGHT - TOP - BOTTOM
     slot = (WIDTH - LEFT - RIGHT) / max(1, len(labels))
-    chart.y_ticks = [(TOP + plot_height * (1 - n / 4), fmt(top * n // 4)) for n in range(5)]
+    chart.y_ticks = [(TOP + plot_height * (1 - n / 4), ticks(top * n // 4)) for n in range(5)]
     every = max(1, -(-len(labels) // MAX_X_LABELS))
-    chart.x_labels = [(LEFT + slot * (i + 0.5), label) for i, label in enumerate(labels) if i % every == 0]
+    chart.x_labels = [
+        (LEFT + slot * (i + 0.5), label, i % (2 * every) == 0) for i, label in enumerate(labels) if i % every == 0
+    ]
     return chart, slot, plot_height
 
 
 def bar_chart(
-    labels: Sequence[str], series: Sequence[Series], *, fmt: Callable[[int], str], counts: bool = False
+    labels: Sequence[str],
+    series: Sequence[Series],
+    *,
+    fmt: Callable[[int], str],
+    ticks: Callable[[int], str] | None = None,
+    counts: bool = False,
 ) -> Chart:
-    """Grouped bars: one group per label, one bar per series. `counts`: whole numbers, so the axis's four steps
-    are whole too."""
+    """Grouped bars: one group per label, one bar per series. `fmt` writes a bar's value, `ticks` the axis's
+    (`fmt` unless given). `counts`: whole numbers, so the axis's four steps are whole too."""
     top = _nice_ceiling(max((v or 0 for s in series for v in s.values), default=0))
     if counts:
         top = -(-max(top, 4) // 4) * 4
-    chart, slot, plot_height = _frame(labels, top, fmt)
+    chart, slot, plot_height = _frame(labels, top, ticks or fmt)
     chart.legend = [(s.css, s.name) for s in series]
     inner = slot * 0.8 / max(1, len(series))
     for i, label in enumerate(labels):
@@ -145,8 +152,9 @@ def svg(chart: Chart, *, html_id: str, title: str) -> SafeString:
     ]
     parts.append("\n    ")
     parts += [
-        f'<text class="axis-label" x="{x:.1f}" y="{chart.height - 8}" text-anchor="middle">{escape(label)}</text>'
-        for x, label in chart.x_labels
+        f'<text class="axis-label{"" if narrow else " wide-only"}" x="{x:.1f}" y="{chart.height - 6}" '
+        f'text-anchor="middle">{escape(label)}</text>'
+        for x, label, narrow in chart.x_labels
     ]
     parts.append("\n    ")
     parts += [

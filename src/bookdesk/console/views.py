@@ -41,7 +41,7 @@ from bookdesk.console.access import (
     console_page,
 )
 from bookdesk.errors import BookdeskError, InvalidInput, NotFound
-from bookdesk.money import format_money
+from bookdesk.money import decimals, format_money
 from bookdesk.notifications.services import email_retry
 from bookdesk.orders.checkin import booking_check_in
 from bookdesk.orders.models import Order
@@ -251,6 +251,12 @@ def _sales_charts(sales: sales_model.Sales) -> dict[str, SafeString]:
     def money(amount: int) -> str:
         return format_money(amount, sales.currency)
 
+    def whole_money(amount: int) -> str:
+        """An axis step without its zero cents ("€250", not "€250.00"): short enough to read on a phone."""
+        places = decimals(sales.currency)
+        text = money(amount)
+        return text.replace("." + "0" * places, "", 1) if places and amount % 10**places == 0 else text
+
     money_chart = charts.bar_chart(
         labels,
         [
@@ -258,6 +264,7 @@ def _sales_charts(sales: sales_model.Sales) -> dict[str, SafeString]:
             charts.Series("Refunds", "series-refunds", [p.refunds for p in sales.periods]),
         ],
         fmt=money,
+        ticks=whole_money,
     )
     orders_chart = charts.bar_chart(
         labels, [charts.Series("Orders", "series-orders", [p.orders for p in sales.periods])], fmt=str, counts=True
