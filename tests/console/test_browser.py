@@ -172,6 +172,15 @@ def test_an_operator_runs_the_morning_from_the_console(
     assert page.locator("#chart-money-title").count() == 1
     assert page.locator("svg rect.series-revenue").count() >= 5
     _both_widths(page, "sales")
+    # On a phone the numbers scroll sideways in their own box, each row keeping its day in view.
+    page.set_viewport_size({"width": 390, "height": 844})
+    numbers = page.locator(".sales-numbers .table-scroll")
+    numbers.scroll_into_view_if_needed()
+    assert numbers.evaluate("box => { box.scrollLeft = box.scrollWidth; return box.scrollLeft; }") > 0
+    first_day = page.locator(".numbers tbody th").first.bounding_box()
+    assert abs(first_day["x"] - numbers.bounding_box()["x"]) < 2  # still at the box's left edge
+    screenshot(page, "sales-numbers-scrolled-390")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.get_by_role("link", name="Health").click()
     page.wait_for_url(f"{base}/console/health")
     _both_widths(page, "health")
