@@ -6,8 +6,11 @@ import datetime as dt
 
 import pytest
 
+from bookdesk.catalog.models import Genre
 from bookdesk.catalog.selectors import business_today
+from bookdesk.web.views import PAGE_ITEMS
 from chromium import new_page, requires_chromium, screenshotter
+from factories import BeatFactory
 
 pytestmark = [
     pytest.mark.e2e,
@@ -83,4 +86,25 @@ def test_sign_in_page_and_api_docs_render_under_the_csp(live_server, browser) ->
     assert response.status == 200
     page.wait_for_selector(".swagger-ui .info", timeout=10_000)
     assert not [problem for problem in problems if "Content Security Policy" in problem], problems
+    context.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 900), (390, 844)])
+def test_a_catalog_section_pages_through_its_beats_under_the_csp(live_server, browser, width, height) -> None:
+    for n in range(PAGE_ITEMS + 2):
+        BeatFactory(title=f"Beat {n:03d}", genre=Genre.TRAP, bpm=90 + n)
+    context, page, response, problems = _open(
+        browser, f"{live_server.url}/beats?genre=trap&sort=bpm", width=width, height=height
+    )
+    assert response.status == 200
+    _assert_styled(page)
+    assert page.locator(".beat-grid .card").count() == PAGE_ITEMS
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing runs off the screen
+    screenshot(page, f"beats-page-1-{width}")
+    page.get_by_role("link", name="Next →").click()
+    page.wait_for_url("**/beats?genre=trap&sort=bpm&page=2")
+    assert page.locator(".beat-grid .card").count() == 2
+    assert page.locator("select[name=genre]").input_value() == "trap"  # the filters kept
+    screenshot(page, f"beats-page-2-{width}")
+    assert not problems, problems
     context.close()

@@ -4,6 +4,9 @@ from bookdesk.web import bookings_views, checkout_views, invoices_export, media,
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("courses", views.catalog_section, {"section": "courses"}, name="courses"),
+    path("beats", views.catalog_section, {"section": "beats"}, name="beats"),
+    path("goods", views.catalog_section, {"section": "goods"}, name="goods"),
     path("courses/<slug:slug>", views.course_detail, name="course_detail"),
     path("courses/<slug:slug>/book", checkout_views.course_book_now, name="course_book_now"),
     path("services/<int:service_id>", views.service_detail, name="service_detail"),
