@@ -23,6 +23,15 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 
 
+def page_number(raw: str | None, *, last: int) -> int:
+    """A page number as a page's URL gives it: ASCII digits from 1 up, at most `last`; anything else is page 1
+    ("²" and "١" are digits to `str.isdigit`, and the first is no number to `int`)."""
+    text = (raw or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        return 1
+    return min(max(int(text), 1), last)
+
+
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]

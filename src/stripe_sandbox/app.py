@@ -49,7 +49,8 @@ class SandboxApp:
 
     def respond(self, request: Request) -> Response:
         length = request.headers.get("Content-Length")
-        if length is not None and not length.isdigit():  # e.g. -1, which a server may pass on as it came
+        # e.g. -1, which a server may pass on as it came, or "²", a digit to isdigit but no number
+        if length is not None and not (length.isascii() and length.isdigit()):
             return Response(b"Malformed Content-Length", _status_line(400), [("Content-Type", "text/plain")])
         try:
             body = request.get_data(cache=False)

@@ -188,6 +188,9 @@ def test_paging_links_keep_the_filters(ada: Any) -> None:
     beyond = html_of(client, "/bookings?page=9")
     assert "Go to the first page" in beyond
     assert len(cards(html_of(client, "/bookings?page=garbage"))) == 20
+    # Digits to str.isdigit that are no number to int: the first page, not a 500.
+    for digits in ("²", "%C2%B2", "١٢"):
+        assert len(cards(html_of(client, f"/bookings?page={digits}"))) == 20
 
 
 def test_no_bookings_yet_links_to_the_catalog(ada: Any) -> None:

@@ -17,7 +17,7 @@ PATHS = ["/api/stripe/webhook", "/api/cart/items", "/cart/items", "/accounts/log
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", PATHS)
-@pytest.mark.parametrize("length", ["abc", "-5", "1e3", "12, 12"])
+@pytest.mark.parametrize("length", ["abc", "-5", "1e3", "12, 12", "\u00b2"])
 def test_a_content_length_that_is_not_a_number_is_a_400(path: str, length: str) -> None:
     response = Client().post(path, b"{}", content_type="application/json", CONTENT_LENGTH=length)
     assert response.status_code == 400

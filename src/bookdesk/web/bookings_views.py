@@ -30,6 +30,7 @@ from bookdesk.notifications.ics import CONTENT_TYPE as ICS_CONTENT_TYPE
 from bookdesk.notifications.ics import calendar_for
 from bookdesk.orders.downloads import Download, grant_downloads
 from bookdesk.orders.models import AuditEntry, Grant, HoldStatus, Order, OrderLine, OrderStatus
+from bookdesk.paging import page_number
 from bookdesk.payments.documents import documents_of
 from bookdesk.payments.policy import CANCELLABLE_ORDERS, LineTerms, order_line_terms, refund_of_all
 from bookdesk.payments.refunds import Cancellation, order_cancel_confirmed, order_lines_cancel
@@ -126,11 +127,6 @@ def _choice(data: QueryDict, name: str, choices: tuple[tuple[str, str], ...]) ->
     return "", True
 
 
-def _page_number(data: QueryDict) -> int:
-    raw = (data.get("page") or "1").strip()
-    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) >= 1 else 1
-
-
 @dataclass(frozen=True)
 class ListedItem:
     item: BookingItem
@@ -150,7 +146,10 @@ def bookings_page(request: HttpRequest) -> HttpResponse:
         upcoming={"true": True, "false": False}.get(when),
     )
     page = bookings.booking_page(
-        user=request.user, filters=filters, page=_page_number(request.GET), page_size=PAGE_SIZE
+        user=request.user,
+        filters=filters,
+        page=page_number(request.GET.get("page"), last=MAX_PAGE),
+        page_size=PAGE_SIZE,
     )
     chosen = {name: value for name, value in (("status", status), ("kind", kind), ("upcoming", when)) if value}
 

@@ -67,7 +67,7 @@ def _malformed(request: HttpRequest) -> str | None:
     if "%00" in request.META.get("QUERY_STRING", "") or "\x00" in request.path:
         return NUL_DETAIL
     length = str(request.META.get("CONTENT_LENGTH") or "").strip()
-    if length and not length.isdigit():
+    if length and not (length.isascii() and length.isdigit()):
         return LENGTH_DETAIL
     return None
 

@@ -20,6 +20,7 @@ from bookdesk.catalog.models import BPM_MAX, BPM_MIN, Genre, Mood, MusicalKey, P
 from bookdesk.catalog.search import BeatFilters, beat_filters_parse
 from bookdesk.errors import InvalidInput, NotFound
 from bookdesk.orders import availability
+from bookdesk.paging import page_number
 from bookdesk.web.errors import error_page, server_error_page
 
 MAX_QUERY_LENGTH = 100
@@ -111,8 +112,7 @@ def catalog_section(request: HttpRequest, section: str) -> HttpResponse:
     else:
         kind = Product.Kind.DIGITAL if section == "beats" else Product.Kind.PHYSICAL
         items = availability.product_list(filters or beat_filters_parse({"q": q})).filter(kind=kind)
-    number = request.GET.get("page", "1").strip()
-    page = Paginator(items, PAGE_ITEMS).get_page(min(int(number), MAX_PAGE) if number.isdigit() else 1)
+    page = Paginator(items, PAGE_ITEMS).get_page(page_number(request.GET.get("page"), last=MAX_PAGE))
     kept = {name: value for name, value in {"q": q, **raw}.items() if value}
 
     def page_link(n: int) -> str:

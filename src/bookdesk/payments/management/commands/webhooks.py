@@ -49,7 +49,7 @@ class Command(BaseCommand):
             targets = list(WebhookEvent.objects.filter(status=WebhookEvent.Status.DEAD).order_by("pk"))
         else:
             found = WebhookEvent.objects.filter(stripe_id=ref).first() or (
-                WebhookEvent.objects.filter(pk=int(ref)).first() if ref and ref.isdigit() else None
+                WebhookEvent.objects.filter(pk=int(ref)).first() if ref and ref.isascii() and ref.isdigit() else None
             )
             if found is None:
                 raise CommandError(f"No webhook event {ref!r}.")
