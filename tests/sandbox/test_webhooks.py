@@ -136,7 +136,7 @@ def test_a_slow_endpoint_never_blocks_api_requests(
     started = time.monotonic()
     for _ in range(3):
         client.v1.checkout.sessions.expire(create_session(client).id)
-    assert time.monotonic() - started < 0.5
+    assert time.monotonic() - started < 1.5  # blocked behind the deliveries, they would take 2.4 s at least
 
 
 def test_dropped_deliveries_never_arrive_but_events_exist(
