@@ -52,6 +52,11 @@ def _beat_filters(request: HttpRequest, q: str) -> tuple[BeatFilters, dict[str, 
         return beat_filters_parse({"q": q}), raw, exc.detail
 
 
+def _asked(q: str, raw: dict[str, str] | None = None) -> dict[str, str]:
+    """The search and the filters a visitor set (the empty ones left out), to carry into a link."""
+    return {name: value for name, value in {"q": q, **(raw or {})}.items() if value}
+
+
 def _beat_filter_choices() -> dict[str, Any]:
     return {
         "genres": Genre.choices,
@@ -84,8 +89,8 @@ def home(request: HttpRequest) -> HttpResponse:
         "more_goods": more_goods,
         "beat_filters": raw,
         "beat_filters_active": filters.active and any(raw.values()),
-        "section_query": urlencode({"q": q} if q else {}),
-        "beat_query": urlencode({name: value for name, value in {"q": q, **raw}.items() if value}),
+        "section_query": urlencode(_asked(q)),
+        "beat_query": urlencode(_asked(q, raw)),
         "filter_error": filter_error,
         **_beat_filter_choices(),
     }
@@ -113,7 +118,7 @@ def catalog_section(request: HttpRequest, section: str) -> HttpResponse:
         kind = Product.Kind.DIGITAL if section == "beats" else Product.Kind.PHYSICAL
         items = availability.product_list(filters or beat_filters_parse({"q": q})).filter(kind=kind)
     page = Paginator(items, PAGE_ITEMS).get_page(page_number(request.GET.get("page"), last=MAX_PAGE))
-    kept = {name: value for name, value in {"q": q, **raw}.items() if value}
+    kept = _asked(q, raw)
 
     def page_link(n: int) -> str:
         return "?" + urlencode({**kept, "page": n})
