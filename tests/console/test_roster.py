@@ -173,7 +173,9 @@ def test_the_roster_csv_leaves_the_connections_settings_as_it_found_them(operato
 
     def settings() -> tuple[str, ...]:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('jit'), current_setting('random_page_cost')")
+            cursor.execute(
+                "SELECT current_setting('jit'), current_setting('random_page_cost'), current_setting('TimeZone')"
+            )
             return tuple(cursor.fetchone())
 
     before = settings()
@@ -199,19 +201,37 @@ AWKWARD_NAMES = [
 ]
 
 
-@pytest.mark.parametrize(("currency", "price"), [("eur", 9900), ("jpy", 1500), ("usd", 5)])
+# Zones east and west of UTC, UTC itself, and offsets of half and three quarters of an hour.
+CHECK_IN_ZONES = {
+    "Europe/Berlin": {"2026-01-05T08:03:09+01:00", "2026-07-06T01:59:01+02:00"},
+    "America/St_Johns": {"2026-01-05T03:33:09-03:30", "2026-07-05T21:29:01-02:30"},
+    "UTC": {"2026-01-05T07:03:09+00:00", "2026-07-05T23:59:01+00:00"},
+    "Asia/Kathmandu": {"2026-01-05T12:48:09+05:45", "2026-07-06T05:44:01+05:45"},
+}
+
+
+@pytest.mark.parametrize(
+    ("currency", "price", "zone"),
+    [
+        ("eur", 9900, "Europe/Berlin"),
+        ("jpy", 1500, "America/St_Johns"),
+        ("usd", 5, "UTC"),
+        ("inr", 12345, "Asia/Kathmandu"),
+    ],
+)
 def test_postgresql_writes_the_roster_csv_byte_for_byte_as_python_does(
-    operator: Client, currency: str, price: int
+    operator: Client, settings: Any, currency: str, price: int, zone: str
 ) -> None:
     """roster_copy (PostgreSQL's COPY writes the CSV) against the plain path written in Python, on one roster
-    of awkward names, every seat and order status, check-ins in winter and in summer time, and money in
-    currencies of two decimals and of none, below one unit too."""
+    of awkward names, every seat and order status, check-ins in winter and in summer time in zones east and
+    west of UTC, and money in currencies of two decimals and of none, below one unit too."""
     from django.db import connection
 
     from bookdesk.bookings import roster
 
     if connection.vendor != "postgresql":
         pytest.skip("COPY is PostgreSQL's: on SQLite the CSV is only ever written in Python")
+    settings.BOOKDESK_TIME_ZONE = zone
     course = course_today(capacity=len(AWKWARD_NAMES) + 5, currency=currency, price_amount=price)
     statuses = [OrderStatus.CONFIRMED, OrderStatus.PENDING, OrderStatus.REFUNDED]
     for n, (first, last) in enumerate(AWKWARD_NAMES):
@@ -234,7 +254,7 @@ def test_postgresql_writes_the_roster_csv_byte_for_byte_as_python_does(
     assert {row[6] for row in rows[1:]} == {currency.upper()}
     assert len({row[5] for row in rows[1:]}) == 4  # a full price, a part refunded, tax on top, nothing
     assert "Cy\nline Zed" in [row[0] for row in rows]
-    assert {row[7] for row in rows[1:]} == {"", "2026-01-05T08:03:09+01:00", "2026-07-06T01:59:01+02:00"}
+    assert {row[7] for row in rows[1:]} == {"", *CHECK_IN_ZONES[zone]}
     assert 'p6."x"@example.com' in [row[0] for row in rows]  # no name: the email stands in
 
 
