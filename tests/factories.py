@@ -15,7 +15,7 @@ from bookdesk.accounts.models import User
 from bookdesk.accounts.services import user_ensure_verified
 from bookdesk.catalog.models import Course, License, OpeningHours, Product, Resource, Service
 from bookdesk.catalog.selectors import business_time_zone, business_today
-from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderStatus, Reservation
+from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderStatus, Reservation, StockHold
 from bookdesk.orders.services import ItemRequest, order_place
 
 DEFAULT_PASSWORD = "correct-horse-battery-staple"
@@ -204,8 +204,8 @@ def place(user: User, *items: ItemRequest) -> Order:
 
 
 def set_holds(order: Order, status: str) -> None:
-    """Every seat, slot and license of the order set to `status`."""
-    for model in (Booking, Reservation, Grant):
+    """Every seat, slot, license and goods hold of the order set to `status`."""
+    for model in (Booking, Reservation, Grant, StockHold):
         model.objects.filter(line__order=order).update(status=status)
 
 

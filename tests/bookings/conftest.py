@@ -1,4 +1,4 @@
-"""Customers with course seats, studio slots and licenses in every state, for the bookings list and pages.
+"""Customers with course seats, studio slots, licenses and goods in every state, for the bookings list and pages.
 
 Orders are placed through the real `order_place`; their later states are set as fulfilment, a failed
 payment or the sweeper leave them (holds confirmed, released or cancelled with the order's status).
@@ -13,9 +13,16 @@ import pytest
 
 from bookdesk.catalog.models import License, Product, Service
 from bookdesk.orders.holds import release_holds
-from bookdesk.orders.models import HoldStatus, Order, OrderStatus
+from bookdesk.orders.models import HoldStatus, Order, OrderStatus, Shipment
 from bookdesk.orders.services import ItemRequest, order_expire
-from factories import BeatFactory, set_holds, verified_customer
+from bookdesk.orders.shipping import ShippingOption, shipment_mark_shipped, shipment_record
+from factories import BeatFactory, PhysicalProductFactory, set_holds, verified_customer
+
+STANDARD_DE = ShippingOption(
+    rate_id=1, zone="Germany", display_name="Standard — Germany", amount=490, currency="eur", countries=("DE",)
+)
+BERLIN = {"line1": "Oranienstraße 12", "postal_code": "10999", "city": "Berlin", "country": "DE"}
+TRACKING_NUMBER = "00340434161094042557"
 
 
 def course_item(course: Any) -> ItemRequest:
@@ -29,6 +36,22 @@ def slot_item(service: Service, starts_at: dt.datetime) -> ItemRequest:
 def license_item(product: Product, tier: str = License.Tier.BASIC) -> ItemRequest:
     license_ = License.objects.get(product=product, tier=tier)
     return ItemRequest(kind="product", product_id=product.pk, license_id=license_.pk)
+
+
+def goods_item(product: Product, quantity: int = 1) -> ItemRequest:
+    return ItemRequest(kind="product", product_id=product.pk, quantity=quantity)
+
+
+def parcel(order: Order, *, shipped: bool = False) -> Shipment:
+    """The paid order's shipment as its Checkout Session records it; `shipped`: the operator sent it with DHL."""
+    shipment = shipment_record(
+        order=order, name="Ada Lovelace", address=BERLIN, option=STANDARD_DE, stripe_rate="shr_1", actor="stripe"
+    )
+    if shipped:
+        shipment = shipment_mark_shipped(
+            shipment_id=shipment.pk, carrier="dhl", tracking_number=TRACKING_NUMBER, actor="staff:1"
+        )
+    return shipment
 
 
 def fail(order: Order) -> Order:
@@ -65,3 +88,8 @@ def bob(db: None) -> Any:
 @pytest.fixture
 def beat(db: None) -> Product:
     return BeatFactory(title="Night Drive")
+
+
+@pytest.fixture
+def vinyl(db: None) -> Product:
+    return PhysicalProductFactory(title="Night Sessions LP", price_amount=2800, stock=10)

@@ -1,4 +1,4 @@
-"""GET /api/bookings: one list of the caller's seats, slots and licenses, filtered, paged, in fixed queries."""
+"""GET /api/bookings: one list of the caller's seats, slots, licenses and goods, filtered, paged, in fixed queries."""
 
 from __future__ import annotations
 
@@ -11,14 +11,26 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from bookdesk.bookings.filters import BookingFilters, BookingStatusFilter
-from bookdesk.bookings.selectors import booking_page
-from bookdesk.catalog.models import Course, License
+from bookdesk.bookings.filters import BookingFilters, BookingKind, BookingStatusFilter
+from bookdesk.bookings.selectors import booking_page, order_actions
+from bookdesk.catalog.models import Course, License, Product
 from bookdesk.orders.models import HoldStatus, Order
-from factories import BeatFactory, CourseFactory, confirm, login_token, place, signed_in, slot, studio
+from bookdesk.orders.services import order_rehold
+from bookdesk.orders.shipping import shipment_mark_shipped
+from factories import (
+    BeatFactory,
+    CourseFactory,
+    PhysicalProductFactory,
+    confirm,
+    login_token,
+    place,
+    signed_in,
+    slot,
+    studio,
+)
 from problems import assert_problem
 
-from .conftest import course_item, expire, fail, license_item, refund, slot_item
+from .conftest import TRACKING_NUMBER, course_item, expire, fail, goods_item, license_item, parcel, refund, slot_item
 
 pytestmark = pytest.mark.django_db
 
@@ -140,15 +152,32 @@ def test_paging_walks_the_whole_list_once(ada: Any) -> None:
     assert (far["items"], far["total"], far["pages"]) == ([], 5, 1)
 
 
-def test_another_customers_items_never_appear(ada: Any, bob: Any, mixed: dict[str, Order], beat: Any) -> None:
+def test_another_customers_items_never_appear(
+    ada: Any, bob: Any, mixed: dict[str, Order], beat: Any, vinyl: Product
+) -> None:
+    adas_goods = confirm(place(ada, goods_item(vinyl, 2)))
+    parcel(adas_goods, shipped=True)
     confirm(place(bob, course_item(CourseFactory(title="Bob's course"))))
     fail(place(bob, license_item(beat, License.Tier.BASIC)))
+    parcel(confirm(place(bob, goods_item(PhysicalProductFactory(title="Bob's shirt")))))
     client, token = Client(), login_token(bob.email)
 
-    assert listed(get(client, token)) == [("product", "Night Drive"), ("course", "Bob's course")]
-    for params in ({"status": "confirmed"}, {"kind": "course"}, {"upcoming": "false"}, {"page_size": 100}):
+    assert listed(get(client, token)) == [
+        ("goods", "Bob's shirt"),
+        ("product", "Night Drive"),
+        ("course", "Bob's course"),
+    ]
+    filters = (
+        {"status": "confirmed"},
+        {"kind": "course"},
+        {"kind": "goods"},
+        {"upcoming": "false"},
+        {"page_size": 100},
+    )
+    for params in filters:
         codes = {item["order"]["code"] for item in get(client, token, **params).json()["items"]}
-        assert not codes & {order.code for order in mixed.values()}
+        assert not codes & {order.code for order in [*mixed.values(), adas_goods]}
+    assert TRACKING_NUMBER not in get(client, token).content.decode()
 
 
 def test_sign_in_is_required() -> None:
@@ -169,6 +198,67 @@ def test_sign_in_is_required() -> None:
 def test_bad_filters_are_problems(ada: Any, params: dict[str, str], field: str) -> None:
     body = assert_problem(get(signed_in(ada), **params), status=422, code="invalid")
     assert [(error["field"], error["in"]) for error in body["errors"]] == [(field, "query")]
+
+
+# --- goods ---------------------------------------------------------------------------------------
+
+
+def test_goods_are_listed_with_their_quantity_and_parcel(ada: Any, vinyl: Product) -> None:
+    waiting = confirm(place(ada, course_item(CourseFactory(title="Mixing basics")), goods_item(vinyl, 2)))
+    parcel(waiting)
+    sent = parcel(confirm(place(ada, goods_item(PhysicalProductFactory(title="Studio T-shirt")))), shipped=True)
+    place(ada, goods_item(PhysicalProductFactory(title="Poster")))
+
+    items = {item["title"]: item for item in get(signed_in(ada)).json()["items"]}
+
+    record = items["Night Sessions LP"]
+    assert (record["kind"], record["quantity"], record["status"]) == ("goods", 2, "confirmed")
+    assert record["amount"] == {"amount": 5600, "currency": "eur"}
+    assert record["order"]["code"] == waiting.code
+    assert record["shipment"] == {
+        "status": "to_ship",
+        "status_label": "To ship",
+        "carrier": None,
+        "tracking_number": None,
+        "tracking_url": None,
+    }
+    undated = ("starts_at", "ends_at", "location", "license", "download_url", "calendar_url")
+    assert [record[key] for key in undated] == [None] * len(undated)
+    assert record["can_cancel"] is True  # not shipped yet
+    # The seat bought with it is no parcel: quantity and shipment are the goods' alone.
+    seat = items["Mixing basics"]
+    assert (seat["quantity"], seat["shipment"], seat["calendar_url"] is not None) == (None, None, True)
+
+    shirt = items["Studio T-shirt"]
+    assert shirt["quantity"] == 1
+    assert shirt["shipment"] == {
+        "status": "shipped",
+        "status_label": "Shipped",
+        "carrier": "dhl",
+        "tracking_number": TRACKING_NUMBER,
+        "tracking_url": sent.tracking_url,
+    }
+    assert sent.tracking_url.startswith("https://")
+    assert TRACKING_NUMBER in sent.tracking_url
+    assert (shirt["can_cancel"], shirt["cancel_refund"]) == (False, None)  # shipped: a return, not a cancel
+
+    poster = items["Poster"]  # unpaid: no address yet, so no shipment; it can be paid now
+    assert (poster["status"], poster["shipment"], poster["can_retry_payment"]) == ("held", None, True)
+
+
+def test_goods_are_a_kind_of_their_own_and_never_upcoming(ada: Any, vinyl: Product) -> None:
+    confirm(place(ada, course_item(CourseFactory(title="Future course"))))
+    parcel(confirm(place(ada, goods_item(vinyl, 3))))
+    fail(place(ada, goods_item(PhysicalProductFactory(title="Poster"))))
+    client, token = Client(), login_token(ada.email)
+
+    assert listed(get(client, token, kind="goods")) == [("goods", "Poster"), ("goods", "Night Sessions LP")]
+    assert listed(get(client, token, kind="goods", status="released")) == [("goods", "Poster")]
+    assert listed(get(client, token, kind="goods", status="confirmed")) == [("goods", "Night Sessions LP")]
+    # Goods have no date: never upcoming, always among "everything else".
+    assert listed(get(client, token, upcoming="true")) == [("course", "Future course")]
+    assert listed(get(client, token, upcoming="false")) == [("goods", "Poster"), ("goods", "Night Sessions LP")]
+    assert listed(get(client, token, upcoming="true", kind="goods")) == []
 
 
 # --- next steps ----------------------------------------------------------------------------------
@@ -203,6 +293,23 @@ def test_a_failed_slot_or_license_is_retryable_while_free(ada: Any, bob: Any) ->
 
     assert [retry for _, retry in flags(client, "service")] == [False, True]  # 14:00 taken, 10:00 free
     assert flags(client, "product") == [("Free beat", True), ("Sold beat", False)]
+
+
+def test_failed_goods_are_offered_a_retry_only_while_their_stock_is_free(ada: Any, bob: Any) -> None:
+    roomy, scarce, withdrawn = (PhysicalProductFactory(title=title, stock=3) for title in ("Roomy", "Scarce", "Gone"))
+    orders = {
+        "Roomy": fail(place(ada, goods_item(roomy, 2))),
+        "Scarce": fail(place(ada, goods_item(scarce, 2))),
+        "Gone": expire(place(ada, goods_item(withdrawn))),
+    }
+    confirm(place(bob, goods_item(roomy, 1)))  # 2 of 3 left: enough for Ada's 2
+    place(bob, goods_item(scarce, 2))  # held by Bob's unpaid order: 1 of 3 left
+    Product.objects.filter(pk=withdrawn.pk).update(published=False)
+
+    assert flags(signed_in(ada), "goods") == [("Gone", False), ("Scarce", False), ("Roomy", True)]
+    # The list's answer is what paying again does: take the units back, or refuse and change nothing.
+    retaken = {title: order_rehold(order=order, actor=f"user:{ada.pk}") for title, order in orders.items()}
+    assert retaken == {"Roomy": True, "Scarce": False, "Gone": False}
 
 
 def test_an_expired_order_is_offered_a_retry_while_its_seat_is_free(ada: Any, bob: Any) -> None:
@@ -242,6 +349,51 @@ def test_cancel_is_offered_until_the_cutoff_before_the_first_start(ada: Any, bea
     assert pending.code == items["Unpaid"]["order"]["code"]
 
 
+def test_cancelling_an_order_with_goods_gives_back_what_its_page_says(ada: Any, vinyl: Product, settings: Any) -> None:
+    settings.CANCELLATION_REFUND_PERCENT = 50
+    shirt = PhysicalProductFactory(title="Studio T-shirt", price_amount=2500)
+    course = CourseFactory(title="Mixing basics", price_amount=9900)
+    # €53 of goods, under the €60 of free shipping: the order pays for shipping.
+    both = confirm(place(ada, course_item(course), goods_item(vinyl), goods_item(shirt)))
+    shipment = parcel(both)
+    alone = confirm(place(ada, goods_item(PhysicalProductFactory(title="Poster", price_amount=1500))))
+    parcel(alone)
+    assert both.shipping_amount > 0
+    assert alone.shipping_amount > 0
+    client = signed_in(ada)
+
+    def compare(order: Order) -> int:
+        """The list's terms of the order, line by line and whole, against its page's; the whole amount."""
+        page = order_actions(order=order)
+        listed_items = [
+            item
+            for item in booking_page(user=ada, filters=BookingFilters(), page=1, page_size=20).items
+            if item.order.id == order.pk
+        ]
+        assert {item.actions.cancel_refund_amount for item in listed_items} == {page.cancel_refund_amount}
+        by_line = {item["title"]: item for item in client.get("/api/bookings").json()["items"]}
+        for item in listed_items:
+            terms = page.line(item.line_id)
+            expected = None if terms is None else {"amount": terms.total, "currency": "eur"}
+            assert by_line[item.title]["cancel_refund"] == expected, item.title
+        assert page.cancel_refund_amount is not None
+        return page.cancel_refund_amount
+
+    # Tax is included in the prices: each line brought in its price, the shipping the rest of the total.
+    assert compare(both) == 9900 // 2 + 2800 + 2500 + both.shipping_amount
+    goods = client.get("/api/bookings", {"kind": "goods"}).json()["items"]
+    # Shipping goes back with the last goods line: neither of two, all of it with the order or a lone line.
+    assert {item["title"]: item["cancel_refund"]["amount"] for item in goods} == {
+        "Poster": 1500 + alone.shipping_amount,
+        "Studio T-shirt": 2500,
+        "Night Sessions LP": 2800,
+    }
+    assert compare(alone) == 1500 + alone.shipping_amount
+
+    shipment_mark_shipped(shipment_id=shipment.pk, carrier="dhl", tracking_number=TRACKING_NUMBER, actor="staff:1")
+    assert compare(both) == 9900 // 2  # the goods left: a return refunds them, the seat is still cancellable
+
+
 def test_a_refunded_booking_offers_nothing(ada: Any) -> None:
     refund(confirm(place(ada, course_item(CourseFactory()))))
     (item,) = signed_in(ada).get("/api/bookings").json()["items"]
@@ -256,7 +408,7 @@ def test_a_refunded_booking_offers_nothing(ada: Any) -> None:
 
 @pytest.fixture
 def many(ada: Any, bob: Any) -> None:
-    """Fifty-odd items of Ada's in every state (and kind), with Bob's in between."""
+    """Ninety-odd items of Ada's in every state (and kind), with Bob's in between."""
     service, day = studio(days_ahead=6)
     for n in range(8):
         confirm(place(ada, course_item(CourseFactory()), license_item(BeatFactory())))
@@ -265,7 +417,11 @@ def many(ada: Any, bob: Any) -> None:
         confirm(place(ada, slot_item(service, slot(day + dt.timedelta(days=7), 9 + n))))
         expire(place(ada, course_item(CourseFactory())))
         place(ada, course_item(CourseFactory()), license_item(BeatFactory()))
-        confirm(place(bob, course_item(CourseFactory())))
+        parcel(
+            confirm(place(ada, course_item(CourseFactory()), goods_item(PhysicalProductFactory(), 2))), shipped=n % 2
+        )
+        fail(place(ada, goods_item(PhysicalProductFactory())))
+        confirm(place(bob, course_item(CourseFactory()), goods_item(PhysicalProductFactory())))
 
 
 def count_queries(client: Client, **params: Any) -> tuple[int, int]:
@@ -284,9 +440,9 @@ def test_a_page_takes_the_same_few_queries_whatever_it_holds(ada: Any, many: Non
     failed_only = count_queries(client, status="released", page_size=50)
     last = count_queries(client, page=2, page_size=50)
 
-    assert [n for _, n in (one, fifty, failed_only, last)] == [1, 50, 32, 22]
-    # Session and user (2) + keys and total, the orders' holds, and — as failed orders are on these pages —
-    # what is taken of their courses, studios and products (3).
+    assert [n for _, n in (one, fifty, failed_only, last)] == [1, 50, 40, 46]
+    # Session and user (2) + keys and total, the orders' holds (with their shipments), and — as failed orders
+    # are on these pages — what is taken of their courses, studios, products and goods (3).
     assert fifty[0] == failed_only[0] == last[0] == 5
     assert one[0] <= 5
 
@@ -300,7 +456,12 @@ def test_the_selector_reads_a_page_in_at_most_three_queries(
         assert len(page.items) == size
     confirmed = BookingFilters(status=BookingStatusFilter.CONFIRMED)
     with django_assert_max_num_queries(2):  # nothing to pay again: keys and total, holds
-        assert len(booking_page(user=ada, filters=confirmed, page=1, page_size=50).items) == 24
+        assert len(booking_page(user=ada, filters=confirmed, page=1, page_size=50).items) == 40
+    goods = BookingFilters(kind=BookingKind.GOODS)
+    with django_assert_max_num_queries(3):
+        page = booking_page(user=ada, filters=goods, page=1, page_size=50)
+    assert [item.kind for item in page.items] == [BookingKind.GOODS] * 16
+    assert sum(item.shipment is not None and item.shipment.tracking_url is not None for item in page.items) == 4
     with django_assert_max_num_queries(2):  # beyond the end: no rows, so a separate count
         page = booking_page(user=ada, filters=BookingFilters(), page=9, page_size=50)
-    assert (page.items, page.total, page.pages) == ([], 72, 2)
+    assert (page.items, page.total, page.pages) == ([], 96, 2)

@@ -12,14 +12,27 @@ import pytest
 import stripe
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
-from bookdesk.catalog.models import Course, License
+from bookdesk.bookings.selectors import order_actions
+from bookdesk.catalog.models import Course, License, Product
+from bookdesk.money import format_money
 from bookdesk.orders.models import AuditEntry, Booking, HoldStatus, Order, OrderStatus
 from bookdesk.payments.models import Payment, Refund
-from factories import DEFAULT_PASSWORD, CourseFactory, StaffUserFactory, confirm, place, signed_in, slot, studio
+from factories import (
+    DEFAULT_PASSWORD,
+    CourseFactory,
+    PhysicalProductFactory,
+    StaffUserFactory,
+    confirm,
+    place,
+    signed_in,
+    slot,
+    studio,
+)
 from payments.conftest import SECRET, book, deliver, pay, run_inbox, session_events
 
-from .conftest import course_item, expire, fail, license_item, refund, slot_item
+from .conftest import TRACKING_NUMBER, course_item, expire, fail, goods_item, license_item, parcel, refund, slot_item
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +64,10 @@ def badge(card: str) -> str:
 
 def actions(card: str) -> set[str]:
     return set(re.findall(r'data-action="(\w+)"', card))
+
+
+def titles(html: str) -> list[str]:
+    return [re.search(r">([^<]+)</h2>", card)[1] for card in cards(html)]  # type: ignore[index]
 
 
 # --- sign-in --------------------------------------------------------------------------------------
@@ -151,18 +168,18 @@ def test_filters_narrow_the_list_and_are_kept_in_the_form(ada: Any, shelf: dict[
     client = signed_in(ada)
 
     html = html_of(client, "/bookings?kind=product")
-    assert [re.search(r">([^<]+)</h2>", c)[1] for c in cards(html)] == ["Night Drive"]  # type: ignore[index]
+    assert titles(html) == ["Night Drive"]
     assert '<option value="product" selected>' in html
     assert "Clear filters" in html
 
     html = html_of(client, "/bookings?status=released")
-    assert {re.search(r">([^<]+)</h2>", c)[1] for c in cards(html)} == {"Retry me", "Full class", "Too late"}  # type: ignore[index]
+    assert set(titles(html)) == {"Retry me", "Full class", "Too late"}
 
     html = html_of(client, "/bookings?upcoming=true&kind=course&status=confirmed")
-    assert {re.search(r">([^<]+)</h2>", c)[1] for c in cards(html)} == {"Mixing basics", "Tomorrow"}  # type: ignore[index]
+    assert set(titles(html)) == {"Mixing basics", "Tomorrow"}
 
     html = html_of(client, "/bookings?upcoming=false")
-    assert {re.search(r">([^<]+)</h2>", c)[1] for c in cards(html)} == {"Night Drive"}  # type: ignore[index]
+    assert set(titles(html)) == {"Night Drive"}
 
     html = html_of(client, "/bookings?kind=service&status=cancelled")
     assert "Nothing matches these filters." in html
@@ -183,7 +200,7 @@ def test_paging_links_keep_the_filters(ada: Any) -> None:
     assert len(cards(first)) == 20
     assert 'href="?kind=course&amp;page=2"' in first
     second = html_of(client, "/bookings?kind=course&page=2")
-    assert [re.search(r">([^<]+)</h2>", c)[1] for c in cards(second)] == ["Class 02", "Class 01", "Class 00"]  # type: ignore[index]
+    assert titles(second) == ["Class 02", "Class 01", "Class 00"]
     assert 'href="?kind=course&amp;page=1"' in second
     beyond = html_of(client, "/bookings?page=9")
     assert "Go to the first page" in beyond
@@ -191,6 +208,79 @@ def test_paging_links_keep_the_filters(ada: Any) -> None:
     # Digits to str.isdigit that are no number to int: the first page, not a 500.
     for digits in ("²", "%C2%B2", "١٢"):
         assert len(cards(html_of(client, f"/bookings?page={digits}"))) == 20
+
+
+def test_goods_show_their_quantity_and_how_far_their_parcel_got(ada: Any, bob: Any, vinyl: Product) -> None:
+    waiting = confirm(place(ada, goods_item(vinyl, 2)))
+    parcel(waiting)
+    sent = parcel(confirm(place(ada, goods_item(PhysicalProductFactory(title="Studio T-shirt")))), shipped=True)
+    place(ada, goods_item(PhysicalProductFactory(title="Poster")))
+    given_back = confirm(place(ada, goods_item(PhysicalProductFactory(title="Mug"))))
+    parcel(given_back)
+    refund(given_back)
+    parcel(confirm(place(bob, goods_item(PhysicalProductFactory(title="Bob's shirt")))), shipped=True)
+
+    html = html_of(signed_in(ada), "/bookings")
+
+    assert titles(html) == ["Mug", "Poster", "Studio T-shirt", "Night Sessions LP"]
+    assert "Bob's shirt" not in html
+    record = card_of(html, "Night Sessions LP")
+    assert '<p class="card-kicker">Goods</p>' in record
+    assert (
+        '<h2 class="card-title booking-title"><span class="booking-quantity">2 × </span>Night Sessions LP</h2>'
+        in record
+    )
+    assert badge(record) == "ok:Confirmed"
+    assert '<span class="badge badge-tone-wait shipment-status">To ship</span>' in record
+    assert "Track the parcel" not in record
+    assert "€56.00" in record
+    # Goods have no calendar and no download; they can be cancelled until shipped, shipping with the last line.
+    assert actions(record) == {"cancel"}
+    terms = order_actions(order=waiting).line(waiting.lines.get().pk)
+    assert terms is not None
+    assert terms.shipping == waiting.shipping_amount > 0
+    assert f"Cancel · refund {format_money(terms.total, 'eur')}</a>" in record
+
+    shirt = card_of(html, "Studio T-shirt")
+    assert '<span class="booking-quantity">1 × </span>Studio T-shirt</h2>' in shirt
+    assert '<span class="badge badge-tone-ok shipment-status">Shipped</span>' in shirt
+    assert f'href="{escape(sent.tracking_url)}"' in shirt
+    assert f"Track the parcel (DHL {TRACKING_NUMBER})</a>" in shirt
+    assert actions(shirt) == set()  # shipped: the shop takes a return, the list offers no cancel
+
+    poster = card_of(html, "Poster")
+    assert "Shipped once paid" in poster
+    assert "shipment-status" not in poster
+    assert actions(poster) == {"retry"}
+    # Goods given back are not on their way: their order's parcel (of its other goods, if any) is not theirs.
+    mug = card_of(html, "Mug")
+    assert badge(mug) == "off:Refunded"
+    assert "shipment-status" not in mug
+    assert "Shipped once paid" not in mug
+
+
+def test_goods_are_a_kind_to_filter_by_and_never_upcoming(ada: Any, vinyl: Product) -> None:
+    confirm(place(ada, course_item(CourseFactory(title="Mixing basics"))))
+    parcel(confirm(place(ada, goods_item(vinyl))))
+    client = signed_in(ada)
+
+    html = html_of(client, "/bookings?kind=goods")
+    assert titles(html) == ["Night Sessions LP"]
+    assert '<option value="goods" selected>Goods</option>' in html
+    assert titles(html_of(client, "/bookings?upcoming=true")) == ["Mixing basics"]
+    assert titles(html_of(client, "/bookings?upcoming=false")) == ["Night Sessions LP"]
+    assert "Nothing matches these filters." in html_of(client, "/bookings?kind=goods&upcoming=true")
+
+
+def test_the_order_page_shows_the_parcel_as_the_list_does(ada: Any, vinyl: Product) -> None:
+    order = confirm(place(ada, goods_item(vinyl, 2)))
+    shipment = parcel(order, shipped=True)
+
+    html = html_of(signed_in(ada), f"/orders/{order.code}")
+
+    assert '<span class="badge badge-tone-ok shipment-status" id="shipment-status">Shipped</span>' in html
+    assert f'id="tracking-link">Track the parcel (DHL {TRACKING_NUMBER})</a>' in html
+    assert f'href="{escape(shipment.tracking_url)}"' in html
 
 
 def test_no_bookings_yet_links_to_the_catalog(ada: Any) -> None:

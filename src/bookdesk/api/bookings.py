@@ -1,4 +1,4 @@
-"""`GET /api/bookings`: the caller's course seats, studio slots and licenses, one list across the three."""
+"""`GET /api/bookings`: the caller's course seats, studio slots, licenses and goods, one list across the four."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ router = Router(tags=["bookings"], auth=user_auth)
 @router.get(
     "/bookings",
     response={200: page_of(BookingItemOut), **problems(401, 422)},
-    summary="The caller's bookings, reservations and licenses",
+    summary="The caller's bookings, reservations, licenses and goods",
 )
 def list_bookings(
     request: HttpRequest, paging: Query[PageParams], filters: Query[BookingFiltersIn]
 ) -> Page[selectors.BookingItem]:
-    """Newest first, each with its order (code, status, latest payment status), amount and next steps.
+    """Newest first, each with its order (code, status, latest payment status), amount and next steps; goods
+    with their quantity and the order's shipment (status, carrier, tracking).
 
     `can_retry_payment`, `can_cancel` and the links are cheap answers for showing a button; the action
     itself decides again under its locks.

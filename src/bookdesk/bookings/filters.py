@@ -11,7 +11,8 @@ from bookdesk.orders.models import ACTIVE_HOLD, HoldStatus
 class BookingKind(StrEnum):
     COURSE = "course"
     SERVICE = "service"
-    PRODUCT = "product"
+    PRODUCT = "product"  # a license to a digital product
+    GOODS = "goods"  # units of a physical product, shipped
 
 
 class BookingStatusFilter(StrEnum):
@@ -40,5 +41,5 @@ class BookingFilters:
     status: BookingStatusFilter | None = None
     kind: BookingKind | None = None
     # True: dated items starting in the future. False: everything else (started or past seats and
-    # slots, and licenses, which have no date), so that true and false split the whole list in two.
+    # slots, and licenses and goods, which have no date), so that true and false split the whole list in two.
     upcoming: bool | None = None

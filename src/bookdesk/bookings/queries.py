@@ -5,13 +5,14 @@ among 1,000,000), so its queries are written in SQL (portable: SQLite and Postgr
 ORM, the same queries cost more CPU than the database spends answering them (measured on a 1M-row
 database: 16.6 ms of CPU a page against 1.7). What takes capacity is `live_hold`'s rule, in SQL as
 `live_sql`, with a test that keeps the two in step. One page takes at most three queries:
-  1. the page's keys and the total: a UNION ALL of the three hold tables, each part reading only the
+  1. the page's keys and the total: a UNION ALL of the four hold tables, each part reading only the
      customer's rows from its `*_user_page` index (covering: no table row is read), counted by a window
      and cut to the page by the database (an empty page beyond the end counts separately);
-  2. every seat, slot and license of the page's orders (the page's items and their siblings: cancelling
-     or paying again acts on the whole order), with what they refer to and the order's latest payment;
+  2. every seat, slot, license and goods hold of the page's orders (the page's items and their siblings:
+     cancelling or paying again acts on the whole order), with what they refer to, the order's latest
+     payment and, for goods, the order's shipment;
   3. only when an order on the page could be paid again after a failed payment: what is taken now of
-     its courses, studios and products (counted as `live_hold` counts, see `live_sql`).
+     its courses, studios, products and goods (counted as `live_hold` counts, see `live_sql`).
 One query per kind with the page merged in Python was the alternative: it reads `offset + page_size`
 rows of each kind, so deep pages cost more and more; the UNION lets the database stop at the page.
 The SQL text is assembled only from this module's table and column names and `%s` placeholders; every
@@ -32,13 +33,14 @@ from bookdesk.bookings.filters import STATUS_SETS, BookingFilters, BookingKind
 from bookdesk.catalog.models import Course, License, Product, Resource, Service
 from bookdesk.db.raw import at, aware, fetch, placeholders, table
 from bookdesk.orders.capacity import live_sql
-from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderLine, Reservation
+from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderLine, Reservation, Shipment, StockHold
 from bookdesk.payments.models import Payment
 
 _TABLES = {
     "booking": table(Booking),
     "reservation": table(Reservation),
     "grant": table(Grant),
+    "stock_hold": table(StockHold),
     "line": table(OrderLine),
     "order": table(Order),
     "course": table(Course),
@@ -47,16 +49,18 @@ _TABLES = {
     "product": table(Product),
     "license": table(License),
     "payment": table(Payment),
+    "shipment": table(Shipment),
 }
 
 
 @dataclass(frozen=True)
 class _KindSql:
     table: str  # the hold table
-    start: str | None  # the column of its start, None for licenses
-    joins: str  # what an item shows joins in (as c, s, r, p, x)
+    start: str | None  # the column of its start, None for licenses and goods
+    joins: str  # what an item shows joins in (as c, s, r, p, x, sh)
     columns: str  # title, starts_at, ends_at, location, resource, license, license_tier, exclusive,
-    # target_id, published, capacity, license_exclusive, downloads
+    # target_id, published, capacity (for goods: the product's stock), license_exclusive, downloads, quantity,
+    # and the shipment's status, carrier, tracking_number, tracking_url
 
 
 _KINDS: dict[BookingKind, _KindSql] = {
@@ -65,7 +69,8 @@ _KINDS: dict[BookingKind, _KindSql] = {
         start="c.starts_at",
         joins=f"JOIN {_TABLES['course']} c ON c.id = h.course_id",
         columns="c.title, c.starts_at, c.ends_at, c.location, NULL, NULL, NULL, FALSE, "
-        "h.course_id, c.published, c.capacity, FALSE, CAST(NULL AS INTEGER)",
+        "h.course_id, c.published, c.capacity, FALSE, CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), "
+        "NULL, NULL, NULL, NULL",
     ),
     BookingKind.SERVICE: _KindSql(
         table=_TABLES["reservation"],
@@ -73,14 +78,26 @@ _KINDS: dict[BookingKind, _KindSql] = {
         joins=f"JOIN {_TABLES['service']} s ON s.id = h.service_id "
         f"JOIN {_TABLES['resource']} r ON r.id = h.resource_id",
         columns="s.name, h.starts_at, h.ends_at, r.name, r.name, NULL, NULL, FALSE, "
-        "h.resource_id, s.published, NULL, FALSE, CAST(NULL AS INTEGER)",
+        "h.resource_id, s.published, NULL, FALSE, CAST(NULL AS INTEGER), CAST(NULL AS INTEGER), "
+        "NULL, NULL, NULL, NULL",
     ),
     BookingKind.PRODUCT: _KindSql(
         table=_TABLES["grant"],
         start=None,
         joins=f"JOIN {_TABLES['product']} p ON p.id = h.product_id JOIN {_TABLES['license']} x ON x.id = h.license_id",
         columns="p.title, NULL, NULL, NULL, NULL, x.name, x.tier, h.exclusive, "
-        "h.product_id, p.published AND x.active, NULL, x.exclusive, h.download_count",
+        "h.product_id, p.published AND x.active, NULL, x.exclusive, h.download_count, CAST(NULL AS INTEGER), "
+        "NULL, NULL, NULL, NULL",
+    ),
+    # Goods are sold again only as goods (`_plan_product`): published and still physical, counted against stock.
+    BookingKind.GOODS: _KindSql(
+        table=_TABLES["stock_hold"],
+        start=None,
+        joins=f"JOIN {_TABLES['product']} p ON p.id = h.product_id "
+        f"LEFT JOIN {_TABLES['shipment']} sh ON sh.order_id = o.id",
+        columns="p.title, NULL, NULL, NULL, NULL, NULL, NULL, FALSE, "
+        f"h.product_id, p.published AND p.kind = '{Product.Kind.PHYSICAL}', p.stock, FALSE, CAST(NULL AS INTEGER), "
+        "h.quantity, sh.status, sh.carrier, sh.tracking_number, sh.tracking_url",
     ),
 }
 
@@ -92,6 +109,7 @@ _HOLD_COLUMNS = [
     *("line_status", "line_tax", "order_subtotal", "order_tax", "order_shipping", "order_created_at"),
     *("title", "starts_at", "ends_at", "location", "resource", "license", "license_tier", "exclusive"),
     *("target_id", "published", "capacity", "license_exclusive", "downloads"),
+    *("quantity", "shipment_status", "carrier", "tracking_number", "tracking_url"),
 ]
 
 
@@ -105,7 +123,7 @@ def _key_parts(*, user_id: int, filters: BookingFilters, now: datetime) -> tuple
     for kind in kinds:
         sql = _KINDS[kind]
         if filters.upcoming and sql.start is None:
-            continue  # a license has no date: never upcoming
+            continue  # a license or goods have no date: never upcoming
         # A seat's start is its course's: join it only when the filter needs it.
         join = sql.joins if kind == BookingKind.COURSE and filters.upcoming is not None else ""
         where = ["h.user_id = %s"]
@@ -170,8 +188,8 @@ _HOLD_JOINS = f"JOIN {_TABLES['line']} l ON l.id = h.line_id JOIN {_TABLES['orde
 
 
 def hold_rows(*, user_id: int, order_ids: Iterable[int]) -> list[dict[str, Any]]:
-    """Every seat, slot and license of these orders of the customer, with what they refer to and the
-    order's latest payment status: one query."""
+    """Every seat, slot, license and goods hold of these orders of the customer, with what they refer to, the
+    order's latest payment status and its shipment (for goods): one query."""
     ids = sorted(set(order_ids))
     if not ids:
         return []
@@ -192,21 +210,23 @@ def hold_rows(*, user_id: int, order_ids: Iterable[int]) -> list[dict[str, Any]]
 
 @dataclass
 class Taken:
-    """What is taken now of the courses, studios and products some released holds would take back."""
+    """What is taken now of the courses, studios, products and goods some released holds would take back."""
 
     seats: dict[int, int] = field(default_factory=dict)
     own_seats: dict[int, int] = field(default_factory=dict)
     slots: list[tuple[int, datetime, datetime]] = field(default_factory=list)
     licensed: set[int] = field(default_factory=set)
     exclusive_sold: set[int] = field(default_factory=set)
+    units: dict[int, int] = field(default_factory=dict)  # units of goods held or sold, by product
 
 
 def taken_for(holds: list[dict[str, Any]], *, user_id: int, now: datetime) -> Taken:
-    """What is taken now (by live holds) of the courses, studios and products these holds are of: one query.
+    """What is taken now (by live holds) of the courses, studios, products and goods these holds are of: one query.
 
-    Rows: per course (seats, the customer's own), per product (licenses, exclusive ones), and per studio the
-    live slots overlapping one of the holds' (as no slot lasts a day — slots come from a day's opening
-    hours — an overlapping one starts less than a day earlier, which keeps the index range short)."""
+    Rows: per course (seats, the customer's own), per product (licenses, exclusive ones), per product of goods
+    (units), and per studio the live slots overlapping one of the holds' (as no slot lasts a day — slots come
+    from a day's opening hours — an overlapping one starts less than a day earlier, which keeps the index
+    range short)."""
     taken = Taken()
     moment = at(now)
     lines = f"JOIN {_TABLES['line']} tl ON tl.id = t.line_id JOIN {_TABLES['order']} tor ON tor.id = tl.order_id"
@@ -233,6 +253,14 @@ def taken_for(holds: list[dict[str, Any]], *, user_id: int, now: datetime) -> Ta
             "GROUP BY t.product_id"
         )
         params += [*products, moment]
+    goods = sorted({h["target_id"] for h in holds if h["kind"] == BookingKind.GOODS})
+    if goods:
+        parts.append(
+            f"SELECT 'goods', t.product_id, SUM(t.quantity), 0, {no_time}, {no_time} "  # noqa: S608
+            f"FROM {_TABLES['stock_hold']} t {lines} WHERE t.product_id IN ({placeholders(goods)}) AND {active} "
+            "GROUP BY t.product_id"
+        )
+        params += [*goods, moment]
     slots = [h for h in holds if h["kind"] == BookingKind.SERVICE]
     if slots:
         overlap = " OR ".join(
@@ -258,6 +286,8 @@ def taken_for(holds: list[dict[str, Any]], *, user_id: int, now: datetime) -> Ta
             taken.licensed.add(target)
             if flagged:
                 taken.exclusive_sold.add(target)
+        elif kind == BookingKind.GOODS:
+            taken.units[target] = int(count)
         else:
             taken.slots.append((target, aware(starts_at), aware(ends_at)))  # type: ignore[arg-type]
     return taken

@@ -1,5 +1,5 @@
-"""What a customer reads of their orders: the bookings list (course seats, studio slots and licenses in
-one list, each with its order, latest payment and next steps) and one order's page.
+"""What a customer reads of their orders: the bookings list (course seats, studio slots, licenses and goods
+in one list, each with its order, latest payment and next steps) and one order's page.
 
 It reads orders with their payments and the cancellation terms, so it sits above `payments`; its SQL
 is in `bookings.queries`.
@@ -21,12 +21,13 @@ from bookdesk.bookings.filters import BookingFilters, BookingKind
 from bookdesk.bookings.queries import Taken, booking_keys, hold_rows, taken_for
 from bookdesk.money import MoneyDict, money
 from bookdesk.orders.downloads import download_url
-from bookdesk.orders.models import Grant, HoldStatus, Order, OrderLine, OrderStatus
+from bookdesk.orders.models import Grant, HoldStatus, Order, OrderLine, OrderStatus, ShipmentStatus
 from bookdesk.orders.selectors import owned
 from bookdesk.paging import Page
 from bookdesk.payments.models import Payment
 from bookdesk.payments.policy import (
     CANCELLABLE_ORDERS,
+    PARCEL_LEFT,
     LineFacts,
     LineTerms,
     OrderFacts,
@@ -38,6 +39,8 @@ from bookdesk.payments.policy import (
 # An order that can be paid again after a failed payment or a lapsed hold takes back what it held if it is
 # still free (`payments.checkout.payment_retry` → `order_rehold`).
 RETRY_AFTER_REHOLD = frozenset({OrderStatus.FAILED, OrderStatus.EXPIRED})
+# Kinds with a start: a seat's or a slot's order has a calendar file.
+DATED = frozenset({BookingKind.COURSE, BookingKind.SERVICE})
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,22 @@ class BookingOrder:
 
 
 @dataclass(frozen=True)
+class BookingShipment:
+    """How far the parcel of a goods item's order got, with the carrier's tracking once it has left."""
+
+    status: str
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+
+    @property
+    def status_label(self) -> str:
+        return str(ShipmentStatus(self.status).label)
+
+
+@dataclass(frozen=True)
 class BookingItem:
-    """One course seat, studio slot or license of the customer, with its order and next steps."""
+    """One course seat, studio slot, license or goods hold of the customer, with its order and next steps."""
 
     kind: BookingKind
     id: int
@@ -90,6 +107,8 @@ class BookingItem:
     license: str | None
     license_tier: str | None
     exclusive: bool
+    quantity: int | None  # units of goods; None for the other kinds
+    shipment: BookingShipment | None  # the order's, for goods once their address is known
     status: str
     amount: MoneyDict
     created_at: datetime
@@ -121,11 +140,16 @@ class BookingItem:
         return None if terms is None else money(terms.total, self.order.currency)
 
 
-def _free_again(hold: dict[str, Any], taken: Taken, now: datetime) -> bool:
-    """Whether a released hold could be taken back now (what `order_rehold` checks again under its locks)."""
+def _free_again(hold: dict[str, Any], released: list[dict[str, Any]], taken: Taken, now: datetime) -> bool:
+    """Whether a released hold (one of its order's `released`) could be taken back now: what `order_rehold`
+    checks again under its locks."""
     target = hold["target_id"]
     if not hold["published"]:
         return False
+    if hold["kind"] == BookingKind.GOODS:
+        # The order takes back all its units of the product at once, against what is left of its stock.
+        wanted = sum(h["quantity"] for h in released if h["kind"] == BookingKind.GOODS and h["target_id"] == target)
+        return (hold["capacity"] or 0) - taken.units.get(target, 0) >= wanted
     if hold["kind"] == BookingKind.COURSE:
         return bool(
             hold["starts_at"] > now
@@ -159,7 +183,8 @@ def _actions_of_orders(holds: list[dict[str, Any]], *, user_id: int, now: dateti
         if status == OrderStatus.PENDING:
             can_retry = order["hold_expires_at"] > now
         elif status in RETRY_AFTER_REHOLD:
-            can_retry = all(_free_again(h, taken, now) for h in own if h["status"] == HoldStatus.RELEASED)
+            released = [h for h in own if h["status"] == HoldStatus.RELEASED]
+            can_retry = all(_free_again(h, released, taken, now) for h in released)
         # `payments.policy`: each line by its kind's rule; the order-level cancel takes every line it allows.
         lines = terms.get(order_id, {})
         allowed = [term for term in lines.values() if term.refundable]
@@ -177,8 +202,8 @@ def _actions_of_orders(holds: list[dict[str, Any]], *, user_id: int, now: dateti
 def _terms_of_holds(holds: list[dict[str, Any]], *, now: datetime) -> dict[int, dict[int, LineTerms]]:
     """The refund policy's terms of the holds' lines, from the holds query's own columns (no query).
 
-    Goods have no hold, so they are not among these lines: an order's `cancel_refund_amount` here leaves
-    out goods and their shipping; the order's page (`order_actions`) counts them."""
+    Every line holds something (goods: units of stock), so these are all the order's lines, and an order's
+    `cancel_refund_amount` counts goods and their shipping as the order's page (`order_actions`) does."""
     by_order: dict[int, tuple[OrderFacts, list[LineFacts]]] = {}
     for hold in holds:
         if hold["order_status"] not in CANCELLABLE_ORDERS:
@@ -197,25 +222,28 @@ def _terms_of_holds(holds: list[dict[str, Any]], *, now: datetime) -> dict[int, 
                 [],
             ),
         )
+        goods = hold["kind"] == BookingKind.GOODS
+        # As `payments.policy.line_facts` reads a line: goods are a product line, decided by their shipment.
         order[1].append(
             LineFacts(
                 id=hold["line_id"],
-                kind=hold["kind"],
+                kind=OrderLine.Kind.PRODUCT if goods else hold["kind"],
                 total=hold["amount"],
                 status=hold["line_status"],
-                goods=False,
+                goods=goods,
                 starts_at=hold["starts_at"],
                 downloads=hold["downloads"],
-                hold_status=hold["status"],
+                hold_status=None if goods else hold["status"],
                 tax=int(hold["line_tax"]),
+                shipped=goods and hold["shipment_status"] in PARCEL_LEFT,
             )
         )
     return {order_id: line_terms(facts, lines, now=now) for order_id, (facts, lines) in by_order.items()}
 
 
 def order_actions(*, order: Order, now: datetime | None = None) -> OrderActions:
-    """The next steps of one order (for its page): the bookings list's answers, with every line's terms
-    (goods and shipping too) read with the order."""
+    """The next steps of one order (for its page): the bookings list's answers, with every line's terms read
+    as the page's lines and the cancel itself read them (`order_line_terms`), so that its summary and they agree."""
     now = now or timezone.now()
     holds = hold_rows(user_id=order.user_id, order_ids=[order.pk])
     actions = _actions_of_orders(holds, user_id=order.user_id, now=now).get(order.pk, OrderActions())
@@ -237,10 +265,20 @@ def calendar_url(order_code: str) -> str:
     return settings.SITE_URL + reverse("order_calendar", kwargs={"code": order_code})
 
 
+def _shipment(row: dict[str, Any]) -> BookingShipment | None:
+    if row["shipment_status"] is None:
+        return None
+    return BookingShipment(
+        status=row["shipment_status"],
+        carrier=row["carrier"] or None,
+        tracking_number=row["tracking_number"] or None,
+        tracking_url=row["tracking_url"] or None,
+    )
+
+
 def _item(row: dict[str, Any], actions: OrderActions) -> BookingItem:
     kind = BookingKind(row["kind"])
     confirmed = row["status"] == HoldStatus.CONFIRMED
-    dated = kind != BookingKind.PRODUCT
     return BookingItem(
         kind=kind,
         id=row["id"],
@@ -260,19 +298,21 @@ def _item(row: dict[str, Any], actions: OrderActions) -> BookingItem:
         license=row["license"],
         license_tier=row["license_tier"],
         exclusive=bool(row["exclusive"]),
+        quantity=row["quantity"],
+        shipment=_shipment(row),
         status=row["status"],
         amount=money(row["amount"], row["currency"]),
         created_at=row["created_at"],
         actions=actions,
-        download_url=download_url(Grant(pk=row["id"])) if confirmed and not dated else None,
-        calendar_url=calendar_url(row["order_code"]) if confirmed and dated else None,
+        download_url=download_url(Grant(pk=row["id"])) if confirmed and kind == BookingKind.PRODUCT else None,
+        calendar_url=calendar_url(row["order_code"]) if confirmed and kind in DATED else None,
     )
 
 
 def booking_page(
     *, user: Any, filters: BookingFilters, page: int, page_size: int, now: datetime | None = None
 ) -> Page[BookingItem]:
-    """One page of the customer's bookings, reservations and grants, newest first, in at most three queries."""
+    """One page of the customer's bookings, reservations, grants and goods, newest first, in at most three queries."""
     now = now or timezone.now()
     keys, total = booking_keys(
         user_id=user.pk, filters=filters, offset=(page - 1) * page_size, limit=page_size, now=now

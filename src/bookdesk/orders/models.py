@@ -270,7 +270,13 @@ class StockHold(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["product", "status"], name="stock_hold_product_status")]
+        indexes = [
+            models.Index(fields=["product", "status"], name="stock_hold_product_status"),
+            # A customer's list, newest first (`bookings.queries.booking_keys`), answered from the index alone.
+            models.Index(
+                fields=["user", "-created_at", "-id"], include=["line", "status"], name="stock_hold_user_page"
+            ),
+        ]
         constraints = [models.CheckConstraint(condition=Q(quantity__gt=0), name="stock_hold_quantity_positive")]
 
     def __str__(self) -> str:
@@ -320,6 +326,11 @@ class Shipment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order.code} to {self.city}, {self.country} ({self.status})"
+
+    @property
+    def status_label(self) -> str:
+        """The status as the customer reads it (the order page and the bookings list show it alike)."""
+        return str(ShipmentStatus(self.status).label)
 
     @property
     def address_lines(self) -> list[str]:

@@ -29,6 +29,8 @@ from bookdesk.orders.models import HoldStatus, Order, OrderLine, OrderStatus, Sh
 
 # Orders whose lines a customer may cancel.
 CANCELLABLE_ORDERS = frozenset({OrderStatus.CONFIRMED, OrderStatus.PARTIALLY_REFUNDED})
+# Shipments whose parcel has left: their goods are no longer cancelled, only returned.
+PARCEL_LEFT = frozenset({ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED})
 
 
 @dataclass(frozen=True)
@@ -219,7 +221,7 @@ def facts_of(order: Order) -> tuple[OrderFacts, list[LineFacts]]:
     """The order's facts and all its lines' (one query for the lines, and one for the shipment of goods)."""
     lines = list(OrderLine.objects.filter(order=order).select_related("course", "reservation", "grant").order_by("pk"))
     shipped = any(line.is_goods for line in lines) and (
-        Shipment.objects.filter(order=order, status__in=[ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED]).exists()
+        Shipment.objects.filter(order=order, status__in=PARCEL_LEFT).exists()
     )
     return order_facts(order), [line_facts(line, shipped=shipped) for line in lines]
 

@@ -1,4 +1,4 @@
-"""The customer's pages after checkout: /bookings (seats, slots and licenses, filtered and paged), one
+"""The customer's pages after checkout: /bookings (seats, slots, licenses and goods, filtered and paged), one
 order's page (lines, totals, payments, refunds and a readable timeline), cancelling a confirmed booking
 within the policy, and an order's calendar file.
 
@@ -54,9 +54,15 @@ KIND_CHOICES = (
     (BookingKind.COURSE.value, "Courses"),
     (BookingKind.SERVICE.value, "Studio time"),
     (BookingKind.PRODUCT.value, "Licenses"),
+    (BookingKind.GOODS.value, "Goods"),
 )
-WHEN_CHOICES = (("", "Any time"), ("true", "Upcoming"), ("false", "Past and licenses"))
-KIND_LABELS = {BookingKind.COURSE: "Course", BookingKind.SERVICE: "Studio time", BookingKind.PRODUCT: "License"}
+WHEN_CHOICES = (("", "Any time"), ("true", "Upcoming"), ("false", "Past, licenses and goods"))
+KIND_LABELS = {
+    BookingKind.COURSE: "Course",
+    BookingKind.SERVICE: "Studio time",
+    BookingKind.PRODUCT: "License",
+    BookingKind.GOODS: "Goods",
+}
 
 
 def _order_not_found(request: HttpRequest) -> HttpResponse:
@@ -95,7 +101,7 @@ class Badge:
 
 
 def badge_for(hold_status: str, order_status: str) -> Badge:
-    """One plain badge for a seat, slot or license: its own status, told through its order's."""
+    """One plain badge for a seat, slot, license or goods: its own status, told through its order's."""
     if hold_status == HoldStatus.CONFIRMED:
         return Badge("Confirmed", "ok")
     if hold_status == HoldStatus.HELD:

@@ -1,4 +1,4 @@
-"""Wire shapes of `GET /api/bookings`: the caller's course seats, studio slots and licenses."""
+"""Wire shapes of `GET /api/bookings`: the caller's course seats, studio slots, licenses and goods."""
 
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ class BookingFiltersIn(Schema):
         "`inactive` (released or cancelled).",
     )
     kind: BookingKind | None = Field(
-        None, description="`course` (a seat), `service` (a studio slot) or `product` (a license)."
+        None,
+        description="`course` (a seat), `service` (a studio slot), `product` (a license) or `goods` (units of a "
+        "physical product).",
     )
     upcoming: bool | None = Field(
         None,
         description="`true`: seats and slots that start in the future. `false`: everything else — started or past "
-        "seats and slots, and licenses (they have no date). The two split the whole list.",
+        "seats and slots, and licenses and goods (they have no date). The two split the whole list.",
     )
 
 
@@ -36,17 +38,29 @@ class BookingOrderOut(Schema):
     payment_status: str | None = Field(description="The latest payment attempt's status; null before any.")
 
 
+class BookingShipmentOut(Schema):
+    status: str = Field(description="to_ship, shipped, delivered or cancelled (every item refunded before shipping).")
+    status_label: str
+    carrier: str | None = Field(description="The carrier's code (dhl, ups, …), once shipped.")
+    tracking_number: str | None = Field(description="Once shipped.")
+    tracking_url: str | None = Field(description="The carrier's tracking page of the parcel, once shipped.")
+
+
 class BookingItemOut(Schema):
     kind: BookingKind
-    id: int = Field(description="The seat's, slot's or license's id (unique within its kind).")
+    id: int = Field(description="The seat's, slot's, license's or goods hold's id (unique within its kind).")
     title: str
-    starts_at: datetime | None = Field(description="Null for licenses.")
-    ends_at: datetime | None = Field(description="Null for licenses.")
+    starts_at: datetime | None = Field(description="Null for licenses and goods.")
+    ends_at: datetime | None = Field(description="Null for licenses and goods.")
     location: str | None
     resource: str | None = Field(description="The studio or engineer of a slot.")
     license: str | None = Field(description="The license tier's name, for a license.")
     license_tier: str | None = Field(description="basic, premium or exclusive, for a license.")
     exclusive: bool
+    quantity: int | None = Field(description="How many units, for goods; null for the other kinds.")
+    shipment: BookingShipmentOut | None = Field(
+        description="The order's shipment, for goods once paid (the address comes with the payment); null otherwise."
+    )
     status: str = Field(description="held, confirmed, released or cancelled.")
     status_label: str
     order: BookingOrderOut
