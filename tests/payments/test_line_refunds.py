@@ -463,3 +463,23 @@ def test_shipped_goods_are_refused_and_nothing_changes_but_an_operator_refunds_a
     # A return: the operator refunds the shipped line past the customer's policy.
     returned = order_lines_cancel(order=order, line_ids=[goods.pk], actor="admin:1", by_operator=True)
     assert returned.amount == goods.total_amount
+
+
+def test_a_client_cancels_what_its_bookings_list_offers_by_the_listed_line(stripe_client: stripe.StripeClient) -> None:
+    """GET /api/bookings names each item's line and what cancelling it gives back; the line cancel takes that
+    line and refunds exactly that, and the list then offers it no more."""
+    client, order = bought(stripe_client, course_item(10_000), license_item())
+    listed = client.get("/api/bookings").json()["items"]
+    assert {item["line_id"] for item in listed} == set(order.lines.values_list("pk", flat=True))
+    course = next(item for item in listed if item["kind"] == "course")
+    assert course["can_cancel"] is True
+
+    response = client.post(f"/api/orders/{order.code}/lines/{course['line_id']}/cancel")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["refund"] == course["cancel_refund"]
+    assert stripe_refunded(stripe_client, order) == course["cancel_refund"]["amount"]
+    after = {item["line_id"]: item for item in client.get("/api/bookings").json()["items"]}
+    assert (after[course["line_id"]]["status"], after[course["line_id"]]["can_cancel"]) == ("cancelled", False)
+    others = [item for item in listed if item["line_id"] != course["line_id"]]
+    assert [after[item["line_id"]]["status"] for item in others] == ["confirmed"] * len(others)

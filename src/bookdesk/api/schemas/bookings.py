@@ -49,6 +49,7 @@ class BookingShipmentOut(Schema):
 class BookingItemOut(Schema):
     kind: BookingKind
     id: int = Field(description="The seat's, slot's, license's or goods hold's id (unique within its kind).")
+    line_id: int = Field(description="Its order line: POST /api/orders/{code}/lines/{line_id}/cancel cancels it.")
     title: str
     starts_at: datetime | None = Field(description="Null for licenses and goods.")
     ends_at: datetime | None = Field(description="Null for licenses and goods.")
@@ -68,9 +69,13 @@ class BookingItemOut(Schema):
     created_at: datetime
     can_retry_payment: bool = Field(description="The order can be paid (again): POST /api/orders/{code}/retry-payment.")
     can_cancel: bool = Field(
-        description="The whole order can be cancelled within the policy: POST /api/orders/{code}/cancel."
+        description="This item's line can be cancelled now under its kind's policy: "
+        "POST /api/orders/{code}/lines/{line_id}/cancel (POST /api/orders/{code}/cancel takes every line it can)."
     )
-    cancel_until: datetime | None = Field(description="When cancelling stops being possible, if it is now.")
-    cancel_refund: MoneyOut | None = Field(description="What cancelling now gives back, if it is possible.")
+    cancel_until: datetime | None = Field(description="When cancelling the line stops being possible, if it is now.")
+    cancel_refund: MoneyOut | None = Field(
+        description="What cancelling the line now gives back (with its tax, and the shipping with an order's last "
+        "goods), if it is possible."
+    )
     download_url: str | None = Field(description="A signed download link, for a confirmed license.")
     calendar_url: str | None = Field(description="The order's .ics, for a confirmed seat or slot.")
