@@ -5,7 +5,8 @@
 The data is the bookings bench's (`bench_bookings.fill`: --holds seats, slots and licenses in orders of
 every state, 20,011 courses over two years, 199 studios), plus, for the console: a course today with a
 10,000-seat roster (10,000 confirmed orders with paid payments, half checked in), 60 orders under review,
-60 dead webhook events and 60 dead emails. An operator (staff with `orders.view_order`, not a superuser)
+60 dead webhook events, 60 dead emails, and 60 parcels to ship and 60 on their way (addresses on the
+roster's last orders, which hold no goods lines). An operator (staff with `orders.view_order`, not a superuser)
 is signed in with a session cookie. The production server (`bookdesk serve`, DEBUG off) answers; the bench
 prints, per concurrency, req/s and p50/p95 of GET /healthz (the bare endpoint), each console page and the
 10,000-seat roster as CSV, with ratios against /healthz and the CPU each request took (the machine's, the
@@ -53,10 +54,10 @@ from benchload import Call, Connection, Cpu, Run, run_load, with_children
 DATABASE = "bookdesk_bench_console"
 TARGET_P95 = 0.050
 BIG_ROSTER = 10_000
-EXTRA = 60  # orders under review, dead events, dead emails
+EXTRA = 60  # orders under review, dead events, dead emails, parcels to ship, parcels on their way
 
 # The 10,000-seat course (id COURSES) today, its orders (ids after the bookings bench's), their payments;
-# orders under review, dead events and dead emails.
+# orders under review, dead events and dead emails; parcels to ship and on their way (of the roster's last orders).
 CONSOLE_SQL = """
 INSERT INTO catalog_course (id, title, slug, description, starts_at, ends_at, location, capacity, price_amount,
                             currency, published, created_at)
@@ -96,6 +97,16 @@ INSERT INTO payments_webhookevent (stripe_id, type, payload, livemode, stripe_cr
 SELECT 'evt_bench_dead_' || k, 'charge.refunded', '{"data": {"object": {}}}', false, now(), 'dead', 8, now(),
        'RuntimeError: boom', '', now() - k * interval '1 minute', NULL
 FROM generate_series(1, %(extra)s) AS k;
+
+INSERT INTO orders_shipment (order_id, name, line1, line2, postal_code, city, state, country, rate_name, rate_amount,
+                             currency, stripe_shipping_rate, status, carrier, tracking_number, tracking_url,
+                             created_at, shipped_at, delivered_at)
+SELECT %(first)s + %(big)s - k, 'Customer ' || k, 'Oranienstraße ' || k, '', '10999', 'Berlin', '', 'DE',
+       'Standard — Germany', 490, 'eur', 'shr_bench', CASE WHEN k <= %(extra)s THEN 'to_ship' ELSE 'shipped' END,
+       CASE WHEN k <= %(extra)s THEN '' ELSE 'dhl' END, CASE WHEN k <= %(extra)s THEN '' ELSE '0034' || k END,
+       CASE WHEN k <= %(extra)s THEN '' ELSE 'https://www.dhl.de/?piececode=0034' || k END,
+       now() - k * interval '1 hour', CASE WHEN k <= %(extra)s THEN NULL ELSE now() - k * interval '1 minute' END, NULL
+FROM generate_series(1, 2 * %(extra)s) AS k;
 
 INSERT INTO notifications_outgoingemail (key, "to", subject, text_body, html_body, attachments, status, attempts,
                                          next_attempt_at, last_error, sent_at, created_at, order_id)
@@ -233,7 +244,8 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
         print(
             f"data: {holds:,} seats/slots/licenses ({counts['orders_booking']:,} seats) in the bookings bench's "
             "orders, "
-            f"+ a {BIG_ROSTER:,}-seat course today, {EXTRA} reviews, {EXTRA} dead events, {EXTRA} dead emails; "
+            f"+ a {BIG_ROSTER:,}-seat course today, {EXTRA} reviews, {EXTRA} dead events, {EXTRA} dead emails, "
+            f"{EXTRA} parcels to ship and {EXTRA} on their way; "
             f"set up in {time.perf_counter() - started:.1f} s"
         )
         with psycopg.connect(database_url, autocommit=True) as conn:
@@ -249,6 +261,7 @@ def bench(args: argparse.Namespace, seconds: float, holds: int, levels: list[int
             f"roster ({BIG_ROSTER:,} seats)": f"/console/courses/{COURSES}/roster",
             "roster (~20 seats)": "/console/courses/100/roster",
             "attention": "/console/attention",
+            "shipping": "/console/shipping",
             "sales (30 days)": "/console/sales",
             "sales (12 months)": "/console/sales?by=month",
             "health": "/console/health",

@@ -30,6 +30,7 @@ OPERATOR_PERMISSIONS = (
     ("orders", "view_order"),
     ("orders", "change_order"),
     ("orders", "change_booking"),
+    ("orders", "change_shipment"),
     ("payments", "add_refund"),
     ("payments", "change_webhookevent"),
     ("notifications", "change_outgoingemail"),

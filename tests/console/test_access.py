@@ -13,7 +13,14 @@ from .conftest import course_today, seat_order
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["/console/", "/console/calendar", "/console/attention", "/console/sales", "/console/health"]
+PAGES = [
+    "/console/",
+    "/console/calendar",
+    "/console/attention",
+    "/console/shipping",
+    "/console/sales",
+    "/console/health",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -75,6 +82,8 @@ def test_an_action_needs_its_own_permission_and_changes_nothing_without_it(
         "/console/attention/emails/1/retry",
         "/console/attention/orders/1/refund",
         "/console/attention/orders/1/resolve",
+        "/console/shipping/1/ship",
+        "/console/shipping/1/deliver",
     ],
 )
 def test_attention_actions_refuse_customers_and_lookers(customer: Client, viewer: Client, path: str) -> None:
@@ -90,6 +99,8 @@ def test_attention_actions_refuse_customers_and_lookers(customer: Client, viewer
         "/console/attention/orders/999999/refund",
         "/console/attention/orders/999999/resolve",
         "/console/courses/999999/roster/1/check-in",
+        "/console/shipping/999999/ship",
+        "/console/shipping/999999/deliver",
     ],
 )
 def test_actions_on_unknown_ids_are_404_pages(operator: Client, path: str) -> None:
@@ -105,7 +116,19 @@ def test_unknown_and_absurd_ids_are_404_pages(operator: Client) -> None:
         "/console/courses/99999999999999999999999/roster",
         "/console/calendar?resource=999999",
         "/console/calendar?resource=abc",
+        "/console/shipping/999999/packing-slip",
     ):
         response = operator.get(path)
         assert response.status_code == 404, path
         assert b"No such" in response.content
+
+
+def test_numbers_that_are_digits_only_to_unicode_are_no_numbers(operator: Client) -> None:
+    """ "²" and "١٢" are digits to `str.isdigit` and no number to `int`: a page, a count or an id they stand in
+    for is the default, or no such thing (they were a 500)."""
+    course = course_today()
+    for raw in ("²", "١٢"):
+        assert operator.get(f"/console/courses/{course.pk}/roster", {"page": raw}).status_code == 200
+        assert operator.get("/console/", {"days": raw}).status_code == 200
+        assert operator.get("/console/shipping", {"page": raw}).status_code == 200
+        assert operator.get("/console/calendar", {"resource": raw}).status_code == 404

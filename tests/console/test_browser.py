@@ -1,6 +1,7 @@
 """The operator's morning in real Chromium: sign in, the agenda, a studio's week, a course's roster with a
-check-in, the attention page replaying a dead event (the payload the sandbox delivered), the sales chart and
-the health page. Each page is saved at 1280 px and 390 px as test-output/screenshots/console-*.png."""
+check-in, the attention page replaying a dead event (the payload the sandbox delivered), a late parcel sent from
+the shipping desk with its tracking number, the sales chart and the health page. Each page is saved at 1280 px
+and 390 px as test-output/screenshots/console-*.png."""
 
 from __future__ import annotations
 
@@ -13,13 +14,14 @@ from django.utils import timezone
 
 from bookdesk.catalog.selectors import business_today
 from bookdesk.notifications.models import OutgoingEmail
-from bookdesk.orders.models import Booking, Order, OrderStatus
+from bookdesk.orders.models import Booking, Order, OrderStatus, ShipmentStatus
 from bookdesk.orders.services import ItemRequest
 from bookdesk.payments.models import Payment, WebhookEvent
 from chromium import fill_sign_in, requires_chromium, screenshotter
 from factories import (
     CourseFactory,
     OpeningHoursFactory,
+    PhysicalProductFactory,
     ResourceFactory,
     ServiceFactory,
     UserFactory,
@@ -31,9 +33,9 @@ from factories import (
 )
 from payments.conftest import SECRET, book, deliver, pay, session_events
 
-from .conftest import OPERATOR_PERMISSIONS, course_today, grant, local, seat_order
+from .conftest import OPERATOR_PERMISSIONS, course_today, goods_shipment, grant, local, seat_order
 
-pytestmark = [pytest.mark.e2e, requires_chromium]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True), requires_chromium]
 
 screenshot = screenshotter("console")
 
@@ -113,6 +115,9 @@ def test_an_operator_runs_the_morning_from_the_console(
         key="order:BD-TEST:confirmation", to="ben@example.com", subject="Your booking is confirmed",
         text_body="…", status="dead", attempts=8, last_error="SMTPRecipientsRefused: mailbox full",
     )  # fmt: skip
+    records = PhysicalProductFactory(title="Night Sessions LP", stock=10)
+    late_parcel = goods_shipment(records, paid_hours_ago=60)
+    goods_shipment(PhysicalProductFactory(title="Studio T-shirt, black, size M", stock=10), paid_hours_ago=2)
     disputed = seat_order(CourseFactory(title="Beat making"))
     Order.objects.filter(pk=disputed.pk).update(
         status=OrderStatus.NEEDS_REVIEW, review_reason="dispute du_1Qx: fraudulent"
@@ -165,6 +170,23 @@ def test_an_operator_runs_the_morning_from_the_console(
     stuck.refresh_from_db()
     assert stuck.status == OrderStatus.CONFIRMED
     assert page.locator("article", has_text=completed["id"]).count() == 0
+
+    # Shipping: the parcel late on the attention page, sent from the desk with its tracking number.
+    page.locator(f"#shipment-{late_parcel.pk}").get_by_role("link", name="Ship it").click()
+    page.wait_for_url(f"{base}/console/shipping#shipment-{late_parcel.pk}")
+    parcel = page.locator(f"#shipment-{late_parcel.pk}")
+    assert "1 × Night Sessions LP" in parcel.inner_text()
+    assert "Waiting 2 d 12 h" in parcel.inner_text()
+    _both_widths(page, "shipping")
+    parcel.get_by_label("Carrier").select_option("dhl")
+    parcel.get_by_label("Tracking number").fill("00340434161094042557")
+    parcel.get_by_role("button", name="Mark shipped").click()
+    page.wait_for_url(f"{base}/console/shipping#shipment-{late_parcel.pk}")
+    assert "shipped with DHL; the customer was emailed the tracking link." in page.locator(".messages").inner_text()
+    assert "DHL 00340434161094042557" in page.locator("#on-the-way").inner_text()
+    late_parcel.refresh_from_db()
+    assert late_parcel.status == ShipmentStatus.SHIPPED
+    screenshot(page, "shipping-sent-1280")
 
     # Sales: the chart drawn on the server, with the numbers beside it.
     page.get_by_role("link", name="Sales").click()

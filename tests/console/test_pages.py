@@ -126,7 +126,7 @@ def test_attention_lists_goods_waiting_to_ship_longer_than_the_set_time(operator
     section = html[html.index('id="to-ship"') :]
     assert f'id="shipment-{late.pk}"' in section
     assert late.order.code in section
-    assert f"/admin/orders/shipment/{late.pk}/change/" in section
+    assert f"/console/shipping#shipment-{late.pk}" in section
     assert f"/admin/orders/order/{late.order_id}/change/" in section
     assert "Waiting 2 d 2 h" in _text(response)
     for waiting in (fresh, shipped, cancelled):
@@ -155,6 +155,8 @@ PAGE_QUERIES = {
     # PostgreSQL (SET LOCAL).
     "roster": OVERHEAD + 2 + 3 + (connection.vendor == "postgresql"),
     "attention": OVERHEAD + 5,
+    # Both lists' counts and rows, and the goods of the orders shown.
+    "shipping": OVERHEAD + 5,
     # The roll-up brought up to date (a savepoint and its release, the state row, the rows written lately, the state
     # saved; the shop's payments were written again, so their days are summed again: a delete and an INSERT … SELECT
     # per table), then
@@ -174,6 +176,7 @@ def _paths(shop: dict[str, Any]) -> dict[str, str]:
         "calendar": f"/console/calendar?resource={resource.pk}&week={week}",
         "roster": f"/console/courses/{shop['course'].pk}/roster",
         "attention": "/console/attention",
+        "shipping": "/console/shipping",
         "sales": f"/console/sales?from={business_today().replace(day=1).isoformat()}",
         "health": "/console/health",
     }

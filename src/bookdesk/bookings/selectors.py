@@ -21,7 +21,7 @@ from bookdesk.bookings.filters import BookingFilters, BookingKind
 from bookdesk.bookings.queries import Taken, booking_keys, hold_rows, taken_for
 from bookdesk.money import MoneyDict, money
 from bookdesk.orders.downloads import download_url
-from bookdesk.orders.models import Grant, HoldStatus, Order, OrderLine, OrderStatus, ShipmentStatus
+from bookdesk.orders.models import Grant, HoldStatus, Order, OrderLine, OrderStatus, ShipmentStatus, carrier_name
 from bookdesk.orders.selectors import owned
 from bookdesk.paging import Page
 from bookdesk.payments.models import Payment
@@ -89,6 +89,10 @@ class BookingShipment:
     @property
     def status_label(self) -> str:
         return str(ShipmentStatus(self.status).label)
+
+    @property
+    def carrier_name(self) -> str | None:
+        return carrier_name(self.carrier) if self.carrier else None
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ REPLAY_EVENT = "payments.change_webhookevent"
 RETRY_EMAIL = "notifications.change_outgoingemail"
 RESOLVE_REVIEW = "orders.change_order"
 CHECK_IN = "orders.change_booking"
+SHIP = "orders.change_shipment"  # a parcel shipped with its tracking, or delivered
 
 
 def can_use_console(user: Any) -> bool:

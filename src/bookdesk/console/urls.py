@@ -14,6 +14,10 @@ urlpatterns = [
     path("attention/emails/<int:email_id>/retry", views.email_retry_action, name="email_retry"),
     path("attention/orders/<int:order_id>/refund", views.order_refund, name="order_refund"),
     path("attention/orders/<int:order_id>/resolve", views.review_resolve, name="review_resolve"),
+    path("shipping", views.shipping_page, name="shipping"),
+    path("shipping/<int:shipment_id>/packing-slip", views.packing_slip, name="packing_slip"),
+    path("shipping/<int:shipment_id>/ship", views.shipment_ship, name="ship"),
+    path("shipping/<int:shipment_id>/deliver", views.shipment_deliver, name="deliver"),
     path("sales", views.sales_page, name="sales"),
     path("health", views.health_page, name="health"),
 ]

@@ -28,6 +28,7 @@ from bookdesk.bookings import calendar as calendar_model
 from bookdesk.bookings import health as health_model
 from bookdesk.bookings import roster as roster_model
 from bookdesk.bookings import sales as sales_model
+from bookdesk.bookings import shipping as shipping_model
 from bookdesk.catalog.selectors import business_today
 from bookdesk.console import charts
 from bookdesk.console.access import (
@@ -36,6 +37,7 @@ from bookdesk.console.access import (
     REPLAY_EVENT,
     RESOLVE_REVIEW,
     RETRY_EMAIL,
+    SHIP,
     actor,
     console_action,
     console_page,
@@ -44,7 +46,10 @@ from bookdesk.errors import BookdeskError, InvalidInput, NotFound
 from bookdesk.money import decimals, format_money
 from bookdesk.notifications.services import email_retry
 from bookdesk.orders.checkin import booking_check_in
-from bookdesk.orders.models import Order
+from bookdesk.orders.models import Order, OrderLine, Shipment
+from bookdesk.orders.packing_slip import packing_slip_pdf
+from bookdesk.orders.shipping import shipment_mark_delivered, shipment_mark_shipped
+from bookdesk.paging import page_number
 from bookdesk.payments.refunds import refund_order
 from bookdesk.payments.reviews import order_review_resolve, webhook_replay
 from bookdesk.web.errors import error_page
@@ -57,9 +62,9 @@ def _not_found(request: HttpRequest, what: str) -> HttpResponse:
 
 
 def _id(raw: str | None) -> int | None:
-    """A positive id from a query parameter, else None."""
+    """A positive id from a query parameter, else None ("²" is a digit to `str.isdigit` and no number to `int`)."""
     text = (raw or "").strip()
-    return int(text) if text.isdigit() and 0 < int(text) < MAX_ID else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < MAX_ID else None
 
 
 class _Echo:
@@ -242,7 +247,73 @@ def review_resolve(request: HttpRequest, order_id: int) -> HttpResponse:
     return _back_to_attention(request, done=f"{order.code}: review resolved, now {order.get_status_display().lower()}.")
 
 
-# --- 5. sales and health ----------------------------------------------------------------------------
+# --- 5. shipping -------------------------------------------------------------------------------------
+
+
+@require_safe
+@console_page
+def shipping_page(request: HttpRequest) -> HttpResponse:
+    # The last page is known once the parcels are counted: the read model clamps the number to it.
+    page = page_number(request.GET.get("page"), last=shipping_model.MAX_PAGE)
+    desk = shipping_model.shipping_desk(page=page, now=timezone.now())
+    context = {"desk": desk, "section": "shipping", "csrf_input": csrf_input(request)}
+    return render(request, "console/shipping.html", context)
+
+
+@require_safe
+@console_page
+def packing_slip(request: HttpRequest, shipment_id: int) -> HttpResponse:
+    shipment = Shipment.objects.select_related("order").filter(pk=shipment_id).first()
+    if shipment is None:
+        return _not_found(request, "shipment")
+    lines = list(OrderLine.objects.filter(order=shipment.order).select_related("product").order_by("pk"))
+    response = HttpResponse(packing_slip_pdf(shipment, lines), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="packing-slip-{shipment.order.code}.pdf"'
+    return response
+
+
+def _back_to_shipping(
+    request: HttpRequest, shipment_id: int, done: str | None = None, error: str | None = None
+) -> HttpResponse:
+    if done:
+        messages.success(request, done)
+    if error:
+        messages.error(request, error)
+    return HttpResponseRedirect(f"{reverse('console:shipping')}#shipment-{shipment_id}")
+
+
+@console_action(SHIP)
+def shipment_ship(request: HttpRequest, shipment_id: int) -> HttpResponse:
+    if not Shipment.objects.filter(pk=shipment_id).exists():
+        return _not_found(request, "shipment")
+    try:
+        shipment = shipment_mark_shipped(
+            shipment_id=shipment_id,
+            carrier=request.POST.get("carrier", ""),
+            tracking_number=request.POST.get("tracking_number", ""),
+            actor=actor(request),
+        )
+    except InvalidInput as exc:
+        why = "; ".join(f"{error['field'].replace('_', ' ')}: {error['message']}" for error in exc.errors)
+        return _back_to_shipping(request, shipment_id, error=f"{exc.detail} ({why})" if why else exc.detail)
+    except BookdeskError as exc:
+        return _back_to_shipping(request, shipment_id, error=exc.detail)
+    done = f"{shipment.order.code}: shipped with {shipment.carrier_name}; the customer was emailed the tracking link."
+    return _back_to_shipping(request, shipment_id, done=done)
+
+
+@console_action(SHIP)
+def shipment_deliver(request: HttpRequest, shipment_id: int) -> HttpResponse:
+    if not Shipment.objects.filter(pk=shipment_id).exists():
+        return _not_found(request, "shipment")
+    try:
+        shipment = shipment_mark_delivered(shipment_id=shipment_id, actor=actor(request))
+    except BookdeskError as exc:
+        return _back_to_shipping(request, shipment_id, error=exc.detail)
+    return _back_to_shipping(request, shipment_id, done=f"{shipment.order.code}: delivered.")
+
+
+# --- 6. sales and health ----------------------------------------------------------------------------
 
 
 def _sales_charts(sales: sales_model.Sales) -> dict[str, SafeString]:

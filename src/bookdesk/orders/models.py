@@ -290,6 +290,12 @@ class ShipmentStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled (every item refunded before shipping)"
 
 
+def carrier_name(code: str) -> str:
+    """A carrier as people know it ("Deutsche Post" for `post`, settings.SHIPPING_CARRIERS), else its code."""
+    known = settings.SHIPPING_CARRIERS.get(code)
+    return str(known[0]) if known else code.upper()
+
+
 class Shipment(models.Model):
     """Where an order's goods go (the address the buyer gave on the payment page) and how far they got."""
 
@@ -331,6 +337,10 @@ class Shipment(models.Model):
     def status_label(self) -> str:
         """The status as the customer reads it (the order page and the bookings list show it alike)."""
         return str(ShipmentStatus(self.status).label)
+
+    @property
+    def carrier_name(self) -> str:
+        return carrier_name(self.carrier)
 
     @property
     def address_lines(self) -> list[str]:
