@@ -94,6 +94,8 @@ def test_a_signal_stops_the_demo_and_everything_it_started(data_dir: Path, signu
         while len(children := children_of(demo.pid)) < 3:
             assert time.monotonic() < deadline, f"expected sandbox, web and worker; found {children}"
             time.sleep(0.2)
+        # Stripe's side is kept beside the shop's database, for the next start (tests/sandbox/test_persistence.py).
+        assert (data_dir / "stripe-sandbox.sqlite3").is_file()
 
         demo.send_signal(signum)
         demo.wait(timeout=30)

@@ -80,6 +80,10 @@ class Command(BaseCommand):
                 f"http://127.0.0.1:{port}/api/stripe/webhook",
                 "--webhook-secret",
                 env["STRIPE_WEBHOOK_SECRET"],
+                # Stripe's side of the orders lives as long as the shop's: a restarted demo's sandbox still knows
+                # what was paid in the last run (else the worker's reconciliation would put it under review).
+                "--db",
+                str(settings.DATA_DIR / "stripe-sandbox.sqlite3"),
             ],
             "web": [*exe, "runserver", f"127.0.0.1:{port}", "--noreload"],
             "worker": [*exe, "worker"],
