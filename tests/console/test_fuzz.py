@@ -53,7 +53,7 @@ def test_whatever_a_roster_is_asked_it_answers_with_a_page(
 ) -> None:
     course = shop["course"] if known else 999_999
     response = operator.get(f"/console/courses/{course}/roster", query)
-    assert response.status_code in (200, 404), (query, response.status_code)
+    assert response.status_code in (200, 400, 404), (query, response.status_code)  # 400: a NUL byte, say
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -67,6 +67,6 @@ def test_whatever_a_shipping_form_sends_it_is_answered_plainly(
 ) -> None:
     shipment = shop["shipment"] if known else 999_999
     response = operator.post(f"/console/shipping/{shipment}/{action}", form)
-    assert response.status_code in (302, 404), (action, form, response.status_code)
+    assert response.status_code in (302, 400, 404), (action, form, response.status_code)
     if response.status_code == 302:
         assert response["Location"] == f"/console/shipping#shipment-{shipment}"

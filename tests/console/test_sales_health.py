@@ -85,6 +85,28 @@ def test_sales_by_day_agree_with_the_payments(operator: Client, week_of_sales: d
     assert top[0].kind == "Course seat"
 
 
+def test_top_items_tell_a_license_from_goods(operator: Client) -> None:
+    from bookdesk.orders.services import ItemRequest
+    from factories import BeatFactory, PhysicalProductFactory, UserFactory, confirm, place
+
+    beat, record = BeatFactory(title="Night Drive"), PhysicalProductFactory(title="Night Sessions LP")
+    license_ = beat.licenses.order_by("price_amount").first()
+    for item in (
+        ItemRequest(kind="product", product_id=beat.pk, license_id=license_.pk),
+        ItemRequest(kind="product", product_id=record.pk, quantity=2),
+    ):
+        order = confirm(place(UserFactory(), item))
+        Payment.objects.create(
+            order=order, attempt=1, session_id=f"cs_test_{order.code}", payment_intent_id=f"pi_{order.code}",
+            status="paid", amount=order.total_amount, amount_received=order.total_amount, currency="eur",
+            expires_at=timezone.now(),
+        )  # fmt: skip
+
+    top = {item.name: item.kind for item in operator.get("/console/sales").context["sales"].top_items}
+
+    assert top == {f"Night Drive — {license_.name}": "License", "Night Sessions LP": "Goods"}
+
+
 def test_sales_csv_has_a_row_per_period(operator: Client, week_of_sales: dict[str, Any]) -> None:
     today, yesterday = week_of_sales["today"], week_of_sales["yesterday"]
     response = operator.get(f"/console/sales?by=day&from={yesterday.isoformat()}&to={today.isoformat()}&format=csv")

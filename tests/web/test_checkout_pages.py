@@ -502,6 +502,24 @@ def test_the_api_checkout_used_by_the_page_script_needs_the_csrf_token(catalog: 
 # --- back from Stripe: success --------------------------------------------------------------------
 
 
+def test_a_license_alone_is_an_order_confirmed_not_a_booking(catalog: Any, stripe_client: stripe.StripeClient) -> None:
+    """Nothing dated in it: the page says "order", and each line says what it is (a license, not a "product")."""
+    client = signed_in(verified_customer())
+    assert add_license(client, catalog.beat).status_code == 303
+    cart = client.get("/cart").content.decode()
+    assert '<p class="card-kicker">License</p>' in cart
+    payment = checked_out(client)
+    pay_in_sandbox(stripe_client, payment.session_id or "")
+
+    html = client.get(f"/payment/success?session_id={payment.session_id}").content.decode()
+
+    assert "<h1>Your order is confirmed</h1>" in html
+    result = html[html.index('class="result"') : html.index("</section>")]
+    assert "booking" not in result.lower()
+    assert '<p class="card-kicker">License</p>' in html
+    assert '<p class="card-kicker">License' in client.get(f"/orders/{payment.order.code}").content.decode()
+
+
 def test_success_page_shows_the_real_order_and_follows_the_payment(
     catalog: Any, stripe_client: stripe.StripeClient
 ) -> None:

@@ -17,10 +17,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 
+from bookdesk.catalog.models import product_line_label
 from bookdesk.catalog.selectors import business_time_zone
 from bookdesk.db.raw import custom_plans
 from bookdesk.errors import InvalidInput
@@ -183,6 +185,13 @@ def sales(*, grain: Grain, first: dt.date, last: dt.date, currency: str | None =
         return _sales(grain=grain, first=first, last=last, currency=currency)
 
 
+def _item_kind(row: dict[str, Any]) -> str:
+    """A line's kind as the shop says it: a product line is a license (of a beat) or goods."""
+    if row["kind"] != OrderLine.Kind.PRODUCT:
+        return str(OrderLine.Kind(row["kind"]).label)
+    return product_line_label(licensed=bool(row["license_name"]))
+
+
 def _sales(*, grain: Grain, first: dt.date, last: dt.date, currency: str | None) -> Sales:
     zone = business_time_zone()
     currencies = sales_currencies()
@@ -214,7 +223,7 @@ def _sales(*, grain: Grain, first: dt.date, last: dt.date, currency: str | None)
     top = best_sellers(currency=chosen, first=first, last=last, count=TOP_ITEMS)
     result.top_items = [
         TopItem(
-            kind=OrderLine.Kind(row["kind"]).label,
+            kind=_item_kind(row),
             name=row["course_title"]
             or row["service_name"]
             or (f"{row['product_title']} — {row['license_name']}" if row["license_name"] else row["product_title"])

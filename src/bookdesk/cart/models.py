@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from bookdesk.catalog.models import Course, License, Product, Service
+from bookdesk.catalog.models import Course, License, Product, Service, product_line_label
 
 
 class Cart(models.Model):
@@ -69,3 +69,10 @@ class CartItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} × {self.quantity}"
+
+    @property
+    def kind_label(self) -> str:
+        """ "Course seat", "Studio time", "License" or "Goods", as the order's line will say."""
+        if self.kind == CartItem.Kind.PRODUCT:
+            return product_line_label(licensed=self.license_id is not None)
+        return str(self.get_kind_display())

@@ -216,6 +216,11 @@ class AudioStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+def product_line_label(*, licensed: bool) -> str:
+    """A product in a cart, an order or the sales, as the shop says it: a license (of a beat) or goods."""
+    return "License" if licensed else "Goods"
+
+
 class Product(models.Model):
     """A digital good (a beat, sold through license tiers) or a physical one that ships."""
 

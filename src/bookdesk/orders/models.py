@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
-from bookdesk.catalog.models import Course, License, Product, Resource, Service
+from bookdesk.catalog.models import Course, License, Product, Resource, Service, product_line_label
 from bookdesk.countries import country_name
 from bookdesk.money import CURRENCY_CHOICES
 
@@ -148,6 +148,13 @@ class OrderLine(models.Model):
     def is_goods(self) -> bool:
         """A product that ships (no licence): held as units of stock, refunded until shipped."""
         return self.kind == OrderLine.Kind.PRODUCT and self.license_id is None
+
+    @property
+    def kind_label(self) -> str:
+        """ "Course seat", "Studio time", "License" or "Goods" (a product line is one of the last two)."""
+        if self.kind == OrderLine.Kind.PRODUCT:
+            return product_line_label(licensed=self.license_id is not None)
+        return str(self.get_kind_display())
 
     @property
     def hold(self) -> Booking | Reservation | Grant | StockHold | None:

@@ -45,7 +45,7 @@ from bookdesk.ops.ratelimit import client_ip
 from bookdesk.orders import states
 from bookdesk.orders.availability import course_get
 from bookdesk.orders.downloads import grant_downloads
-from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderStatus, Reservation
+from bookdesk.orders.models import Booking, Grant, HoldStatus, Order, OrderLine, OrderStatus, Reservation
 from bookdesk.orders.selectors import order_for
 from bookdesk.orders.services import ItemRequest
 from bookdesk.payments import fulfilment, gateway
@@ -322,9 +322,12 @@ def _own_order(request: HttpRequest, code: str) -> Order | None:
 
 
 def _order_context(order: Order) -> dict[str, Any]:
+    lines = list(order.lines.all())
     return {
         "order": order,
-        "lines": list(order.lines.all()),
+        "lines": lines,
+        # What the customer bought, in the page's words: a booking (a seat or studio time among it), else an order.
+        "bought": "booking" if any(line.kind != OrderLine.Kind.PRODUCT for line in lines) else "order",
         # Inclusive prices: the tax is part of the subtotal rather than added to it.
         "tax_included": order.total_amount == order.subtotal_amount + order.shipping_amount,
     }
