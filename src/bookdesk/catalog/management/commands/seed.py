@@ -49,10 +49,11 @@ class CourseSeed:
 
 
 COURSES = [
+    # Within the console agenda's first week: the owner's first look at /console/ shows a course to come.
     CourseSeed(
         slug="mixing-fundamentals",
         title="Mixing Fundamentals",
-        days_from_today=7,
+        days_from_today=3,
         start_hour=18,
         hours=3,
         capacity=12,
