@@ -1,12 +1,15 @@
-"""`bookdesk demo` as a real subprocess on free ports: SIGTERM, SIGINT and SIGHUP each stop the sandbox, the
-web server and the worker with it — no process left behind, both ports free again."""
+"""`bookdesk demo` as a real subprocess on free ports: it comes up with the sample orders paid and confirmed, and
+SIGTERM, SIGINT and SIGHUP each stop the sandbox, the web server and the worker with it — no process left behind,
+both ports free again."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -50,6 +53,14 @@ def answers(url: str) -> bool:
         return error.code < 500
     except OSError:
         return False
+
+
+SAMPLE_ORDERS = 5  # bookdesk.payments.demo_orders.samples()
+
+
+def confirmed_orders(database: Path) -> int:
+    with contextlib.closing(sqlite3.connect(database, timeout=5)) as connection:
+        return int(connection.execute("SELECT COUNT(*) FROM orders_order WHERE status = 'confirmed'").fetchone()[0])
 
 
 def port_free(port: int) -> bool:
@@ -96,6 +107,11 @@ def test_a_signal_stops_the_demo_and_everything_it_started(data_dir: Path, signu
             time.sleep(0.2)
         # Stripe's side is kept beside the shop's database, for the next start (tests/sandbox/test_persistence.py).
         assert (data_dir / "stripe-sandbox.sqlite3").is_file()
+        # The sample orders (once per database), paid on the sandbox and confirmed by its webhooks through the web
+        # server and the worker: the console has a day to show.
+        while confirmed_orders(data_dir / "bookdesk.sqlite3") < SAMPLE_ORDERS:
+            assert time.monotonic() < deadline, f"{confirmed_orders(data_dir / 'bookdesk.sqlite3')} orders confirmed"
+            time.sleep(0.3)
 
         demo.send_signal(signum)
         demo.wait(timeout=30)

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 from django.conf import settings
@@ -20,6 +22,19 @@ DEMO_ENV = {
     "STRIPE_SECRET_KEY": "sk_test_bookdesk_demo",
     "STRIPE_WEBHOOK_SECRET": "whsec_bookdesk_demo",
 }
+
+
+STARTUP_SECONDS = 60  # for the web server and the sandbox to answer, then for the sample orders
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (a local http:// URL)
+            return bool(response.status < 500)
+    except urllib.error.HTTPError as error:
+        return error.code < 500
+    except OSError:
+        return False
 
 
 # The signals that end the demo: Ctrl-C, `kill`, and the terminal going away. Each stops all three children.
@@ -51,6 +66,25 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--sandbox-port", type=int, default=12111)
+
+    def _sample_orders(self, exe: list[str], env: dict[str, str], *, port: int, sandbox_port: int) -> None:
+        """Once the web server and the sandbox answer: a few customers' paid orders (`payments.demo_orders`, once per
+        database), confirmed by their webhooks like any. The demo goes on without them if that fails."""
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not (_answers(f"http://127.0.0.1:{port}/healthz") and _answers(f"http://127.0.0.1:{sandbox_port}/")):
+            if time.monotonic() > deadline:
+                self.stderr.write("The web server or the sandbox did not answer: no sample orders.")
+                return
+            time.sleep(0.3)
+        try:
+            done = subprocess.run(  # noqa: S603
+                [*exe, "demoorders"], env=env, preexec_fn=_die_with_parent, timeout=STARTUP_SECONDS, check=False
+            )
+        except subprocess.TimeoutExpired:  # it is killed; the demo goes on
+            self.stderr.write("Sample orders took too long; the demo runs without the rest of them.")
+            return
+        if done.returncode:
+            self.stderr.write(f"Sample orders failed (exit {done.returncode}); the demo runs without them.")
 
     def handle(self, *args: Any, port: int, sandbox_port: int, **options: Any) -> None:
         for signum in STOP_SIGNALS:
@@ -92,6 +126,7 @@ class Command(BaseCommand):
         try:  # from the first child on: whatever ends the demo stops every child it started
             for name, command in commands.items():
                 processes[name] = subprocess.Popen(command, env=env, preexec_fn=_die_with_parent)  # noqa: S603
+            self._sample_orders(exe, env, port=port, sandbox_port=sandbox_port)
             self.stdout.write(
                 self.style.SUCCESS(
                     f"\nbookdesk is running at http://127.0.0.1:{port}  "
