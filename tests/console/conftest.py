@@ -33,6 +33,7 @@ OPERATOR_PERMISSIONS = (
     ("orders", "change_shipment"),
     ("payments", "add_refund"),
     ("payments", "change_webhookevent"),
+    ("payments", "view_invoice"),
     ("notifications", "change_outgoingemail"),
 )
 

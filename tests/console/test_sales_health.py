@@ -107,6 +107,20 @@ def test_top_items_tell_a_license_from_goods(operator: Client) -> None:
     assert top == {f"Night Drive — {license_.name}": "License", "Night Sessions LP": "Goods"}
 
 
+def test_the_sales_page_links_the_invoices_of_its_days_for_staff_who_may_read_them(
+    operator: Client, viewer: Client, week_of_sales: dict[str, Any]
+) -> None:
+    today, yesterday = week_of_sales["today"], week_of_sales["yesterday"]
+    page = f"/console/sales?by=day&from={yesterday.isoformat()}&to={today.isoformat()}"
+    link = f'href="/console/invoices.csv?from={yesterday.isoformat()}&amp;to={today.isoformat()}"'
+
+    assert link in operator.get(page).content.decode()
+    export = operator.get(f"/console/invoices.csv?from={yesterday.isoformat()}&to={today.isoformat()}")
+    assert export.status_code == 200
+    assert export["Content-Type"].startswith("text/csv")
+    assert 'id="invoices-csv"' not in viewer.get(page).content.decode()  # staff who may only look at the console
+
+
 def test_sales_csv_has_a_row_per_period(operator: Client, week_of_sales: dict[str, Any]) -> None:
     today, yesterday = week_of_sales["today"], week_of_sales["yesterday"]
     response = operator.get(f"/console/sales?by=day&from={yesterday.isoformat()}&to={today.isoformat()}&format=csv")
