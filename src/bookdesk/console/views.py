@@ -46,8 +46,8 @@ from bookdesk.errors import BookdeskError, InvalidInput, NotFound
 from bookdesk.money import decimals, format_money
 from bookdesk.notifications.services import email_retry
 from bookdesk.orders.checkin import booking_check_in
-from bookdesk.orders.models import Order, OrderLine, Shipment
-from bookdesk.orders.packing_slip import packing_slip_pdf
+from bookdesk.orders.models import Order, Shipment
+from bookdesk.orders.packing_slip import shipment_packing_slip
 from bookdesk.orders.shipping import shipment_mark_delivered, shipment_mark_shipped
 from bookdesk.paging import page_number
 from bookdesk.payments.refunds import refund_order
@@ -191,12 +191,17 @@ def attention_page(request: HttpRequest) -> HttpResponse:
     return render(request, "console/attention.html", context)
 
 
-def _back_to_attention(request: HttpRequest, done: str | None = None, error: str | None = None) -> HttpResponse:
+def _back(request: HttpRequest, to: str, *, done: str | None = None, error: str | None = None) -> HttpResponse:
+    """An action's answer: back to the page it was taken on (`to`), with what it did or why it did nothing."""
     if done:
         messages.success(request, done)
     if error:
         messages.error(request, error)
-    return HttpResponseRedirect(reverse("console:attention"))
+    return HttpResponseRedirect(to)
+
+
+def _back_to_attention(request: HttpRequest, done: str | None = None, error: str | None = None) -> HttpResponse:
+    return _back(request, reverse("console:attention"), done=done, error=error)
 
 
 @console_action(REPLAY_EVENT)
@@ -266,8 +271,7 @@ def packing_slip(request: HttpRequest, shipment_id: int) -> HttpResponse:
     shipment = Shipment.objects.select_related("order").filter(pk=shipment_id).first()
     if shipment is None:
         return _not_found(request, "shipment")
-    lines = list(OrderLine.objects.filter(order=shipment.order).select_related("product").order_by("pk"))
-    response = HttpResponse(packing_slip_pdf(shipment, lines), content_type="application/pdf")
+    response = HttpResponse(shipment_packing_slip(shipment), content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="packing-slip-{shipment.order.code}.pdf"'
     return response
 
@@ -275,17 +279,11 @@ def packing_slip(request: HttpRequest, shipment_id: int) -> HttpResponse:
 def _back_to_shipping(
     request: HttpRequest, shipment_id: int, done: str | None = None, error: str | None = None
 ) -> HttpResponse:
-    if done:
-        messages.success(request, done)
-    if error:
-        messages.error(request, error)
-    return HttpResponseRedirect(f"{reverse('console:shipping')}#shipment-{shipment_id}")
+    return _back(request, f"{reverse('console:shipping')}#shipment-{shipment_id}", done=done, error=error)
 
 
 @console_action(SHIP)
 def shipment_ship(request: HttpRequest, shipment_id: int) -> HttpResponse:
-    if not Shipment.objects.filter(pk=shipment_id).exists():
-        return _not_found(request, "shipment")
     try:
         shipment = shipment_mark_shipped(
             shipment_id=shipment_id,
@@ -293,6 +291,8 @@ def shipment_ship(request: HttpRequest, shipment_id: int) -> HttpResponse:
             tracking_number=request.POST.get("tracking_number", ""),
             actor=actor(request),
         )
+    except NotFound:
+        return _not_found(request, "shipment")
     except InvalidInput as exc:
         why = "; ".join(f"{error['field'].replace('_', ' ')}: {error['message']}" for error in exc.errors)
         return _back_to_shipping(request, shipment_id, error=f"{exc.detail} ({why})" if why else exc.detail)
@@ -304,10 +304,10 @@ def shipment_ship(request: HttpRequest, shipment_id: int) -> HttpResponse:
 
 @console_action(SHIP)
 def shipment_deliver(request: HttpRequest, shipment_id: int) -> HttpResponse:
-    if not Shipment.objects.filter(pk=shipment_id).exists():
-        return _not_found(request, "shipment")
     try:
         shipment = shipment_mark_delivered(shipment_id=shipment_id, actor=actor(request))
+    except NotFound:
+        return _not_found(request, "shipment")
     except BookdeskError as exc:
         return _back_to_shipping(request, shipment_id, error=exc.detail)
     return _back_to_shipping(request, shipment_id, done=f"{shipment.order.code}: delivered.")

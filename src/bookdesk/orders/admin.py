@@ -32,8 +32,8 @@ from bookdesk.admin_base import (
 from bookdesk.catalog.models import Course
 from bookdesk.errors import BookdeskError
 from bookdesk.orders.capacity import seats_taken_subquery
-from bookdesk.orders.models import AuditEntry, Booking, Grant, OrderLine, Reservation, Shipment, StockHold
-from bookdesk.orders.packing_slip import packing_slip_pdf
+from bookdesk.orders.models import AuditEntry, Booking, Grant, Reservation, Shipment, StockHold
+from bookdesk.orders.packing_slip import shipment_packing_slip
 from bookdesk.orders.shipping import carrier_choices, shipment_mark_delivered, shipment_mark_shipped
 
 
@@ -183,8 +183,7 @@ class ShipmentAdmin(NoAddDeleteAdmin[Shipment]):
         if not self.has_view_permission(request):
             raise PermissionDenied
         shipment = get_object_or_404(Shipment.objects.select_related("order"), pk=shipment_id)
-        lines = list(OrderLine.objects.filter(order=shipment.order).select_related("product").order_by("pk"))
-        response = HttpResponse(packing_slip_pdf(shipment, lines), content_type="application/pdf")
+        response = HttpResponse(shipment_packing_slip(shipment), content_type="application/pdf")
         response["Content-Disposition"] = f'inline; filename="packing-slip-{shipment.order.code}.pdf"'
         return response
 

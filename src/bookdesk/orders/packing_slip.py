@@ -33,6 +33,12 @@ def _text(value: str, family: str) -> str:
     return value if family != "Helvetica" else value.encode("latin-1", "replace").decode("latin-1")
 
 
+def shipment_packing_slip(shipment: Shipment) -> bytes:
+    """The slip of `shipment`, with every line of its order (one query for the lines)."""
+    lines = list(OrderLine.objects.filter(order_id=shipment.order_id).select_related("product").order_by("pk"))
+    return packing_slip_pdf(shipment, lines)
+
+
 def packing_slip_pdf(shipment: Shipment, lines: list[OrderLine]) -> bytes:
     """The slip of `shipment` with the order's `lines` (goods first; every line is listed with its quantity)."""
     order = shipment.order

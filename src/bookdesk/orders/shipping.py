@@ -21,7 +21,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from bookdesk.catalog.models import ShippingRate, ShippingZone
-from bookdesk.errors import Conflict, InvalidInput
+from bookdesk.errors import Conflict, InvalidInput, NotFound
 from bookdesk.orders import events
 from bookdesk.orders.audit import audit
 from bookdesk.orders.models import Order, OrderLine, OrderStatus, Shipment, ShipmentStatus
@@ -244,13 +244,15 @@ def carrier_choices() -> list[tuple[str, str]]:
 def _locked(shipment_id: int) -> Shipment:
     shipment = Shipment.objects.select_for_update().select_related("order").filter(pk=shipment_id).first()
     if shipment is None:
-        raise ShipmentRefused("No such shipment.")
+        raise NotFound("No such shipment.")
     return shipment
 
 
 @transaction.atomic
 def shipment_mark_shipped(*, shipment_id: int, carrier: str, tracking_number: str, actor: str) -> Shipment:
-    """The parcel left: carrier and tracking number recorded, the customer emailed the tracking link."""
+    """The parcel left: carrier and tracking number recorded, the customer emailed the tracking link. An unknown
+    shipment is NotFound whatever was given for it."""
+    shipment = _locked(shipment_id)
     number = " ".join(tracking_number.split())
     errors = []
     if carrier not in settings.SHIPPING_CARRIERS:
@@ -259,7 +261,6 @@ def shipment_mark_shipped(*, shipment_id: int, carrier: str, tracking_number: st
         errors.append({"field": "tracking_number", "in": "body", "message": "3–61 letters, digits, spaces or dashes"})
     if errors:
         raise InvalidInput("Give a known carrier and the parcel's tracking number.", errors=errors)
-    shipment = _locked(shipment_id)
     if shipment.status != ShipmentStatus.TO_SHIP:
         raise ShipmentRefused(
             f"The shipment of {shipment.order.code} is already {shipment.get_status_display().lower()}."
